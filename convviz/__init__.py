@@ -1,0 +1,41 @@
+"""convviz: a NumPy reference for 2-D convolution and max pooling, forward and backward, with step traces.
+
+The engine needs NumPy only; the figures (plotly) and the app (streamlit) live in sub-packages that
+`import convviz` does not load.
+"""
+from .conv import (
+    BACKWARD_METHODS,
+    FORWARD_METHODS,
+    conv2d,
+    conv2d_backward,
+    conv_transpose2d,
+    dilate,
+    flip_kernel,
+)
+from .geometry import ConvSpec, spec_for
+from .gradcheck import GradCheck, check_conv2d, check_max_pool2d, numerical_gradient
+from .im2col import col2im, im2col, im2col_indices, window_view
+from .pool import max_pool2d, max_pool2d_backward
+
+__all__ = [
+    "BACKWARD_METHODS",
+    "FORWARD_METHODS",
+    "ConvSpec",
+    "GradCheck",
+    "check_conv2d",
+    "check_max_pool2d",
+    "col2im",
+    "conv2d",
+    "conv2d_backward",
+    "conv_transpose2d",
+    "dilate",
+    "flip_kernel",
+    "im2col",
+    "im2col_indices",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "numerical_gradient",
+    "spec_for",
+    "window_view",
+]
+__version__ = "0.1.0"

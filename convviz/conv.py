@@ -1,0 +1,277 @@
+"""2-D convolution (cross-correlation, as in deep learning) forward and backward, by several methods.
+
+Forward methods:  "loops" (the definition), "im2col" (one matrix product), "strided" (as_strided view + einsum).
+Backward methods: "loops" (the definition), "col2im" (matrix products + scatter-add),
+                  "transposed" (dilate, pad, rotate 180 degrees, slide, crop).
+All methods of one operation agree to rounding error; the tests hold them to 1e-9 in float64.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from .geometry import ConvSpec, PaddingArg, crop_padding, pad_input, spec_for
+from .im2col import col2im_padded, im2col_matrix, window_view
+
+FORWARD_METHODS = ("loops", "im2col", "strided")
+BACKWARD_METHODS = ("loops", "col2im", "transposed")
+
+Pair = Union[int, Sequence[int]]
+
+
+def _as_float_arrays(*arrays):
+    """Inputs as float arrays (float64 unless already floating), so integers never truncate gradients."""
+    out = []
+    for a in arrays:
+        if a is None:
+            out.append(None)
+            continue
+        a = np.asarray(a)
+        if not np.issubdtype(a.dtype, np.floating):
+            a = a.astype(np.float64)
+        out.append(a)
+    return out
+
+
+def _check_bias(b: Optional[np.ndarray], f: int) -> None:
+    if b is not None and b.shape != (f,):
+        raise ValueError(f"b: expected shape ({f},) (one bias per output channel F), got {b.shape}.")
+
+
+def _check_method(method: str, allowed: tuple[str, ...]) -> None:
+    if method not in allowed:
+        raise ValueError(f"method: unknown method {method!r}. Use one of {', '.join(map(repr, allowed))}.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# forward
+# ---------------------------------------------------------------------------------------------------
+def conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: Optional[np.ndarray] = None,
+    stride: Pair = 1,
+    padding: PaddingArg = 0,
+    dilation: Pair = 1,
+    method: str = "im2col",
+) -> np.ndarray:
+    """Forward pass y[n,f,i,j] = b[f] + sum_{c,u,v} w[f,c,u,v] * xpad[n, c, i*SH + u*DH, j*SW + v*DW].
+
+    Args:
+        x: (N, C, H, W) input.
+        w: (F, C, KH, KW) kernels.
+        b: (F,) bias or None.
+        stride, dilation: int or (h, w).
+        padding: int, (ph, pw), (top, bottom, left, right), or "valid" / "same" / "full".
+        method: "loops", "im2col" or "strided".
+    Returns:
+        y: (N, F, OH, OW) with OH = floor((H + top + bottom - DH*(KH-1) - 1) / SH) + 1.
+    """
+    _check_method(method, FORWARD_METHODS)
+    x, w, b = _as_float_arrays(x, w, b)
+    spec = spec_for(x.shape, w.shape, stride, padding, dilation)
+    _check_bias(b, spec.f)
+    return conv2d_spec(x, w, b, spec, method)
+
+
+def conv2d_spec(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray], spec: ConvSpec, method: str = "im2col") -> np.ndarray:
+    """conv2d for an already validated spec."""
+    xpad = pad_input(x, spec)
+    y = _FORWARD[method](xpad, w, spec)
+    if b is not None:
+        y = y + b[None, :, None, None]
+    return y
+
+
+def _forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    N, F, OH, OW = spec.output_shape
+    y = np.zeros((N, F, OH, OW), dtype=np.result_type(xpad, w))
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH):
+                for j in range(OW):
+                    r0, c0 = spec.window_origin(i, j)
+                    window = xpad[n, :, r0 : r0 + spec.ekh : spec.dh, c0 : c0 + spec.ekw : spec.dw]  # (C, KH, KW)
+                    y[n, f, i, j] = np.sum(window * w[f])
+    return y
+
+
+def _forward_im2col(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    N, F, OH, OW = spec.output_shape
+    cols = im2col_matrix(xpad, spec)  # (C*KH*KW, N*OH*OW)
+    y = w.reshape(F, -1) @ cols  # (F, N*OH*OW)
+    return y.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)  # (N, F, OH, OW)
+
+
+def _forward_strided(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    view = window_view(xpad, spec)  # (N, C, OH, OW, KH, KW), shares memory with xpad
+    return np.einsum("ncijuv,fcuv->nfij", view, w, optimize=True)  # (N, F, OH, OW)
+
+
+_FORWARD = {"loops": _forward_loops, "im2col": _forward_im2col, "strided": _forward_strided}
+
+
+# ---------------------------------------------------------------------------------------------------
+# backward
+# ---------------------------------------------------------------------------------------------------
+def conv2d_backward(
+    dout: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: Pair = 1,
+    padding: PaddingArg = 0,
+    dilation: Pair = 1,
+    method: str = "col2im",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of L with dL/dy = dout, for y = conv2d(x, w, b, stride, padding, dilation).
+
+    Args:
+        dout: (N, F, OH, OW) upstream gradient.
+        x: (N, C, H, W) the forward input.
+        w: (F, C, KH, KW) the forward kernels.
+        method: "loops", "col2im" or "transposed".
+    Returns:
+        dx (N, C, H, W), dw (F, C, KH, KW), db (F,).
+    """
+    _check_method(method, BACKWARD_METHODS)
+    dout, x, w = _as_float_arrays(dout, x, w)
+    spec = spec_for(x.shape, w.shape, stride, padding, dilation)
+    if dout.shape != spec.output_shape:
+        raise ValueError(
+            f"dout: expected the output's shape {spec.output_shape} (N, F, OH, OW) for this geometry, got {dout.shape}."
+        )
+    return conv2d_backward_spec(dout, x, w, spec, method)
+
+
+def conv2d_backward_spec(
+    dout: np.ndarray, x: np.ndarray, w: np.ndarray, spec: ConvSpec, method: str = "col2im"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """conv2d_backward for an already validated spec."""
+    db = dout.sum(axis=(0, 2, 3))  # (F,)
+    dx, dw = _BACKWARD[method](dout, pad_input(x, spec), w, spec)
+    return dx, dw, db
+
+
+def _backward_loops(dout, xpad, w, spec: ConvSpec):
+    N, F, OH, OW = spec.output_shape
+    dxpad = np.zeros_like(xpad, dtype=np.result_type(xpad, w, dout))
+    dw = np.zeros_like(w, dtype=dxpad.dtype)
+    for n in range(N):
+        for f in range(F):
+            for i in range(OH):
+                for j in range(OW):
+                    r0, c0 = spec.window_origin(i, j)
+                    rows = slice(r0, r0 + spec.ekh, spec.dh)
+                    cols = slice(c0, c0 + spec.ekw, spec.dw)
+                    dxpad[n, :, rows, cols] += w[f] * dout[n, f, i, j]
+                    dw[f] += xpad[n, :, rows, cols] * dout[n, f, i, j]
+    return crop_padding(dxpad, spec), dw
+
+
+def _backward_col2im(dout, xpad, w, spec: ConvSpec):
+    N, C, KH, KW = spec.n, spec.c, spec.kh, spec.kw
+    F, OH, OW = spec.f, spec.oh, spec.ow
+    cols = im2col_matrix(xpad, spec)  # (C*KH*KW, N*OH*OW)
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, N * OH * OW)  # (F, N*OH*OW)
+    dw = (dout_mat @ cols.T).reshape(F, C, KH, KW)  # (F, C, KH, KW)
+    dcols = w.reshape(F, -1).T @ dout_mat  # (C*KH*KW, N*OH*OW)
+    dcols6 = dcols.reshape(C, KH, KW, N, OH, OW).transpose(3, 0, 1, 2, 4, 5)  # (N, C, KH, KW, OH, OW)
+    return crop_padding(col2im_padded(dcols6, spec), spec), dw
+
+
+def dilate(a: np.ndarray, sh: int, sw: int) -> np.ndarray:
+    """Insert SH-1 zero rows between rows and SW-1 zero columns between columns of the last two axes."""
+    *lead, H, W = a.shape
+    out = np.zeros((*lead, (H - 1) * sh + 1, (W - 1) * sw + 1), dtype=a.dtype)
+    out[..., ::sh, ::sw] = a
+    return out
+
+
+def transposed_pads(spec: ConvSpec) -> tuple[int, int, int, int]:
+    """Padding of the dilated dout: EK-1 before, EK-1 + remainder after (the rows no window reached)."""
+    return spec.ekh - 1, spec.ekh - 1 + spec.rem_h, spec.ekw - 1, spec.ekw - 1 + spec.rem_w
+
+
+def flip_kernel(w: np.ndarray) -> np.ndarray:
+    """Rotate every kernel 180 degrees and swap in/out channels: (F, C, KH, KW) -> (C, F, KH, KW)."""
+    return w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+
+
+def _backward_transposed(dout, xpad, w, spec: ConvSpec):
+    N, C, HP, WP = xpad.shape
+    F = spec.f
+    # dx: dilate, pad (incl. remainder), rotate, slide with stride 1, crop.
+    dd = dilate(dout, spec.sh, spec.sw)  # (N, F, (OH-1)*SH+1, (OW-1)*SW+1)
+    pads = transposed_pads(spec)
+    slide = ConvSpec.create(dd.shape[2], dd.shape[3], spec.kernel_size, 1, pads, spec.dilation, n=N, c=F, f=C)
+    dxpad = _forward_im2col(pad_input(dd, slide), np.ascontiguousarray(flip_kernel(w)), slide)  # (N, C, HP, WP)
+    # dw: correlate xpad with dout dilated by the stride; the kernel's taps step DH apart, so stride = DH.
+    xt = xpad.transpose(1, 0, 2, 3)  # (C, N, HP, WP): channels become the batch
+    dt = dout.transpose(1, 0, 2, 3)  # (F, N, OH, OW): each output channel becomes a kernel
+    corr = ConvSpec.create(HP, WP, dt.shape[2:], spec.dilation, 0, spec.stride, n=C, c=N, f=F)
+    dwt = _forward_im2col(np.ascontiguousarray(xt), np.ascontiguousarray(dt), corr)  # (C, F, >=KH, >=KW)
+    dw = dwt[:, :, : spec.kh, : spec.kw].transpose(1, 0, 2, 3)  # (F, C, KH, KW)
+    return crop_padding(dxpad, spec), dw
+
+
+_BACKWARD = {"loops": _backward_loops, "col2im": _backward_col2im, "transposed": _backward_transposed}
+
+
+# ---------------------------------------------------------------------------------------------------
+# transposed convolution
+# ---------------------------------------------------------------------------------------------------
+def conv_transpose2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: Optional[np.ndarray] = None,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    output_padding: Pair = 0,
+    dilation: Pair = 1,
+) -> np.ndarray:
+    """Transposed convolution, like torch.nn.functional.conv_transpose2d (groups=1).
+
+    It is the input gradient of conv2d: each input value scatters a scaled kernel into the output.
+
+    Args:
+        x: (N, CIN, H, W).
+        w: (CIN, COUT, KH, KW), PyTorch's layout for transposed convolution.
+        b: (COUT,) or None.
+        padding: int or (ph, pw), removed from each side of the full output.
+        output_padding: int or (oph, opw), extra rows/columns on the bottom/right; each below stride or dilation.
+    Returns:
+        y: (N, COUT, HO, WO) with HO = (H-1)*SH - 2*PH + DH*(KH-1) + OPH + 1.
+    """
+    from .geometry import as_pair
+
+    x, w, b = _as_float_arrays(x, w, b)
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"x, w: expected 4-D arrays (N, CIN, H, W) and (CIN, COUT, KH, KW), got {x.shape} and {w.shape}.")
+    N, CIN, H, W = x.shape
+    cin_w, COUT, KH, KW = w.shape
+    if cin_w != CIN:
+        raise ValueError(f"w: dimension 0 ({cin_w}) must equal x's channels ({CIN}); layout is (CIN, COUT, KH, KW).")
+    _check_bias(b, COUT)
+    (sh, sw), (ph, pw) = as_pair(stride, "stride"), as_pair(padding, "padding")
+    (oph, opw), (dh, dw) = as_pair(output_padding, "output_padding"), as_pair(dilation, "dilation")
+    for name, op, s, d in (("height", oph, sh, dh), ("width", opw, sw, dw)):
+        if op < 0 or (op >= s and op >= d):
+            raise ValueError(
+                f"output_padding ({name}): must be smaller than the stride or the dilation ({s}, {d}), got {op}."
+            )
+    ho = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1
+    wo = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
+    if ho < 1 or wo < 1:
+        raise ValueError(f"padding: the output would be {ho}x{wo}; use less padding (at most {(H - 1) * sh + dh * (KH - 1)} // 2).")
+    # The forward conv that maps (HO, WO) -> (H, W); its input gradient is this layer's output.
+    spec = ConvSpec.create(ho, wo, (KH, KW), (sh, sw), (ph, ph, pw, pw), (dh, dw), n=N, c=COUT, f=CIN)
+    if (spec.oh, spec.ow) != (H, W):
+        raise ValueError(f"x: a {H}x{W} input does not match this geometry (expected {spec.oh}x{spec.ow}).")
+    x_mat = x.transpose(1, 0, 2, 3).reshape(CIN, N * H * W)  # (CIN, N*H*W)
+    cols = w.reshape(CIN, COUT * KH * KW).T @ x_mat  # (COUT*KH*KW, N*H*W)
+    cols6 = cols.reshape(COUT, KH, KW, N, H, W).transpose(3, 0, 1, 2, 4, 5)  # (N, COUT, KH, KW, H, W)
+    y = crop_padding(col2im_padded(cols6, spec), spec)
+    if b is not None:
+        y = y + b[None, :, None, None]
+    return y

@@ -1,0 +1,20 @@
+"""Step traces, one builder per stage of pedagogy.md. Figures draw only from these."""
+from .backward import col2im_trace, transposed_trace, weight_grad_trace
+from .base import Check, Highlight, Panel, Step, Trace, pick_steps
+from .checks import gradcheck_trace, maxpool_trace
+from .forward import (
+    forward_trace,
+    im2col_gather_trace,
+    im2col_index_trace,
+    im2col_product_trace,
+    padding_modes_table,
+    shapes_trace,
+    strided_trace,
+)
+
+__all__ = [
+    "Check", "Highlight", "Panel", "Step", "Trace", "pick_steps",
+    "col2im_trace", "forward_trace", "gradcheck_trace", "im2col_gather_trace", "im2col_index_trace",
+    "im2col_product_trace", "maxpool_trace", "padding_modes_table", "shapes_trace", "strided_trace",
+    "transposed_trace", "weight_grad_trace",
+]

@@ -1,0 +1,214 @@
+"""Immutable step traces: what each stage computes, step by step, with the real numbers.
+
+A `Trace` is one animated picture: fixed named `Panel`s (2-D grids, or stacks of them, one per channel)
+and ordered `Step`s. A step has a title, a caption carrying the actual numbers, highlight masks on panels,
+and optionally new values for some panels (e.g. an accumulator after this step). The figures layer draws
+only from these objects; it does no arithmetic of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+# Panel kinds: the figures layer gives every kind one colour scale, the same on every page.
+KINDS = ("value", "grad", "index", "count", "error")
+# Highlight roles: one outline colour each, the same on every page.
+ROLES = ("read", "write", "focus", "uncovered", "padding", "wrong")
+
+
+def frozen(a: object, dtype: Optional[type] = None) -> np.ndarray:
+    """A read-only copy (never a view someone else could still write through)."""
+    out = np.array(a, dtype=dtype, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One named grid. values: (R, K) or (C, R, K) for one grid per channel.
+
+    row_start/col_start: the label of the first row/column, e.g. -top for a padded input so that the
+    original input keeps its own indices. mask_padding: optional (R, K) bool of padding cells to shade.
+    """
+
+    name: str
+    title: str
+    values: np.ndarray
+    kind: str = "value"
+    row_start: int = 0
+    col_start: int = 0
+    row_label: str = "row"
+    col_label: str = "col"
+    channel_label: str = "c"
+    padding: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: {self.kind!r} is not one of {KINDS}")
+        v = np.asarray(self.values)
+        if v.ndim not in (2, 3):
+            raise ValueError(f"values: panel {self.name!r} needs 2-D or 3-D values, got shape {v.shape}")
+        object.__setattr__(self, "values", frozen(v))
+        if self.padding is not None:
+            object.__setattr__(self, "padding", frozen(self.padding, bool))
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        return tuple(self.values.shape[-2:])  # type: ignore[return-value]
+
+    @property
+    def channels(self) -> int:
+        return self.values.shape[0] if self.values.ndim == 3 else 1
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """Cells of one panel outlined in one role's colour. mask: (R, K), or (C, R, K) per channel."""
+
+    panel: str
+    role: str
+    mask: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role: {self.role!r} is not one of {ROLES}")
+        object.__setattr__(self, "mask", frozen(self.mask, bool))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One moment of the animation.
+
+    values: panel name -> replacement values for this step (same shape as the panel's).
+    key: what the step is about, e.g. the output cell (i, j), so a click can select the step.
+    """
+
+    title: str
+    caption: str
+    highlights: tuple[Highlight, ...] = ()
+    values: Mapping[str, np.ndarray] = field(default_factory=dict)
+    key: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "highlights", tuple(self.highlights))
+        object.__setattr__(self, "values", MappingProxyType({k: frozen(v) for k, v in self.values.items()}))
+
+
+@dataclass(frozen=True)
+class Check:
+    """A live agreement figure, e.g. 'matches the loop reference: max |diff| = 0'."""
+
+    label: str
+    value: float
+    tol: float = 1e-9
+    measure: str = "max |diff|"
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.value <= self.tol)
+
+    @property
+    def text(self) -> str:
+        return f"{self.label}: {self.measure} = {self.value:.3g}"
+
+
+@dataclass(frozen=True)
+class Trace:
+    """An ordered, immutable walk through one stage.
+
+    total_steps: how many steps the stage has in full; `steps` may hold an evenly spaced subset when the
+    full walk is longer than the builder's step budget (accumulated values stay exact at every kept step).
+    table: optional rows of text, the first row a header.
+    """
+
+    stage: str
+    title: str
+    panels: tuple[Panel, ...]
+    steps: tuple[Step, ...]
+    checks: tuple[Check, ...] = ()
+    notes: tuple[str, ...] = ()
+    table: tuple[tuple[str, ...], ...] = ()
+    total_steps: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "panels", tuple(self.panels))
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "checks", tuple(self.checks))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "table", tuple(tuple(r) for r in self.table))
+        if not self.total_steps:
+            object.__setattr__(self, "total_steps", len(self.steps))
+        names = [p.name for p in self.panels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"panels: duplicate names in {names}")
+        shapes = {p.name: p.values.shape for p in self.panels}
+        for s in self.steps:
+            for h in s.highlights:
+                if h.panel not in shapes:
+                    raise ValueError(f"step {s.title!r}: highlight on unknown panel {h.panel!r}")
+                if h.mask.shape not in (shapes[h.panel], shapes[h.panel][-2:]):
+                    raise ValueError(f"step {s.title!r}: mask {h.mask.shape} does not fit panel {h.panel!r} {shapes[h.panel]}")
+            for name, v in s.values.items():
+                if shapes.get(name) != v.shape:
+                    raise ValueError(f"step {s.title!r}: values for {name!r} have shape {v.shape}, panel has {shapes.get(name)}")
+
+    def panel(self, name: str) -> Panel:
+        for p in self.panels:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def values_at(self, step: int, name: str) -> np.ndarray:
+        """A panel's values as shown at `step`: the latest replacement at or before it, else the panel's own."""
+        for s in reversed(self.steps[: step + 1]):
+            if name in s.values:
+                return s.values[name]
+        return self.panel(name).values
+
+    def step_for_key(self, key: Sequence[int]) -> Optional[int]:
+        """Index of the first kept step about `key` (e.g. an output cell), or None."""
+        key = tuple(key)
+        for t, s in enumerate(self.steps):
+            if s.key == key:
+                return t
+        return None
+
+
+def pick_steps(total: int, budget: Optional[int]) -> list[int]:
+    """Evenly spaced step numbers 0..total-1, at most `budget` of them, always keeping the first and last."""
+    if budget is None or total <= budget:
+        return list(range(total))
+    if budget < 2:
+        return [total - 1]
+    return sorted({round(t * (total - 1) / (budget - 1)) for t in range(budget)})
+
+
+def cell_mask(shape: tuple[int, int], cells: Iterable[tuple[int, int]]) -> np.ndarray:
+    """Bool mask of `shape` with the given (row, col) cells set."""
+    m = np.zeros(shape, dtype=bool)
+    for r, c in cells:
+        m[r, c] = True
+    return m
+
+
+def fmt(v: float) -> str:
+    """A number as a caption shows it: integers without a decimal point, others to 4 significant digits."""
+    v = float(v)
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    if v == round(v) and abs(v) < 1e15:
+        return str(int(round(v)))
+    return f"{v:.4g}"
+
+
+def sum_text(terms: Sequence[str], total: float, limit: int = 9) -> str:
+    """'a + b + c = total', or '(k terms) = total' when the terms would not fit on a slide."""
+    if len(terms) <= limit:
+        return " + ".join(terms) + f" = {fmt(total)}"
+    shown = " + ".join(terms[:4])
+    return f"{shown} + … ({len(terms)} terms) = {fmt(total)}"

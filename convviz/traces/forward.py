@@ -1,0 +1,302 @@
+"""Traces of the forward stages: shapes and edge cases, the sliding window, im2col, strided windows."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..conv import conv2d_spec
+from ..geometry import ConvSpec, pad_input
+from ..im2col import im2col_gather, im2col_indices, im2col_spec, window_view
+from .base import Check, Highlight, Panel, Step, Trace, cell_mask, fmt, pick_steps, sum_text
+
+
+def _xpad_panel(xpad_nc: np.ndarray, spec: ConvSpec, name: str = "xpad", title: str = "input x (padded)") -> Panel:
+    """The padded input of one sample, (C, HP, WP), labelled in the original input's coordinates."""
+    return Panel(name, title, xpad_nc, "value", row_start=-spec.top, col_start=-spec.left, padding=spec.padding_mask())
+
+
+def _window_cells(spec: ConvSpec, i: int, j: int) -> list[tuple[int, int]]:
+    r0, c0 = spec.window_origin(i, j)
+    return [(r0 + u * spec.dh, c0 + v * spec.dw) for u in range(spec.kh) for v in range(spec.kw)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. shapes and edge cases
+# ---------------------------------------------------------------------------------------------------
+def padding_modes_table(spec: ConvSpec) -> tuple[tuple[str, ...], ...]:
+    """valid / same / full (and the current setting) side by side: pads, output size, uncovered rows/cols."""
+    rows: list[tuple[str, ...]] = [("padding", "top, bottom, left, right", "output OH x OW", "uncovered rows, cols")]
+    for mode in ("valid", "same", "full"):
+        try:
+            s = ConvSpec.create(spec.h, spec.w, spec.kernel_size, spec.stride, mode, spec.dilation)
+            rows.append((mode, ", ".join(map(str, s.padding)), f"{s.oh} x {s.ow}", f"{s.rem_h}, {s.rem_w}"))
+        except ValueError:
+            rows.append((mode, "-", "no window fits", "-"))
+    rows.append((f"current ({spec.mode})", ", ".join(map(str, spec.padding)), f"{spec.oh} x {spec.ow}", f"{spec.rem_h}, {spec.rem_w}"))
+    return tuple(rows)
+
+
+def shapes_trace(spec: ConvSpec) -> Trace:
+    """Padding, first/last windows, and the cells no window covers, on the window-count grid."""
+    cover = spec.coverage()  # (HP, WP)
+    pad = spec.padding_mask()
+    uncovered = cover == 0
+    inside = ~pad
+    panel = Panel("coverage", "windows reading each cell (padded input)", cover, "count",
+                  row_start=-spec.top, col_start=-spec.left, padding=pad)
+    first, last = _window_cells(spec, 0, 0), _window_cells(spec, spec.oh - 1, spec.ow - 1)
+    hw = (spec.hp, spec.wp)
+    steps = [
+        Step("The input", f"x is {spec.h} x {spec.w}. Each number below counts the windows that read that cell.",
+             (Highlight("coverage", "focus", inside),)),
+        Step("Padding", f"Padding adds (top {spec.top}, bottom {spec.bottom}, left {spec.left}, right {spec.right}): "
+                        f"the padded input is {spec.hp} x {spec.wp}.", (Highlight("coverage", "padding", pad),)),
+        Step("First window", f"The effective kernel is {spec.ekh} x {spec.ekw} = dilation x (kernel - 1) + 1 "
+                             f"({spec.dh}*({spec.kh}-1)+1, {spec.dw}*({spec.kw}-1)+1). It starts at the top-left corner.",
+             (Highlight("coverage", "read", cell_mask(hw, first)),), key=(0, 0)),
+        Step("Last window", f"It moves by stride ({spec.sh}, {spec.sw}); the last of {spec.oh} x {spec.ow} windows "
+                            f"starts at padded row {(spec.oh - 1) * spec.sh}, column {(spec.ow - 1) * spec.sw}. "
+                            f"{spec.output_size_formula('h')}; {spec.output_size_formula('w')}.",
+             (Highlight("coverage", "read", cell_mask(hw, last)),), key=(spec.oh - 1, spec.ow - 1)),
+    ]
+    rem = f"(H + top + bottom - EKH) mod SH = ({spec.h} + {spec.top} + {spec.bottom} - {spec.ekh}) mod {spec.sh} = {spec.rem_h}"
+    never = int((uncovered & inside).sum())
+    steps.append(Step(
+        "Cells no window reads",
+        f"Remainder rows {rem}; remainder columns {spec.rem_w}. "
+        f"{never} input cell(s) are never read: they do not affect y and receive zero gradient."
+        + (" With dilation, gaps between taps can also be skipped." if never and (spec.dh > spec.sh or spec.dw > spec.sw) else ""),
+        (Highlight("coverage", "uncovered", uncovered),),
+    ))
+    notes = (
+        f"{spec.output_size_formula('h')}",
+        f"{spec.output_size_formula('w')}",
+        f"Parameters: F*C*KH*KW + F = {spec.f}*{spec.c}*{spec.kh}*{spec.kw} + {spec.f} = {spec.params}",
+        f"Multiply-adds: N*F*OH*OW*C*KH*KW = {spec.n}*{spec.f}*{spec.oh}*{spec.ow}*{spec.c}*{spec.kh}*{spec.kw} = {spec.macs}",
+    )
+    return Trace("shapes", "Shapes and edge cases", (panel,), tuple(steps), notes=notes, table=padding_modes_table(spec))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. forward pass as a sliding window
+# ---------------------------------------------------------------------------------------------------
+def forward_trace(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, f: int = 0, max_steps: Optional[int] = None
+) -> Trace:
+    """One step per output cell of y[n, f]: the window, its element-wise products, the sum landing in y."""
+    xpad = pad_input(x, spec)  # (N, C, HP, WP)
+    y = conv2d_spec(x, w, b, spec, "im2col")  # (N, F, OH, OW)
+    y_ref = conv2d_spec(x, w, b, spec, "loops")
+    panels = (
+        _xpad_panel(xpad[n], spec),
+        Panel("w", f"kernel w[{f}]", w[f], "value", row_label="u", col_label="v"),
+        Panel("products", "window x kernel (element-wise)", np.zeros_like(w[f]), "value", row_label="u", col_label="v"),
+        Panel("y", f"output y[{n}, {f}]", y[n, f], "value", row_label="i", col_label="j"),
+    )
+    total = spec.oh * spec.ow
+    steps = []
+    for t in pick_steps(total, max_steps):
+        i, j = divmod(t, spec.ow)
+        r0, c0 = spec.window_origin(i, j)
+        window = xpad[n, :, r0 : r0 + spec.ekh : spec.dh, c0 : c0 + spec.ekw : spec.dw]  # (C, KH, KW)
+        products = window * w[f]  # (C, KH, KW)
+        terms = [f"{fmt(a)}*{fmt(k)}" for a, k in zip(window.ravel(), w[f].ravel())]
+        caption = (f"y[{n},{f},{i},{j}] = b[{f}] + sum(window * w) = {fmt(b[f])} + "
+                   f"({sum_text(terms, products.sum())}) = {fmt(y[n, f, i, j])}. "
+                   f"The window starts at padded row {r0} = {i}*{spec.sh}, column {c0} = {j}*{spec.sw}.")
+        steps.append(Step(
+            f"Output cell ({i}, {j})", caption,
+            (Highlight("xpad", "read", spec.window_mask(i, j)), Highlight("y", "write", cell_mask((spec.oh, spec.ow), [(i, j)]))),
+            values={"products": products}, key=(i, j),
+        ))
+    checks = (Check("matches the loop reference", float(np.abs(y - y_ref).max())),)
+    return Trace("forward", "Forward pass: the sliding window", panels, tuple(steps), checks=checks, total_steps=total)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. im2col: indices, gather, one matrix product
+# ---------------------------------------------------------------------------------------------------
+def im2col_index_trace(spec: ConvSpec) -> Trace:
+    """The index arrays i0, i1, i = i0 + i1, j0, j1, j, k, introduced one at a time."""
+    idx = im2col_indices(spec)
+    C, KH, KW, OH, OW = spec.c, spec.kh, spec.kw, spec.oh, spec.ow
+    rows, L = C * KH * KW, OH * OW
+    col = dict(row_label="row r = (c, u, v)", col_label="")
+    line = dict(row_label="", col_label="column l = (oh, ow)")
+    panels = (
+        Panel("i0", "i0 (kernel row offsets)", idx.i0[:, None], "index", **col),
+        Panel("i1", "i1 (window origin rows)", idx.i1[None, :], "index", **line),
+        Panel("i", "i = i0 + i1 (padded row read)", idx.i, "index", row_label="row r", col_label="column l"),
+        Panel("k", "k (channel)", idx.k[:, None], "index", **col),
+        Panel("j0", "j0 (kernel column offsets)", idx.j0[:, None], "index", **col),
+        Panel("j1", "j1 (window origin columns)", idx.j1[None, :], "index", **line),
+        Panel("j", "j = j0 + j1 (padded column read)", idx.j, "index", row_label="row r", col_label="column l"),
+    )
+
+    def whole(name: str) -> Highlight:
+        shape = next(p.grid_shape for p in panels if p.name == name)
+        return Highlight(name, "focus", np.ones(shape, bool))
+
+    steps = (
+        Step("i0: kernel rows", f"i0 = DH*u for u in 0..{KH - 1}, each repeated KW={KW} times, tiled C={C} times: "
+                                f"[{', '.join(map(str, idx.i0[: min(rows, 12)]))}{', …' if rows > 12 else ''}].",
+             (whole("i0"),)),
+        Step("i1: window origins (rows)", f"i1 = SH*oh for oh in 0..{OH - 1}, each repeated OW={OW} times: "
+                                          f"[{', '.join(map(str, idx.i1[: min(L, 12)]))}{', …' if L > 12 else ''}].",
+             (whole("i1"),)),
+        Step("i = i0[:, None] + i1[None, :]", f"Broadcasting gives a {rows} x {L} table: entry (r, l) is the padded row "
+                                              "that row r of column l reads.", (whole("i0"), whole("i1"), whole("i"))),
+        Step("j0: kernel columns", f"j0 = DW*v for v in 0..{KW - 1}, tiled KH*C={KH * C} times.", (whole("j0"),)),
+        Step("j1: window origins (columns)", f"j1 = SW*ow for ow in 0..{OW - 1}, tiled OH={OH} times.", (whole("j1"),)),
+        Step("j = j0[:, None] + j1[None, :]", f"The padded column read by every entry, {rows} x {L}.",
+             (whole("j0"), whole("j1"), whole("j"))),
+        Step("k: channels", f"k repeats each channel KH*KW={KH * KW} times. xpad[:, k[:, None], i, j] now gathers "
+                            f"every window at once: a ({rows}, {L}) column matrix per sample.", (whole("k"),)),
+    )
+    return Trace("im2col_indices", "im2col: generating the index arrays", panels, steps)
+
+
+def im2col_gather_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None) -> Trace:
+    """One step per column: the window on the padded input and the column it becomes."""
+    xpad = pad_input(x, spec)
+    cols = im2col_gather(x, spec)  # (N, C*KH*KW, OH*OW)
+    fast = im2col_spec(x, spec)
+    idx = im2col_indices(spec)
+    L = spec.oh * spec.ow
+    panels = (
+        _xpad_panel(xpad[n], spec),
+        Panel("cols", f"columns of sample {n}: (C*KH*KW, OH*OW)", cols[n], "value", row_label="row r = (c, u, v)",
+              col_label="column l = (oh, ow)"),
+    )
+    steps = []
+    for l in pick_steps(L, max_steps):
+        i, j = divmod(l, spec.ow)
+        colmask = np.zeros(cols[n].shape, bool)
+        colmask[:, l] = True
+        vals = ", ".join(fmt(v) for v in cols[n, : min(9, cols.shape[1]), l])
+        steps.append(Step(
+            f"Column {l} = window ({i}, {j})",
+            f"Column l = {l} = oh*OW + ow = {i}*{spec.ow} + {j} gathers xpad[{n}, k, i[:, {l}], j[:, {l}]], the window "
+            f"starting at padded row i1[{l}] = {idx.i1[l]}, column j1[{l}] = {idx.j1[l]}: "
+            f"[{vals}{', …' if cols.shape[1] > 9 else ''}].",
+            (Highlight("xpad", "read", spec.window_mask(i, j)), Highlight("cols", "write", colmask)), key=(i, j),
+        ))
+    ratio = cols.size / x.size
+    notes = (
+        f"The column matrix holds {cols.size} numbers ({cols.nbytes} bytes) for an input of {x.size} ({x.nbytes} bytes): "
+        f"{ratio:.2f}x the input. With stride 1 and little padding this approaches KH*KW = {spec.kh * spec.kw}x.",
+        "Layout as torch.nn.functional.unfold: (N, C*KH*KW, L), rows ordered (c, u, v), columns (oh, ow).",
+    )
+    checks = (Check("index gather matches the strided fast path", float(np.abs(cols - fast).max())),)
+    return Trace("im2col_gather", "im2col: gathering the columns", panels, tuple(steps), checks=checks, notes=notes, total_steps=L)
+
+
+def im2col_product_trace(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None
+) -> Trace:
+    """W (F, C*KH*KW) @ cols (C*KH*KW, L) = Y (F, L), one column per step, then reshape to (F, OH, OW)."""
+    F, L = spec.f, spec.oh * spec.ow
+    cols = im2col_spec(x, spec)[n]  # (C*KH*KW, L)
+    wmat = w.reshape(F, -1)  # (F, C*KH*KW)
+    ymat = wmat @ cols + b[:, None]  # (F, L)
+    y_ref = conv2d_spec(x, w, b, spec, "loops")[n]  # (F, OH, OW)
+    panels = (
+        Panel("W", "W = w.reshape(F, -1)", wmat, "value", row_label="f", col_label="row r = (c, u, v)"),
+        Panel("cols", "cols", cols, "value", row_label="row r", col_label="column l"),
+        Panel("Y", "Y = W @ cols + b", ymat, "value", row_label="f", col_label="column l"),
+        Panel("y", "y = Y.reshape(F, OH, OW)", ymat.reshape(F, spec.oh, spec.ow), "value", channel_label="f",
+              row_label="i", col_label="j"),
+    )
+    steps = []
+    for l in pick_steps(L, max_steps):
+        i, j = divmod(l, spec.ow)
+        cm = np.zeros(cols.shape, bool)
+        cm[:, l] = True
+        ym = np.zeros(ymat.shape, bool)
+        ym[:, l] = True
+        terms = [f"{fmt(a)}*{fmt(c)}" for a, c in zip(wmat[0], cols[:, l])]
+        steps.append(Step(
+            f"Column {l}", f"Y[:, {l}] = W @ cols[:, {l}] + b; for f = 0: {fmt(b[0])} + ({sum_text(terms, wmat[0] @ cols[:, l])}) "
+                           f"= {fmt(ymat[0, l])}. It lands in y[:, {i}, {j}].",
+            (Highlight("W", "read", np.ones(wmat.shape, bool)), Highlight("cols", "read", cm), Highlight("Y", "write", ym),
+             Highlight("y", "write", cell_mask((spec.oh, spec.ow), [(i, j)]))), key=(i, j),
+        ))
+    steps.append(Step("Reshape", f"One matrix product ({F} x {cols.shape[0]}) @ ({cols.shape[0]} x {L}) did all "
+                                 f"{F * L} dot products; Y.reshape(F, {spec.oh}, {spec.ow}) is the output.",
+                      (Highlight("Y", "focus", np.ones(ymat.shape, bool)), Highlight("y", "focus", np.ones((spec.oh, spec.ow), bool)))))
+    checks = (Check("matches the loop reference", float(np.abs(ymat.reshape(y_ref.shape) - y_ref).max())),)
+    return Trace("im2col_product", "im2col: one matrix product", panels, tuple(steps), checks=checks, total_steps=L + 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. strided windows
+# ---------------------------------------------------------------------------------------------------
+def strides_table(xpad: np.ndarray, spec: ConvSpec) -> tuple[tuple[str, ...], ...]:
+    """The view's axes: size, byte stride and what one step along the axis means."""
+    sN, sC, sH, sW = xpad.strides
+    return (
+        ("axis", "size", "byte stride", "one step moves"),
+        ("N (sample)", str(spec.n), str(sN), "to the next sample"),
+        ("C (channel)", str(spec.c), str(sC), "to the next channel"),
+        ("OH (window row)", str(spec.oh), f"SH*sH = {spec.sh}*{sH} = {spec.sh * sH}", f"{spec.sh} input row(s) down"),
+        ("OW (window col)", str(spec.ow), f"SW*sW = {spec.sw}*{sW} = {spec.sw * sW}", f"{spec.sw} input column(s) right"),
+        ("KH (kernel row)", str(spec.kh), f"DH*sH = {spec.dh}*{sH} = {spec.dh * sH}", f"{spec.dh} input row(s) down"),
+        ("KW (kernel col)", str(spec.kw), f"DW*sW = {spec.dw}*{sW} = {spec.dw * sW}", f"{spec.dw} input column(s) right"),
+    )
+
+
+def strided_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None) -> Trace:
+    """Each window as a view into xpad's memory: byte offsets of every element it reads."""
+    xpad = np.ascontiguousarray(pad_input(x, spec))  # (N, C, HP, WP)
+    view = window_view(xpad, spec)  # (N, C, OH, OW, KH, KW)
+    item = xpad.itemsize
+    sN, sC, sH, sW = xpad.strides
+    offsets = (n * sN + np.arange(spec.c)[:, None, None] * sC + np.arange(spec.hp)[None, :, None] * sH
+               + np.arange(spec.wp)[None, None, :] * sW)  # (C, HP, WP) byte offset of each element
+    panels = (
+        _xpad_panel(xpad[n], spec),
+        Panel("offsets", "byte offset of each element in xpad's buffer", offsets, "index",
+              row_start=-spec.top, col_start=-spec.left, padding=spec.padding_mask()),
+        Panel("window", "view[n, :, i, j] (a view, not a copy)", view[n, :, 0, 0], "value", row_label="u", col_label="v"),
+    )
+    L = spec.oh * spec.ow
+    steps = []
+    for t in pick_steps(L, max_steps):
+        i, j = divmod(t, spec.ow)
+        start = n * sN + i * spec.sh * sH + j * spec.sw * sW
+        steps.append(Step(
+            f"Window ({i}, {j})",
+            f"view[{n}, c, {i}, {j}, u, v] reads byte {n}*{sN} + c*{sC} + {i}*{spec.sh * sH} + {j}*{spec.sw * sW} "
+            f"+ u*{spec.dh * sH} + v*{spec.dw * sW}; for c = 0 it starts at byte {start} (element {start // item}).",
+            (Highlight("xpad", "read", spec.window_mask(i, j)), Highlight("offsets", "read", spec.window_mask(i, j))),
+            values={"window": view[n, :, i, j]}, key=(i, j),
+        ))
+    # What a classic mistake reads: forgetting to multiply the window-row stride by SH.
+    wrong = np.zeros((spec.hp, spec.wp), bool)
+    i_w, j_w = spec.oh - 1, spec.ow - 1
+    for u in range(spec.kh):
+        for v in range(spec.kw):
+            r, c = i_w + u * spec.dh, j_w * spec.sw + v * spec.dw  # row stride sH instead of SH*sH
+            if r < spec.hp and c < spec.wp:
+                wrong[r, c] = True
+    steps.append(Step(
+        "Wrong strides read the wrong memory, silently",
+        f"With the window-row stride sH = {sH} instead of SH*sH = {spec.sh * sH}, window ({i_w}, {j_w}) reads the red "
+        "cells instead of its own. NumPy raises no error: as_strided trusts the strides you give it. "
+        "numpy.lib.stride_tricks.sliding_window_view is the safe ready-made form.",
+        (Highlight("xpad", "wrong", wrong), Highlight("xpad", "read", spec.window_mask(i_w, j_w))), key=(i_w, j_w),
+    ))
+    safe = sliding_window_view(xpad, (spec.ekh, spec.ekw), axis=(2, 3))[:, :, :: spec.sh, :: spec.sw, :: spec.dh, :: spec.dw]
+    safe = safe[:, :, : spec.oh, : spec.ow]
+    checks = (
+        Check("view equals sliding_window_view", float(np.abs(view - safe).max())),
+    )
+    notes = (
+        f"view.shape = {view.shape}, view.strides = {view.strides} bytes (itemsize {item}).",
+        f"np.shares_memory(view, xpad) = {bool(np.shares_memory(view, xpad))}: no copy was made; "
+        f"view.flags.writeable = {view.flags.writeable} because overlapping windows share cells.",
+    )
+    return Trace("strided", "Strided windows: as_strided", panels, tuple(steps), checks=checks, notes=notes,
+                 table=strides_table(xpad, spec), total_steps=L + 1)
