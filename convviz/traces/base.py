@@ -8,8 +8,7 @@ only from these objects; it does no arithmetic of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -17,6 +16,25 @@ import numpy as np
 KINDS = ("value", "grad", "index", "count", "error")
 # Highlight roles: one outline colour each, the same on every page.
 ROLES = ("read", "write", "focus", "uncovered", "padding", "wrong")
+
+
+class ReadOnlyMap(Mapping):
+    """A read-only mapping that pickles (unlike MappingProxyType), so traces can be cached."""
+
+    def __init__(self, items: Mapping) -> None:
+        self._d = dict(items)
+
+    def __getitem__(self, key: str):
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyMap({self._d!r})"
 
 
 def frozen(a: object, dtype: Optional[type] = None) -> np.ndarray:
@@ -94,7 +112,7 @@ class Step:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "highlights", tuple(self.highlights))
-        object.__setattr__(self, "values", MappingProxyType({k: frozen(v) for k, v in self.values.items()}))
+        object.__setattr__(self, "values", ReadOnlyMap({k: frozen(v) for k, v in self.values.items()}))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""The shared sidebar controls and their two-way sync with the URL.
+
+Flow on every run: (1) once per session, the URL is parsed and validated (`settings.parse_query`) and the
+widgets' state is seeded from it, so no widget ever reads a raw URL value; (2) the widgets render; (3) the
+URL is rewritten from the widgets, leaving defaults out. Settings live in st.session_state, so they
+survive page switches; the URL always mirrors them, so a copied link reopens the same view.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..data import INPUT_PRESETS, KERNEL_PRESETS
+from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, Settings, parse_query, to_query
+
+STATE_PREFIX = "cv_"
+SEEDED = "cv__seeded"
+NOTES = "cv__url_notes"
+# URL keys that are not settings but belong to the view (kept when the URL is rewritten).
+VIEW_KEYS = ("step", "present")
+
+
+def _k(name: str) -> str:
+    return STATE_PREFIX + name
+
+
+def seed_from_url() -> None:
+    """Once per session: validated URL values become the widgets' starting state."""
+    if st.session_state.get(SEEDED):
+        return
+    try:
+        query = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    except Exception:  # a URL Streamlit itself cannot parse: start from the defaults
+        query = {}
+    settings, notes = parse_query(query)
+    for name, value in vars(settings).items():
+        st.session_state[_k(name)] = value
+    st.session_state[NOTES] = notes
+    st.session_state[SEEDED] = True
+
+
+def current_settings() -> Settings:
+    """The settings as the widgets hold them now."""
+    return Settings(**{name: st.session_state.get(_k(name), getattr(DEFAULTS, name)) for name in vars(DEFAULTS)})
+
+
+def _int_input(name: str, container=st) -> None:
+    f = INT_BY_KEY[name]
+    container.number_input(f.label, min_value=f.low, max_value=f.high, step=1, key=_k(name),
+                           help=f"{f.low} to {f.high}; URL key '{name}'")
+
+
+def _pair(a: str, b: str) -> None:
+    left, right = st.columns(2)
+    _int_input(a, left)
+    _int_input(b, right)
+
+
+def render_sidebar() -> Settings:
+    """Draw the shared controls in the sidebar and return the settings they hold."""
+    seed_from_url()
+    with st.sidebar:
+        st.markdown("**Input**")
+        _pair("h", "w")
+        c1, c2, c3 = st.columns(3)
+        _int_input("n", c1)
+        _int_input("cin", c2)
+        _int_input("cout", c3)
+        st.markdown("**Kernel, stride, dilation**")
+        _pair("kh", "kw")
+        _pair("sh", "sw")
+        _pair("dh", "dw")
+        st.markdown("**Padding**")
+        st.selectbox("padding mode", PAD_MODES, key=_k("pad"),
+                     help="valid: none; same: TensorFlow rule (output = ceil(H/stride)); full: EK-1 each side; custom: four sides")
+        if st.session_state[_k("pad")] == "custom":
+            _pair("pt", "pb")
+            _pair("pl", "pr")
+        st.markdown("**Data**")
+        st.selectbox(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"))
+        st.selectbox(CHOICE_FIELDS["kernel"][0], list(KERNEL_PRESETS), format_func=KERNEL_PRESETS.get, key=_k("kernel"))
+        if st.session_state[_k("kernel")] == "custom":
+            st.text_area("your kernel (rows separated by ';')", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1",
+                         max_chars=400, height=80)
+        _int_input("seed")
+        if st.button("Reset to defaults", use_container_width=True):
+            for name, value in vars(DEFAULTS).items():
+                st.session_state[_k(name)] = value
+            st.rerun()
+    settings = current_settings()
+    sync_url(settings)
+    return settings
+
+
+def sync_url(settings: Settings) -> None:
+    """Make the URL mirror the settings (defaults left out), keeping view keys such as the step."""
+    wanted = to_query(settings)
+    for key in VIEW_KEYS:
+        if key in st.query_params:
+            wanted[key] = st.query_params[key]
+    current = {k: st.query_params.get(k) for k in st.query_params.keys()}
+    if current != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def url_notes() -> list[str]:
+    return list(st.session_state.get(NOTES, []))

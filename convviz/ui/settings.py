@@ -1,0 +1,201 @@
+"""The app's settings and the URL contract (design.md): parse, validate, and write query parameters.
+
+Pure Python (no Streamlit), so the one place that validates every input path is easy to test and fuzz.
+A value that cannot be used is dropped with a note and the default is used; parsing never raises.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, fields, replace
+from typing import Mapping, Optional
+
+from ..data import INPUT_PRESETS, KERNEL_PRESETS
+from ..geometry import ConvSpec
+
+PAD_MODES = ("valid", "same", "full", "custom")
+
+
+@dataclass(frozen=True)
+class IntField:
+    """A whole-number URL parameter with its default and the app's cap (documented in the README)."""
+
+    key: str
+    label: str
+    default: int
+    low: int
+    high: int
+
+
+# The app's caps: what the largest settings may be so every page stays fast and figures stay small.
+INT_FIELDS = (
+    IntField("h", "H (height)", 6, 1, 32),
+    IntField("w", "W (width)", 6, 1, 32),
+    IntField("cin", "C (in channels)", 1, 1, 4),
+    IntField("cout", "F (out channels)", 1, 1, 4),
+    IntField("n", "N (batch)", 1, 1, 4),
+    IntField("kh", "KH (kernel)", 3, 1, 7),
+    IntField("kw", "KW (kernel)", 3, 1, 7),
+    IntField("sh", "SH (stride)", 1, 1, 4),
+    IntField("sw", "SW (stride)", 1, 1, 4),
+    IntField("dh", "DH (dilation)", 1, 1, 4),
+    IntField("dw", "DW (dilation)", 1, 1, 4),
+    IntField("pt", "top", 0, 0, 8),
+    IntField("pb", "bottom", 0, 0, 8),
+    IntField("pl", "left", 0, 0, 8),
+    IntField("pr", "right", 0, 0, 8),
+    IntField("seed", "random seed", 0, 0, 9999),
+)
+INT_BY_KEY = {f.key: f for f in INT_FIELDS}
+CHOICE_FIELDS = {
+    "pad": ("padding mode", "valid", PAD_MODES),
+    "data": ("input data", "ids", tuple(INPUT_PRESETS)),
+    "kernel": ("kernel preset", "random", tuple(KERNEL_PRESETS)),
+}
+KNOWN_KEYS = set(INT_BY_KEY) | set(CHOICE_FIELDS) | {"kv"}
+MAX_VALUE_CHARS = 400  # a longer URL value is refused unread
+_INT_RE = re.compile(r"^[+-]?\d{1,6}$")
+_NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
+KERNEL_VALUE_LIMIT = 1e6
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the shared controls set. Field names are the URL keys."""
+
+    h: int = 6
+    w: int = 6
+    cin: int = 1
+    cout: int = 1
+    n: int = 1
+    kh: int = 3
+    kw: int = 3
+    sh: int = 1
+    sw: int = 1
+    dh: int = 1
+    dw: int = 1
+    pad: str = "valid"
+    pt: int = 0
+    pb: int = 0
+    pl: int = 0
+    pr: int = 0
+    data: str = "ids"
+    kernel: str = "random"
+    seed: int = 0
+    kv: str = ""  # custom kernel numbers, rows separated by ';', entries by ','
+
+    @property
+    def padding(self):
+        return (self.pt, self.pb, self.pl, self.pr) if self.pad == "custom" else self.pad
+
+    def spec(self) -> ConvSpec:
+        """The ConvSpec of these settings; raises ValueError (with a fix) for an impossible geometry."""
+        return ConvSpec.create(self.h, self.w, (self.kh, self.kw), (self.sh, self.sw), self.padding, (self.dh, self.dw),
+                               n=self.n, c=self.cin, f=self.cout)
+
+    def custom_kernel(self) -> list[list[float]]:
+        """The typed kernel as a KH x KW grid; raises ValueError with what is wrong."""
+        return parse_kernel_text(self.kv, self.kh, self.kw)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+DEFAULTS = Settings()
+
+
+def _first(value) -> str:
+    """Streamlit gives a str (or a list for repeated keys); use the last value given, as str."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    return str(value)
+
+
+def _show(value: str) -> str:
+    """A user's value, shortened and quoted for a note (plain text: notes are never rendered as HTML)."""
+    v = value if len(value) <= 24 else value[:21] + "..."
+    return repr(v)
+
+
+def parse_int(key: str, raw: str, notes: list[str]) -> Optional[int]:
+    field = INT_BY_KEY[key]
+    raw = raw.strip()
+    if not _INT_RE.match(raw):
+        notes.append(f"{key}: {_show(raw)} is not a whole number; using the default {field.default}.")
+        return None
+    v = int(raw)
+    if not field.low <= v <= field.high:
+        notes.append(f"{key}: {v} is outside {field.low}..{field.high} ({field.label}); using the default {field.default}.")
+        return None
+    return v
+
+
+def parse_kernel_text(text: str, kh: int, kw: int) -> list[list[float]]:
+    """'1,0,-1; 2,0,-2; 1,0,-1' -> a KH x KW grid of finite numbers. Raises ValueError saying what to type."""
+    text = (text or "").strip()
+    if not text:
+        raise ValueError(f"kernel: type {kh} row(s) of {kw} number(s), rows separated by ';' (e.g. '1, 0; 0, 1').")
+    if len(text) > MAX_VALUE_CHARS:
+        raise ValueError(f"kernel: the text is longer than {MAX_VALUE_CHARS} characters.")
+    rows = [r for r in re.split(r"[;\n]", text) if r.strip()]
+    if len(rows) != kh:
+        raise ValueError(f"kernel: expected {kh} row(s) separated by ';', got {len(rows)}.")
+    grid = []
+    for r, row in enumerate(rows):
+        items = [t for t in re.split(r"[,\s]+", row.strip()) if t]
+        if len(items) != kw:
+            raise ValueError(f"kernel: row {r + 1} has {len(items)} number(s), expected {kw}.")
+        vals = []
+        for t in items:
+            if not _NUM_RE.match(t):
+                raise ValueError(f"kernel: {_show(t)} in row {r + 1} is not a number.")
+            v = float(t)
+            if not math.isfinite(v) or abs(v) > KERNEL_VALUE_LIMIT:
+                raise ValueError(f"kernel: {_show(t)} in row {r + 1} must be a finite number within ±{KERNEL_VALUE_LIMIT:g}.")
+            vals.append(v)
+        grid.append(vals)
+    return grid
+
+
+def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
+    """Settings from URL query parameters, and the notes on what was dropped. Never raises."""
+    notes: list[str] = []
+    values: dict[str, object] = {}
+    for key, raw in query.items():
+        key_s = str(key)
+        if key_s not in KNOWN_KEYS:
+            continue  # unknown keys (page state of other tools, tracking tags) are ignored
+        text = _first(raw)
+        if len(text) > MAX_VALUE_CHARS:
+            notes.append(f"{key_s}: the value is longer than {MAX_VALUE_CHARS} characters; ignored.")
+            continue
+        if key_s in INT_BY_KEY:
+            v = parse_int(key_s, text, notes)
+            if v is not None:
+                values[key_s] = v
+        elif key_s in CHOICE_FIELDS:
+            label, default, allowed = CHOICE_FIELDS[key_s]
+            t = text.strip().lower()
+            if t in allowed:
+                values[key_s] = t
+            else:
+                notes.append(f"{key_s}: {_show(text)} is not a {label} ({', '.join(allowed)}); using {default!r}.")
+        elif key_s == "kv":
+            values["kv"] = text.strip()
+    return Settings(**values), notes
+
+
+def to_query(settings: Settings) -> dict[str, str]:
+    """Query parameters for settings; a parameter at its default is left out."""
+    out = {}
+    for f in fields(Settings):
+        v = getattr(settings, f.name)
+        if v != getattr(DEFAULTS, f.name):
+            out[f.name] = str(v)
+    # Padding sides only mean something in custom mode.
+    if settings.pad != "custom":
+        for k in ("pt", "pb", "pl", "pr"):
+            out.pop(k, None)
+    if settings.kernel != "custom":
+        out.pop("kv", None)
+    return out

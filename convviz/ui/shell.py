@@ -1,0 +1,50 @@
+"""The app shell: page list and the guard that keeps deep links working with a folder named pages/.
+
+Why the guard: when a folder literally named `pages/` sits beside the entry script, Streamlit 1.67 starts
+the process in its legacy multipage mode (PagesManager.uses_pages_directory is True until some script calls
+st.navigation). In that mode the very first run of a deep link such as /forward executes pages/forward.py
+on its own, without app.py: no navigation and no shared controls, so the page came up empty. The guard
+switches the legacy mode off and reruns, so app.py (and its st.navigation) always runs first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class PageDef:
+    path: str
+    title: str
+    url_path: str
+    icon: str
+
+
+PAGES = (
+    PageDef("pages/shapes.py", "Shapes & edge cases", "shapes", "📐"),
+    PageDef("pages/forward.py", "Forward pass", "forward", "➡️"),
+    PageDef("pages/im2col.py", "im2col", "im2col", "🧮"),
+    PageDef("pages/strided.py", "Strided windows", "strided", "🪟"),
+    PageDef("pages/input_gradient.py", "Input gradient (transposed)", "input-gradient", "🔄"),
+    PageDef("pages/col2im.py", "col2im (scatter-add)", "col2im", "➕"),
+    PageDef("pages/weight_gradient.py", "Weight & bias gradients", "weight-gradient", "⚖️"),
+    PageDef("pages/maxpool.py", "Max pooling", "maxpool", "🔝"),
+    PageDef("pages/gradcheck.py", "Gradient check", "gradcheck", "✅"),
+)
+
+
+def ensure_app_navigation() -> None:
+    """Leave Streamlit's legacy pages/ mode before anything renders (see the module docstring)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def navigation():
+    """st.navigation over PAGES; the first page is the default (the app's root URL)."""
+    pages = [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=(i == 0))
+             for i, p in enumerate(PAGES)]
+    return st.navigation(pages, position="sidebar")

@@ -1,0 +1,22 @@
+"""Input gradient as a transposed convolution: dilate, pad, rotate, slide, crop."""
+import streamlit as st
+
+from convviz.conv import _backward_transposed, dilate, flip_kernel, transposed_pads
+from convviz.ui.page import options_of, page_context, pick_index, show_trace
+
+ctx = page_context(
+    "Input gradient: dilate, pad, rotate 180°, slide, crop",
+    "The gradient with respect to the input is the upstream gradient `dout` spread back through the same "
+    "windows. Written as a convolution: put SH-1 zeros between its rows (dilate), pad it by EKH-1, plus the "
+    "remainder rows no window reached, slide the 180°-rotated kernel over it with stride 1, and crop the forward "
+    "padding off. Each of the five steps is a classic place for a bug.",
+)
+st.latex(r"dx = \mathrm{crop}\Big(\mathrm{conv}_{stride=1}\big(\mathrm{pad}_{EK-1,\ EK-1+r}(\mathrm{dilate}_S(dout)),\ "
+         r"\mathrm{rot}_{180}(w)^{T}\big)\Big)")
+c1, c2 = st.columns(2)
+with c1:
+    n = pick_index("sample n", ctx.spec.n, "tr_n")
+with c2:
+    c = pick_index("input channel c", ctx.spec.c, "tr_c")
+show_trace("transposed", ctx.settings, options_of(n=n, c=c), rows=[["dout", "dilated"], ["padded", "wflip"], ["dxpad", "dx"]],
+           clickable="dxpad", select_label="input cell", code=[dilate, transposed_pads, flip_kernel, _backward_transposed])

@@ -1,0 +1,15 @@
+"""Shapes & edge cases: output size, padding modes, the cells no window covers."""
+import streamlit as st
+
+from convviz.geometry import ConvSpec, same_padding_1d
+from convviz.ui.page import page_context, show_trace
+
+ctx = page_context(
+    "Shapes & edge cases",
+    "How big is the output, and which input cells does no window ever read? With stride above 1 the last "
+    "`r = (H + top + bottom - EKH) mod SH` rows (and columns) of the padded input are skipped: they do not "
+    "affect the output and get zero gradient. Padding modes and even kernels change the numbers below.",
+)
+spec = ctx.spec
+st.latex(r"OH = \left\lfloor \frac{H + p_{top} + p_{bottom} - (D_H (K_H - 1) + 1)}{S_H} \right\rfloor + 1")
+show_trace("shapes", ctx.settings, key="shapes", code=[ConvSpec.coverage, same_padding_1d])

@@ -1,0 +1,22 @@
+"""Weight and bias gradients."""
+import streamlit as st
+
+from convviz.conv import _backward_col2im, _backward_loops
+from convviz.ui.page import options_of, page_context, pick_index, show_trace
+
+ctx = page_context(
+    "Weight & bias gradients",
+    "Each kernel tap (u, v) touched a whole grid of input cells, one per output position, spaced by the stride. "
+    "Its gradient is the sum of those inputs weighted by the upstream gradient: a correlation of the input with "
+    "`dout` dilated by the stride, summed over the batch. The bias touched every output cell, so its gradient "
+    "is the sum of `dout`.",
+)
+st.latex(r"dw[f,c,u,v] = \sum_{n,i,j} dout[n,f,i,j]\; x_{pad}[n,c,\, iS_H + uD_H,\, jS_W + vD_W],\qquad "
+         r"db[f] = \sum_{n,i,j} dout[n,f,i,j]")
+c1, c2 = st.columns(2)
+with c1:
+    n = pick_index("sample n (shown; dw sums all samples)", ctx.spec.n, "wg_n")
+with c2:
+    f = pick_index("output channel f", ctx.spec.f, "wg_f")
+show_trace("weight_grad", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "dd"], ["dw", "db"]], clickable="dw",
+           select_label="kernel tap", code=[_backward_col2im, _backward_loops])
