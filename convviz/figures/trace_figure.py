@@ -22,15 +22,18 @@ KIND_SCALES = {
     "count": [[0.0, "#ffffff"], [1.0, "#b39ddb"]],
     "error": [[0.0, "#e8f5e9"], [0.625, "#fff59d"], [1.0, "#e57373"]],  # log10 of the relative error
 }
-# Overlay colours by highlight role.
+# Highlight colours by role. Regions (padding, uncovered) are translucent fills; the roles of a step
+# (read, write, focus, wrong) are cell outlines, so the value colours underneath stay true.
 ROLE_COLOURS = {
     "padding": "rgba(120,120,120,0.28)",
     "uncovered": "rgba(40,40,40,0.55)",
-    "focus": "rgba(255,214,0,0.45)",
-    "read": "rgba(255,127,14,0.55)",
-    "write": "rgba(156,39,176,0.50)",
-    "wrong": "rgba(229,0,0,0.60)",
+    "focus": "#f2b705",
+    "read": "#ff7f0e",
+    "write": "#8e24aa",
+    "wrong": "#e00000",
 }
+FILL_ROLES = ("padding", "uncovered")
+OUTLINE_ROLES = ("focus", "read", "write", "wrong")
 ROLE_MEANING = {
     "read": "cells read in this step",
     "write": "cells written in this step",
@@ -121,7 +124,7 @@ def trace_figure(
     font_size: int = 12,
     text: Optional[bool] = None,
     clickable: Optional[str] = None,
-    max_width: int = 1150,
+    max_width: int = 980,
 ) -> go.Figure:
     """Build the animated figure of `trace`.
 
@@ -146,22 +149,27 @@ def trace_figure(
         px = max(4.0, float(min(cell_px, (max_width - 80) / max(max(widths), 1))))
     widths = [sum(_units(c, px, font_size) for c in r) + gap_units * (len(r) - 1) for r in layout_rows]
     show_text = text if text is not None else px >= 15
-    title_px = 34 + 2 * font_size
-    top_px, bottom_px = 40 + 4 * (font_size + 4), 95
-    fig_h = int(sum(h * px for h in heights) + title_px * len(layout_rows) + top_px + bottom_px)
-    fig_w = int(min(max_width, max(max(widths) * px + 80, 420)))
+    line_px = font_size + 5
+    row_lines = [max(len(_wrap_title(_label(c), _units(c, px, font_size) * px, font_size)) for c in r) for r in layout_rows]
+    title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
+    title_px = max(title_px_rows)
+    top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
+    fig_h = int(sum(h * px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
+    fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
+    wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
     fig = go.Figure()
     overlays: list[tuple[int, Cell, str]] = []  # (trace index, cell, role) of every per-step overlay
+    outline_px = max(3.0, px * 0.9)
     dynamic: list[tuple[int, Cell]] = []  # heatmaps whose values change between steps
     changing = {name for s in trace.steps for name in s.values}
     roles_used = {(h.panel, h.role) for s in trace.steps for h in s.highlights}
     annotations = []
     y_cursor = 1.0
-    total_h = sum(heights) * px + title_px * len(layout_rows)
+    total_h = sum(heights) * px + sum(title_px_rows)
     for r, row in enumerate(layout_rows):
         row_h = heights[r] * px / total_h
-        title_h = title_px / total_h
+        title_h = title_px_rows[r] / total_h
         x_cursor = 0.0
         unit = 1.0 / max(widths)
         for cell in row:
@@ -174,18 +182,22 @@ def trace_figure(
             dom_y = [max(0.0, y_cursor - title_h - own_h), y_cursor - title_h]
             suffix = "" if ax == 1 else str(ax)
             label = _label(cell)
-            annotations.append(dict(text=f"<b>{label}</b>", x=dom_x[0], y=dom_y[1], xref="paper", yref="paper",
-                                    xanchor="left", yanchor="bottom", yshift=14 + font_size, showarrow=False,
-                                    font=dict(size=font_size)))
+            lines = _wrap_title(label, span * px, font_size)
+            annotations.append(dict(text="<br>".join(f"<b>{t}</b>" for t in lines), x=dom_x[0], y=dom_y[1], xref="paper",
+                                    yref="paper", xanchor="left", yanchor="bottom", align="left", yshift=12 + font_size,
+                                    showarrow=False, font=dict(size=font_size)))
             rows_lbl = [str(i + p.row_start) for i in range(gh)]
             cols_lbl = [str(j + p.col_start) for j in range(gw)]
             every_r, every_c = max(1, int(np.ceil(14 / px))), max(1, int(np.ceil(14 / px)))
             fig.update_layout({
-                f"xaxis{suffix}": dict(domain=dom_x, anchor=f"y{suffix}", tickmode="array", tickvals=list(range(0, gw, every_c)),
+                # Explicit ranges: autorange would pad for the outline markers and shrink the cells.
+                f"xaxis{suffix}": dict(domain=dom_x, anchor=f"y{suffix}", range=[-0.5, gw - 0.5], autorange=False,
+                                       tickmode="array", tickvals=list(range(0, gw, every_c)),
                                        ticktext=cols_lbl[::every_c], side="top", showgrid=False, zeroline=False,
                                        constrain="domain", constraintoward="left", fixedrange=True,
                                        tickfont=dict(size=max(8, font_size - 3))),
-                f"yaxis{suffix}": dict(domain=dom_y, anchor=f"x{suffix}", autorange="reversed", tickmode="array",
+                f"yaxis{suffix}": dict(domain=dom_y, anchor=f"x{suffix}", range=[gh - 0.5, -0.5], autorange=False,
+                                       tickmode="array",
                                        tickvals=list(range(0, gh, every_r)), ticktext=rows_lbl[::every_r], showgrid=False,
                                        zeroline=False, scaleanchor=f"x{suffix}", constrain="domain",
                                        constraintoward="top", fixedrange=True, tickfont=dict(size=max(8, font_size - 3))),
@@ -197,7 +209,7 @@ def trace_figure(
                       **_scale_range(p, trace), **axes)
             if show_text:
                 if p.kind == "error":
-                    hm.update(text=np.vectorize(lambda e: f"{e:.0e}" if np.isfinite(e) else "")(grid), texttemplate="%{text}")
+                    hm.update(text=np.vectorize(_short_error)(grid), texttemplate="%{text}")
                 else:
                     hm.update(texttemplate="%{z:.4~g}")
                 hm["textfont"] = dict(size=max(7, min(font_size, int(px * 0.38))), color="#111")
@@ -206,9 +218,13 @@ def trace_figure(
                 dynamic.append((len(fig.data) - 1, cell))
             if p.padding is not None and p.padding.any():
                 fig.add_trace(_overlay(p.padding.astype(np.uint8), "padding", axes, "padding"))
-            for role in ("uncovered", "focus", "read", "write", "wrong"):
+            for role in ("uncovered",) + OUTLINE_ROLES:
                 if (p.name, role) in roles_used:
-                    fig.add_trace(_overlay(_step_mask(trace, start, p.name, role, cell.channel, (gh, gw)), role, axes, role))
+                    mask = _step_mask(trace, start, p.name, role, cell.channel, (gh, gw))
+                    if role in FILL_ROLES:
+                        fig.add_trace(_overlay(mask, role, axes, role))
+                    else:
+                        fig.add_trace(_outline(mask, role, axes, outline_px))
                     overlays.append((len(fig.data) - 1, cell, role))
             if clickable == p.name:
                 rr, cc = np.mgrid[0:gh, 0:gw]
@@ -219,9 +235,13 @@ def trace_figure(
                     **axes))
         y_cursor -= title_h + row_h
 
-    # Frames: only overlays and changing heatmaps are resent, so frames stay small.
-    per_frame = sum(c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c, _ in overlays) \
-        + sum(8 * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic) + 300
+    # Frames: only overlays and changing heatmaps are resent, so frames stay small. Estimate a frame's bytes
+    # from the first steps (outlines cost ~20 bytes a cell, fills 1, changing values 8) to fit the budget.
+    sample = trace.steps[: min(len(trace.steps), 8)]
+    outline_cells = max((sum(int(h.mask.sum()) for h in s.highlights if h.role in OUTLINE_ROLES) for s in sample), default=0)
+    per_frame = 20 * outline_cells * max(1, max((c.panel.channels for _, c, _ in overlays), default=1)) \
+        + sum(c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c, r in overlays if r in FILL_ROLES) \
+        + sum(8 * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic) + 400
     n = len(trace.steps)
     budget = max(2, payload_budget // per_frame)
     if max_frames is not None:
@@ -233,19 +253,24 @@ def trace_figure(
     for t in kept:
         data, idx = [], []
         for ti, cell, role in overlays:
-            data.append(go.Heatmap(z=_step_mask(trace, t, cell.panel.name, role, cell.channel, cell.panel.grid_shape)))
+            mask = _step_mask(trace, t, cell.panel.name, role, cell.channel, cell.panel.grid_shape)
+            if role in FILL_ROLES:
+                data.append(go.Heatmap(z=mask))
+            else:
+                rr, cc = np.nonzero(mask)
+                data.append(go.Scatter(x=cc.astype(np.int16), y=rr.astype(np.int16)))
             idx.append(ti)
         for ti, cell in dynamic:
             data.append(go.Heatmap(z=_z(cell.panel, _grid(cell.panel, cell.channel, trace.values_at(t, cell.panel.name)))))
             idx.append(ti)
         step = trace.steps[t]
         frames.append(go.Frame(name=str(t), data=data, traces=idx,
-                               layout=dict(title=dict(text=_frame_title(step.title, step.caption, t, n)))))
+                               layout=dict(title=dict(text=_frame_title(step.title, step.caption, t, n, wrap)))))
     fig.frames = frames
     first = trace.steps[start] if n else None
     fig.update_layout(
         height=fig_h, width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
-        title=dict(text=_frame_title(first.title, first.caption, start, n) if first else trace.title,
+        title=dict(text=_frame_title(first.title, first.caption, start, n, wrap) if first else trace.title,
                    font=dict(size=font_size + 1), x=0.01, xanchor="left", xref="paper", y=1, yref="container",
                    yanchor="top", pad=dict(t=8)),
         annotations=annotations, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),
@@ -257,6 +282,13 @@ def trace_figure(
     return fig
 
 
+def _short_error(e: float) -> str:
+    """A relative error in few characters: 3e-9, 0; blank where no estimate was made."""
+    if not np.isfinite(e):
+        return ""
+    return "0" if e == 0 else f"{e:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
 def _label(cell: Cell) -> str:
     """Panel title; further channels of one panel get just their channel tag."""
     p = cell.panel
@@ -265,13 +297,25 @@ def _label(cell: Cell) -> str:
     return p.title + f" [{p.channel_label}={cell.channel}]" if cell.channel == 0 else f"[{p.channel_label}={cell.channel}]"
 
 
+MIN_SUBPLOT_PX = 72  # room for a short title over a one-column panel
+
+
 def _units(cell: Cell, px: float, font_size: int) -> float:
-    """Width of a subplot in cell units: its grid, or its title if that is wider."""
-    return max(cell.panel.grid_shape[1], len(_label(cell)) * 0.62 * font_size / px)
+    """Width of a subplot in cell units: its grid (titles wrap to fit), but never narrower than a short title.
+
+    Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
+    subplot alike.
+    """
+    return max(cell.panel.grid_shape[1], MIN_SUBPLOT_PX * font_size / 12 / px)
 
 
-def _frame_title(title: str, caption: str, t: int, n: int) -> str:
-    return f"<b>Step {t + 1}/{n}: {title}</b><br>{_wrap(caption)}"
+def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
+    per_line = max(6, int(width_px / (0.6 * font_size)))
+    return _wrap(label, per_line).split("<br>")
+
+
+def _frame_title(title: str, caption: str, t: int, n: int, width: int = 120) -> str:
+    return f"<b>Step {t + 1}/{n}: {title}</b><br>{_wrap(caption, width)}"
 
 
 def _overlay(mask: np.ndarray, role: str, axes: dict, name: str) -> go.Heatmap:
@@ -279,6 +323,15 @@ def _overlay(mask: np.ndarray, role: str, axes: dict, name: str) -> go.Heatmap:
     colour = ROLE_COLOURS[role]
     return go.Heatmap(z=mask, zmin=0, zmax=1, colorscale=[[0.0, "rgba(0,0,0,0)"], [1.0, colour]], showscale=False,
                       hoverinfo="skip", name=name, xgap=1, ygap=1, **axes)
+
+
+def _outline(mask: np.ndarray, role: str, axes: dict, size: float) -> go.Scatter:
+    """Cells of a mask drawn as open squares in the role's colour (hover and clicks pass through)."""
+    rr, cc = np.nonzero(mask)
+    return go.Scatter(x=cc.astype(np.int16), y=rr.astype(np.int16), mode="markers", name=role, hoverinfo="skip",
+                      marker=dict(symbol="square-open", size=size, color=ROLE_COLOURS[role],
+                                  line=dict(width=max(2.0, size / 11), color=ROLE_COLOURS[role])),
+                      showlegend=False, **axes)
 
 
 def _step_mask(trace: Trace, t: int, panel: str, role: str, channel: Optional[int], shape: tuple[int, int]) -> np.ndarray:
@@ -299,7 +352,7 @@ def _add_controls(fig: go.Figure, kept: list[int], start: int, font_size: int) -
     pause = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0), mode="immediate")
     fig.update_layout(
         updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.02, xanchor="left", yanchor="top", pad=dict(t=10, r=10),
+            type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", yanchor="top", pad=dict(t=8, r=10),
             showactive=False, font=dict(size=font_size),
             buttons=[
                 dict(label="▶ Play", method="animate", args=[None, play(700)]),
@@ -309,8 +362,9 @@ def _add_controls(fig: go.Figure, kept: list[int], start: int, font_size: int) -
             ],
         )],
         sliders=[dict(
-            active=kept.index(start) if start in kept else 0, x=0.32, y=-0.02, len=0.68, xanchor="left", yanchor="top",
-            pad=dict(t=10), currentvalue=dict(prefix="step ", font=dict(size=font_size)), font=dict(size=max(8, font_size - 3)),
+            active=kept.index(start) if start in kept else 0, x=0.0, y=0.0, len=1.0, xanchor="left", yanchor="top",
+            pad=dict(t=30 + 2 * font_size), currentvalue=dict(prefix="step ", font=dict(size=font_size)),
+            font=dict(size=max(8, font_size - 3)),
             steps=[dict(label=str(t + 1), method="animate", args=[[str(t)], pause]) for t in kept],
         )],
     )

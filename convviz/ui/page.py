@@ -16,6 +16,7 @@ import streamlit as st
 
 from .. import data as cvdata
 from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
+from ..figures.trace_figure import FILL_ROLES
 from ..geometry import ConvSpec
 from ..traces.base import Trace
 from .settings import Settings
@@ -128,9 +129,12 @@ def legend(trace: Trace) -> None:
                 roles.append(h.role)
     if any(p.padding is not None and p.padding.any() for p in trace.panels) and "padding" not in roles:
         roles.append("padding")
-    chips = " ".join(
-        f"<span style='background:{ROLE_COLOURS[r]};border:1px solid #888;padding:0 .5em;margin-right:.3em'>&nbsp;</span>"
-        f"{ROLE_MEANING[r]}&nbsp;&nbsp;" for r in roles)
+    def chip(r: str) -> str:
+        style = (f"background:{ROLE_COLOURS[r]};border:1px solid #888" if r in FILL_ROLES
+                 else f"border:3px solid {ROLE_COLOURS[r]}")
+        return f"<span style='{style};padding:0 .55em;margin-right:.3em'>&nbsp;</span>{ROLE_MEANING[r]}&nbsp;&nbsp;"
+
+    chips = " ".join(chip(r) for r in roles)
     st.markdown(f"<div style='font-size:0.9em'>{chips}</div>", unsafe_allow_html=True)
 
 
@@ -200,8 +204,10 @@ def show_trace_object(
     else:
         fig = trace_figure(trace, rows=[list(r) for r in rows_t], start=start, clickable=clickable, cell_px=cell_px,
                            font_size=font_size)
+    # Fixed width: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
     event = st.plotly_chart(fig, key=f"cv_chart_{key}_{start}", on_select="rerun" if clickable else "ignore",
-                            selection_mode="points", config={"displaylogo": False, "scrollZoom": False})
+                            selection_mode="points", width="content", theme=None,
+                            config={"displaylogo": False, "scrollZoom": False})
     if clickable and event:
         points = (event.get("selection") or {}).get("points") or []
         for pt in points:

@@ -4,7 +4,9 @@ Why the guard: when a folder literally named `pages/` sits beside the entry scri
 the process in its legacy multipage mode (PagesManager.uses_pages_directory is True until some script calls
 st.navigation). In that mode the very first run of a deep link such as /forward executes pages/forward.py
 on its own, without app.py: no navigation and no shared controls, so the page came up empty. The guard
-switches the legacy mode off and reruns, so app.py (and its st.navigation) always runs first.
+switches the legacy mode off and reruns, so app.py (and its st.navigation) always runs first. The rerun
+keeps the requested page only if the legacy mode found it, and the legacy mode looks pages up by file stem:
+so every url_path below equals its file's stem (input_gradient, not input-gradient).
 """
 from __future__ import annotations
 
@@ -26,9 +28,9 @@ PAGES = (
     PageDef("pages/forward.py", "Forward pass", "forward", "➡️"),
     PageDef("pages/im2col.py", "im2col", "im2col", "🧮"),
     PageDef("pages/strided.py", "Strided windows", "strided", "🪟"),
-    PageDef("pages/input_gradient.py", "Input gradient (transposed)", "input-gradient", "🔄"),
+    PageDef("pages/input_gradient.py", "Input gradient (transposed)", "input_gradient", "🔄"),
     PageDef("pages/col2im.py", "col2im (scatter-add)", "col2im", "➕"),
-    PageDef("pages/weight_gradient.py", "Weight & bias gradients", "weight-gradient", "⚖️"),
+    PageDef("pages/weight_gradient.py", "Weight & bias gradients", "weight_gradient", "⚖️"),
     PageDef("pages/maxpool.py", "Max pooling", "maxpool", "🔝"),
     PageDef("pages/gradcheck.py", "Gradient check", "gradcheck", "✅"),
 )
@@ -41,6 +43,14 @@ def ensure_app_navigation() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def _check_paths() -> None:
+    for p in PAGES:
+        assert p.path == f"pages/{p.url_path}.py", f"url_path {p.url_path!r} must equal the file stem of {p.path}"
+
+
+_check_paths()
 
 
 def navigation():
