@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import to_typed_array_spec
 
 from ..traces.base import Panel, Trace, pick_steps
 
@@ -33,7 +34,8 @@ ROLE_COLOURS = {
     "wrong": "#e00000",
 }
 FILL_ROLES = ("padding", "uncovered")
-OUTLINE_ROLES = ("focus", "read", "write", "wrong")
+OUTLINE_ROLES = ("read", "focus", "write", "wrong")  # drawing order: later ones on top
+OUTLINE_SCALE = {"read": 0.92, "focus": 0.66, "write": 0.92, "wrong": 0.78}  # focus inset: visible inside a window
 ROLE_MEANING = {
     "read": "cells read in this step",
     "write": "cells written in this step",
@@ -43,6 +45,41 @@ ROLE_MEANING = {
     "wrong": "wrong result",
 }
 ERROR_FLOOR = -16  # log10 of the smallest relative error drawn
+
+
+class AnimatedFigure(go.Figure):
+    """A go.Figure whose frames are kept as plain, pre-encoded dicts.
+
+    Validating hundreds of go.Frame objects cost ~8 ms each; the frames only restyle traces that the
+    validated base figure already defines, so they are built as raw dicts (arrays base64-encoded as
+    Plotly 6 does) and joined in `to_dict()`, which is what st.plotly_chart and to_json read.
+    """
+
+    def __init__(self, *args, raw_frames: Optional[list] = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._raw_frames = list(raw_frames or [])
+
+    @property
+    def raw_frames(self) -> list:
+        return self._raw_frames
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self._raw_frames:
+            out["frames"] = self._raw_frames
+        return out
+
+    def to_plotly_json(self) -> dict:
+        return self.to_dict()
+
+    def to_json(self, *args, **kwargs) -> str:
+        import plotly.io as pio
+
+        return pio.to_json(self.to_dict(), *args, validate=False, **kwargs)
+
+
+def _enc(a: np.ndarray) -> dict:
+    return to_typed_array_spec(np.ascontiguousarray(a))
 
 
 @dataclass(frozen=True)
@@ -63,10 +100,17 @@ def _channel_mask(mask: np.ndarray, channel: Optional[int]) -> np.ndarray:
     return mask[channel] if (mask.ndim == 3 and channel is not None) else mask
 
 
+COMPACT_CELLS = 4096  # grids larger than this are sent as float32 (>= 6 significant digits, more than shown)
+
+
 def _z(panel: Panel, grid: np.ndarray) -> np.ndarray:
     if panel.kind == "error":
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             return np.maximum(np.log10(np.abs(grid)), ERROR_FLOOR)
+    if grid.size > COMPACT_CELLS:
+        if panel.kind in ("index", "count") and np.abs(grid).max(initial=0) < 2**15:
+            return grid.astype(np.int16)
+        return grid.astype(np.float32)
     return grid
 
 
@@ -119,7 +163,7 @@ def trace_figure(
     rows: Optional[Sequence[Sequence[str]]] = None,
     start: int = 0,
     max_frames: Optional[int] = None,
-    payload_budget: int = 1_200_000,
+    payload_budget: int = 1_800_000,
     cell_px: float = 34.0,
     font_size: int = 12,
     text: Optional[bool] = None,
@@ -132,12 +176,14 @@ def trace_figure(
         rows: panel names per figure row (a panel with C channels takes C subplots side by side);
             default: every panel on one row.
         start: index (into trace.steps) of the step shown first.
-        max_frames: cap on animation frames; by default as many as fit `payload_budget` bytes.
+        max_frames: cap on animation frames; by default as many as fit in `payload_budget` bytes of JSON
+            after the static grids (so the whole figure stays under ~2 MB at the app's largest settings).
         cell_px: preferred cell size in pixels (presenter mode uses larger cells and fonts).
         text: print numbers in the cells; default when the cells are large enough to read.
         clickable: a panel name whose cells get an invisible marker grid, so a click selects that cell.
     Returns:
-        go.Figure with frames named by step index; layout.meta holds {"frame_steps": [...]}.
+        AnimatedFigure (a go.Figure) with frames named by step index in `raw_frames`; layout.meta holds
+        {"frame_steps": [...]}.
     """
     rows = [list(r) for r in (rows or [[p.name for p in trace.panels]])]
     layout_rows = _layout_cells(trace, rows)
@@ -158,7 +204,7 @@ def trace_figure(
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
-    fig = go.Figure()
+    fig = AnimatedFigure()
     overlays: list[tuple[int, Cell, str]] = []  # (trace index, cell, role) of every per-step overlay
     outline_px = max(3.0, px * 0.9)
     dynamic: list[tuple[int, Cell]] = []  # heatmaps whose values change between steps
@@ -224,7 +270,7 @@ def trace_figure(
                     if role in FILL_ROLES:
                         fig.add_trace(_overlay(mask, role, axes, role))
                     else:
-                        fig.add_trace(_outline(mask, role, axes, outline_px))
+                        fig.add_trace(_outline(mask, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9))
                     overlays.append((len(fig.data) - 1, cell, role))
             if clickable == p.name:
                 rr, cc = np.mgrid[0:gh, 0:gw]
@@ -238,12 +284,16 @@ def trace_figure(
     # Frames: only overlays and changing heatmaps are resent, so frames stay small. Estimate a frame's bytes
     # from the first steps (outlines cost ~20 bytes a cell, fills 1, changing values 8) to fit the budget.
     sample = trace.steps[: min(len(trace.steps), 8)]
-    outline_cells = max((sum(int(h.mask.sum()) for h in s.highlights if h.role in OUTLINE_ROLES) for s in sample), default=0)
-    per_frame = 20 * outline_cells * max(1, max((c.panel.channels for _, c, _ in overlays), default=1)) \
+    outline_cells = max((sum(0 if h.mask.all() else int(h.mask.sum()) for h in s.highlights if h.role in OUTLINE_ROLES)
+                         for s in sample), default=0)
+    per_frame = 14 * outline_cells * max(1, max((c.panel.channels for _, c, _ in overlays), default=1)) \
         + sum(c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c, r in overlays if r in FILL_ROLES) \
-        + sum(8 * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic) + 400
+        + sum((4 if c.panel.grid_shape[0] * c.panel.grid_shape[1] > COMPACT_CELLS else 8)
+              * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic) + 400
+    static = sum((4 if c.panel.grid_shape[0] * c.panel.grid_shape[1] > COMPACT_CELLS else 8) * 4 / 3
+                 * c.panel.grid_shape[0] * c.panel.grid_shape[1] for row in layout_rows for c in row)
     n = len(trace.steps)
-    budget = max(2, payload_budget // per_frame)
+    budget = max(2, int(max(payload_budget - static, 300_000) // per_frame))
     if max_frames is not None:
         budget = min(budget, max_frames)
     kept = pick_steps(n, budget) if n else []
@@ -255,18 +305,19 @@ def trace_figure(
         for ti, cell, role in overlays:
             mask = _step_mask(trace, t, cell.panel.name, role, cell.channel, cell.panel.grid_shape)
             if role in FILL_ROLES:
-                data.append(go.Heatmap(z=mask))
+                data.append({"type": "heatmap", "z": _enc(mask)})
             else:
-                rr, cc = np.nonzero(mask)
-                data.append(go.Scatter(x=cc.astype(np.int16), y=rr.astype(np.int16)))
+                xy = _outline_xy(mask)
+                data.append({"type": "scatter", "mode": xy["mode"], "x": _enc(np.asarray(xy["x"])), "y": _enc(np.asarray(xy["y"]))})
             idx.append(ti)
         for ti, cell in dynamic:
-            data.append(go.Heatmap(z=_z(cell.panel, _grid(cell.panel, cell.channel, trace.values_at(t, cell.panel.name)))))
+            z = _z(cell.panel, _grid(cell.panel, cell.channel, trace.values_at(t, cell.panel.name)))
+            data.append({"type": "heatmap", "z": _enc(z)})
             idx.append(ti)
         step = trace.steps[t]
-        frames.append(go.Frame(name=str(t), data=data, traces=idx,
-                               layout=dict(title=dict(text=_frame_title(step.title, step.caption, t, n, wrap)))))
-    fig.frames = frames
+        frames.append({"name": str(t), "data": data, "traces": idx,
+                       "layout": {"title": {"text": _frame_title(step.title, step.caption, t, n, wrap)}}})
+    fig._raw_frames = frames
     first = trace.steps[start] if n else None
     fig.update_layout(
         height=fig_h, width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
@@ -325,13 +376,21 @@ def _overlay(mask: np.ndarray, role: str, axes: dict, name: str) -> go.Heatmap:
                       hoverinfo="skip", name=name, xgap=1, ygap=1, **axes)
 
 
+def _outline_xy(mask: np.ndarray) -> dict:
+    """Scatter data of an outline: one open square per cell, or a single rectangle round a whole panel."""
+    if mask.size > 1 and mask.all():
+        h, w = mask.shape
+        return dict(x=[-0.5, w - 0.5, w - 0.5, -0.5, -0.5], y=[-0.5, -0.5, h - 0.5, h - 0.5, -0.5], mode="lines")
+    rr, cc = np.nonzero(mask)
+    return dict(x=cc.astype(np.int16), y=rr.astype(np.int16), mode="markers")
+
+
 def _outline(mask: np.ndarray, role: str, axes: dict, size: float) -> go.Scatter:
     """Cells of a mask drawn as open squares in the role's colour (hover and clicks pass through)."""
-    rr, cc = np.nonzero(mask)
-    return go.Scatter(x=cc.astype(np.int16), y=rr.astype(np.int16), mode="markers", name=role, hoverinfo="skip",
+    return go.Scatter(**_outline_xy(mask), name=role, hoverinfo="skip",
                       marker=dict(symbol="square-open", size=size, color=ROLE_COLOURS[role],
                                   line=dict(width=max(2.0, size / 11), color=ROLE_COLOURS[role])),
-                      showlegend=False, **axes)
+                      line=dict(color=ROLE_COLOURS[role], width=max(2.0, size / 11)), showlegend=False, **axes)
 
 
 def _step_mask(trace: Trace, t: int, panel: str, role: str, channel: Optional[int], shape: tuple[int, int]) -> np.ndarray:

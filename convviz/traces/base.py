@@ -224,6 +224,20 @@ def fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def products_text(a: np.ndarray, b: np.ndarray, total: float, limit: int = 9, skip_zero_a: bool = False) -> str:
+    """'a0*b0 + a1*b1 + … = total' for paired arrays, formatting only the terms that will be shown."""
+    a, b = np.ravel(a), np.ravel(b)
+    if skip_zero_a:
+        keep = a != 0
+        a, b = a[keep], b[keep]
+    count = a.size
+    shown = count if count <= limit else 4
+    terms = [f"{fmt(x)}*{fmt(y)}" for x, y in zip(a[:shown], b[:shown])]
+    if count <= limit:
+        return " + ".join(terms) + f" = {fmt(total)}"
+    return " + ".join(terms) + f" + … ({count} terms) = {fmt(total)}"
+
+
 def sum_text(terms: Sequence[str], total: float, limit: int = 9) -> str:
     """'a + b + c = total', or '(k terms) = total' when the terms would not fit on a slide."""
     if len(terms) <= limit:
