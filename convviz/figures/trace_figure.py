@@ -289,7 +289,8 @@ def trace_figure(
     per_frame = 14 * outline_cells * max(1, max((c.panel.channels for _, c, _ in overlays), default=1)) \
         + sum(c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c, r in overlays if r in FILL_ROLES) \
         + sum((4 if c.panel.grid_shape[0] * c.panel.grid_shape[1] > COMPACT_CELLS else 8)
-              * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic) + 400
+              * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic)
+    per_frame = int(per_frame * 4 / 3) + 200 * len(overlays) + max((len(s.caption) for s in sample), default=0) + 300
     static = sum((4 if c.panel.grid_shape[0] * c.panel.grid_shape[1] > COMPACT_CELLS else 8) * 4 / 3
                  * c.panel.grid_shape[0] * c.panel.grid_shape[1] for row in layout_rows for c in row)
     n = len(trace.steps)
