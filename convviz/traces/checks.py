@@ -91,7 +91,7 @@ def gradcheck_trace(
     table = [("backward method", "dx max rel. error", "dw max rel. error", "db max rel. error", "verdict")]
     for m in BACKWARD_METHODS:
         analytic = conv2d_backward_spec(np.asarray(dout, np.float64), np.asarray(x, np.float64), np.asarray(w, np.float64), spec, m)
-        cs = [GradCheck(c.name, a, c.numeric) for c, a in zip((dx, dw, db), analytic)]
+        cs = [GradCheck(c.name, a, c.numeric, c.noise) for c, a in zip((dx, dw, db), analytic)]
         table.append((m, *(f"{c.max_rel_error:.2e}" for c in cs), "passes" if all(c.passed for c in cs) else "FAILS"))
 
     def trio(chk: GradCheck, pick, title: str, **labels) -> tuple[Panel, ...]:
@@ -114,7 +114,10 @@ def gradcheck_trace(
                   for s in "ane"),
         ))
     checks = tuple(Check(f"{c.name} against central differences", c.max_rel_error, 1e-6, "max relative error") for c in (dx, dw, db))
-    notes = ["L = sum(y * dout); numeric dL/da = (L(a + h) - L(a - h)) / 2h with h = 1e-6, in float64, one entry at a time."]
+    notes = ["L = sum(y * dout); numeric dL/da = (L(a + h) - L(a - h)) / 2h with h = 1e-6, in float64, one entry at a time.",
+             f"Rounding in L limits each estimate to about ±{dx.noise:.1e} (16 · eps · sum of |products| / h); an entry "
+             "whose true gradient is 0 comes back as noise of that size, so the relative error's denominator is floored "
+             f"at noise / 1e-6 = {dx.noise / 1e-6:.2g}."]
     sampled = [c for c in (dx, dw, db) if c.checked < c.analytic.size]
     if sampled:
         notes.append("To stay fast, " + "; ".join(f"{c.name}: {c.checked} of {c.analytic.size} entries (a seeded random sample)"
