@@ -7,7 +7,8 @@ All methods of one operation agree to rounding error; the tests hold them to 1e-
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 
@@ -34,7 +35,7 @@ def _as_float_arrays(*arrays):
     return out
 
 
-def _check_bias(b: Optional[np.ndarray], f: int) -> None:
+def _check_bias(b: np.ndarray | None, f: int) -> None:
     if b is not None and b.shape != (f,):
         raise ValueError(f"b: expected shape ({f},) (one bias per output channel F), got {b.shape}.")
 
@@ -50,7 +51,7 @@ def _check_method(method: str, allowed: tuple[str, ...]) -> None:
 def conv2d(
     x: np.ndarray,
     w: np.ndarray,
-    b: Optional[np.ndarray] = None,
+    b: np.ndarray | None = None,
     stride: Pair = 1,
     padding: PaddingArg = 0,
     dilation: Pair = 1,
@@ -75,7 +76,7 @@ def conv2d(
     return conv2d_spec(x, w, b, spec, method)
 
 
-def conv2d_spec(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray], spec: ConvSpec, method: str = "im2col") -> np.ndarray:
+def conv2d_spec(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: ConvSpec, method: str = "im2col") -> np.ndarray:
     """conv2d for an already validated spec."""
     xpad = pad_input(x, spec)
     y = _FORWARD[method](xpad, w, spec)
@@ -224,7 +225,7 @@ _BACKWARD = {"loops": _backward_loops, "col2im": _backward_col2im, "transposed":
 def conv_transpose2d(
     x: np.ndarray,
     w: np.ndarray,
-    b: Optional[np.ndarray] = None,
+    b: np.ndarray | None = None,
     stride: Pair = 1,
     padding: Pair = 0,
     output_padding: Pair = 0,
@@ -264,13 +265,15 @@ def conv_transpose2d(
     wo = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1
     if ho < 1 or wo < 1:
         raise ValueError(f"padding: the output would be {ho}x{wo}; use less padding (at most {(H - 1) * sh + dh * (KH - 1)} // 2).")
-    # The forward conv that maps (HO, WO) -> (H, W); its input gradient is this layer's output.
+    # The forward conv that maps (HO, WO) -> (H, W); its input gradient is this layer's output. When
+    # output_padding >= stride (allowed while it is below the dilation) that conv has extra output rows:
+    # they carry zero gradient, so x is padded with zeros to its output size.
     spec = ConvSpec.create(ho, wo, (KH, KW), (sh, sw), (ph, ph, pw, pw), (dh, dw), n=N, c=COUT, f=CIN)
-    if (spec.oh, spec.ow) != (H, W):
-        raise ValueError(f"x: a {H}x{W} input does not match this geometry (expected {spec.oh}x{spec.ow}).")
-    x_mat = x.transpose(1, 0, 2, 3).reshape(CIN, N * H * W)  # (CIN, N*H*W)
-    cols = w.reshape(CIN, COUT * KH * KW).T @ x_mat  # (COUT*KH*KW, N*H*W)
-    cols6 = cols.reshape(COUT, KH, KW, N, H, W).transpose(3, 0, 1, 2, 4, 5)  # (N, COUT, KH, KW, H, W)
+    OH, OW = spec.oh, spec.ow  # >= H, W
+    x = np.pad(x, ((0, 0), (0, 0), (0, OH - H), (0, OW - W)))  # (N, CIN, OH, OW)
+    x_mat = x.transpose(1, 0, 2, 3).reshape(CIN, N * OH * OW)  # (CIN, N*OH*OW)
+    cols = w.reshape(CIN, COUT * KH * KW).T @ x_mat  # (COUT*KH*KW, N*OH*OW)
+    cols6 = cols.reshape(COUT, KH, KW, N, OH, OW).transpose(3, 0, 1, 2, 4, 5)  # (N, COUT, KH, KW, OH, OW)
     y = crop_padding(col2im_padded(cols6, spec), spec)
     if b is not None:
         y = y + b[None, :, None, None]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -72,7 +71,7 @@ def _sobel(kh: int, kw: int, vertical: bool) -> np.ndarray:
     return np.outer(binomial(kh), derivative(kw))
 
 
-def make_kernel(spec: ConvSpec, preset: str = "random", seed: int = 0, custom: Optional[np.ndarray] = None) -> np.ndarray:
+def make_kernel(spec: ConvSpec, preset: str = "random", seed: int = 0, custom: np.ndarray | None = None) -> np.ndarray:
     """w (F, C, KH, KW) float64 for a preset name in KERNEL_PRESETS.
 
     custom: a (KH, KW) grid used for every (f, c) pair, for preset "custom".

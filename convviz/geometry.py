@@ -6,8 +6,9 @@ place decides what is valid and one place explains, in words, what is wrong and 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
+from typing import Union
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def same_padding_1d(size: int, effective_kernel: int, stride: int) -> tuple[int,
     return total // 2, total - total // 2
 
 
-def parse_padding(padding: PaddingArg) -> Union[str, Padding4]:
+def parse_padding(padding: PaddingArg) -> str | Padding4:
     """Normalise a padding argument to a mode string or (top, bottom, left, right) without resolving modes."""
     if isinstance(padding, str):
         mode = padding.lower()
@@ -117,14 +118,14 @@ class ConvSpec:
         cls,
         h: int,
         w: int,
-        kernel_size: Union[int, Sequence[int]],
-        stride: Union[int, Sequence[int]] = 1,
+        kernel_size: int | Sequence[int],
+        stride: int | Sequence[int] = 1,
         padding: PaddingArg = 0,
-        dilation: Union[int, Sequence[int]] = 1,
+        dilation: int | Sequence[int] = 1,
         n: int = 1,
         c: int = 1,
         f: int = 1,
-    ) -> "ConvSpec":
+    ) -> ConvSpec:
         """Validate PyTorch-style arguments and resolve the padding mode into four sides."""
         n, c, f = _as_int(n, "n (batch)"), _as_int(c, "c (input channels)"), _as_int(f, "f (output channels)")
         h, w = _as_int(h, "h (input height)"), _as_int(w, "w (input width)")
@@ -252,7 +253,7 @@ class ConvSpec:
     def is_symmetric(self) -> bool:
         return self.top == self.bottom and self.left == self.right
 
-    def with_channels(self, n: int, c: int, f: int) -> "ConvSpec":
+    def with_channels(self, n: int, c: int, f: int) -> ConvSpec:
         """The same spatial geometry for other batch/channel counts (validated)."""
         return ConvSpec.create(
             self.h, self.w, self.kernel_size, self.stride, self.padding, self.dilation, n=n, c=c, f=f
@@ -297,9 +298,9 @@ class ConvSpec:
 def spec_for(
     x_shape: Sequence[int],
     w_shape: Sequence[int],
-    stride: Union[int, Sequence[int]] = 1,
+    stride: int | Sequence[int] = 1,
     padding: PaddingArg = 0,
-    dilation: Union[int, Sequence[int]] = 1,
+    dilation: int | Sequence[int] = 1,
 ) -> ConvSpec:
     """Spec for conv2d(x, w): checks the array ranks and that the channel counts agree."""
     if len(x_shape) != 4:

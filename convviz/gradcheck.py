@@ -11,14 +11,14 @@ means: an error at the rounding-noise level passes; any error well above it is j
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from .conv import conv2d_backward_spec, conv2d_spec
 from .geometry import PaddingArg, spec_for
-from .pool import max_pool2d_backward_spec, pool_spec, _windows
+from .pool import _windows, max_pool2d_backward_spec, pool_spec
 
 TOLERANCE = 1e-6
 TINY = 1e-300
@@ -67,8 +67,8 @@ def numerical_gradient(
     loss: Callable[[], float],
     a: np.ndarray,
     h: float = 1e-6,
-    progress: Optional[Callable[[float], None]] = None,
-    entries: Optional[np.ndarray] = None,
+    progress: Callable[[float], None] | None = None,
+    entries: np.ndarray | None = None,
 ) -> np.ndarray:
     """Central differences of loss() with respect to elements of `a`, perturbed in place and restored.
 
@@ -90,7 +90,7 @@ def numerical_gradient(
     return grad
 
 
-def sample_entries(size: int, budget: Optional[int], rng: np.random.Generator) -> Optional[np.ndarray]:
+def sample_entries(size: int, budget: int | None, rng: np.random.Generator) -> np.ndarray | None:
     """None (check all) when size fits the budget, else `budget` distinct flat indices, sorted."""
     if budget is None or size <= budget:
         return None
@@ -100,16 +100,16 @@ def sample_entries(size: int, budget: Optional[int], rng: np.random.Generator) -
 def check_conv2d(
     x: np.ndarray,
     w: np.ndarray,
-    b: Optional[np.ndarray] = None,
-    dout: Optional[np.ndarray] = None,
-    stride: Union[int, Sequence[int]] = 1,
+    b: np.ndarray | None = None,
+    dout: np.ndarray | None = None,
+    stride: int | Sequence[int] = 1,
     padding: PaddingArg = 0,
-    dilation: Union[int, Sequence[int]] = 1,
+    dilation: int | Sequence[int] = 1,
     method: str = "col2im",
     h: float = 1e-6,
     seed: int = 0,
-    progress: Optional[Callable[[float], None]] = None,
-    max_entries: Optional[int] = None,
+    progress: Callable[[float], None] | None = None,
+    max_entries: int | None = None,
 ) -> tuple[GradCheck, GradCheck, GradCheck]:
     """Check dx, dw, db of conv2d_backward(method) against central differences. Returns (dx, dw, db) checks.
 
@@ -132,7 +132,7 @@ def check_conv2d(
     total = sum(sizes)
     done = [0]
 
-    def part(size: int) -> Optional[Callable[[float], None]]:
+    def part(size: int) -> Callable[[float], None] | None:
         if progress is None:
             return None
         start = done[0]
@@ -152,7 +152,7 @@ def check_max_pool2d(
     stride=None,
     padding=0,
     dilation=1,
-    dout: Optional[np.ndarray] = None,
+    dout: np.ndarray | None = None,
     h: float = 1e-6,
     seed: int = 0,
 ) -> GradCheck:

@@ -5,8 +5,8 @@ Layout matches torch.nn.functional.unfold / fold: columns (N, C*KH*KW, L) with L
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -76,10 +76,10 @@ def _spec_from_fold_args(
 
 def im2col(
     x: np.ndarray,
-    kernel_size: Union[int, Sequence[int]],
-    stride: Union[int, Sequence[int]] = 1,
-    padding: Union[int, Sequence[int]] = 0,
-    dilation: Union[int, Sequence[int]] = 1,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
 ) -> np.ndarray:
     """Unfold windows into columns, like torch.nn.functional.unfold.
 
@@ -168,11 +168,11 @@ def col2im_assign_bug(cols: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 def col2im(
     cols: np.ndarray,
-    output_size: Union[int, Sequence[int]],
-    kernel_size: Union[int, Sequence[int]],
-    stride: Union[int, Sequence[int]] = 1,
-    padding: Union[int, Sequence[int]] = 0,
-    dilation: Union[int, Sequence[int]] = 1,
+    output_size: int | Sequence[int],
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
 ) -> np.ndarray:
     """Fold columns back into an image by summing overlaps, like torch.nn.functional.fold.
 

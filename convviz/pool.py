@@ -6,7 +6,8 @@ Overlapping windows (stride < kernel) can route several values to one cell: they
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 
@@ -19,7 +20,7 @@ Pair = Union[int, Sequence[int]]
 def pool_spec(
     x_shape: Sequence[int],
     kernel_size: Pair,
-    stride: Optional[Pair] = None,
+    stride: Pair | None = None,
     padding: Pair = 0,
     dilation: Pair = 1,
 ) -> ConvSpec:
@@ -38,7 +39,25 @@ def pool_spec(
             )
     n, c, h, w = x_shape
     stride = (kh, kw) if stride is None else stride
-    return ConvSpec.create(h, w, (kh, kw), stride, (ph, ph, pw, pw), dilation, n=n, c=c, f=c)
+    spec = ConvSpec.create(h, w, (kh, kw), stride, (ph, ph, pw, pw), dilation, n=n, c=c, f=c)
+    _check_no_padding_only_window(spec)
+    return spec
+
+
+def _check_no_padding_only_window(spec: ConvSpec) -> None:
+    """With dilation, a window's taps can all land in the padding: its maximum would be -inf and its
+    gradient would have nowhere to go. PyTorch allows it (and routes the gradient to an arbitrary cell);
+    here it is an error, because padding is never a maximum."""
+    for axis, size, lo, out, s, k, d in (("height", spec.h, spec.top, spec.oh, spec.sh, spec.kh, spec.dh),
+                                         ("width", spec.w, spec.left, spec.ow, spec.sw, spec.kw, spec.dw)):
+        for i in range(out):
+            taps = i * s + d * np.arange(k)
+            if not np.any((taps >= lo) & (taps < lo + size)):
+                raise ValueError(
+                    f"padding ({axis}): window {i} along the {axis} would hold only padding (taps at padded "
+                    f"positions {taps.tolist()}, input at {lo}..{lo + size - 1}), so it has no maximum. "
+                    "Use less padding or dilation, or a larger input."
+                )
 
 
 def _windows(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -49,7 +68,7 @@ def _windows(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def max_pool2d(
-    x: np.ndarray, kernel_size: Pair, stride: Optional[Pair] = None, padding: Pair = 0, dilation: Pair = 1
+    x: np.ndarray, kernel_size: Pair, stride: Pair | None = None, padding: Pair = 0, dilation: Pair = 1
 ) -> np.ndarray:
     """Max pooling, like torch.nn.functional.max_pool2d (ceil_mode=False).
 
@@ -79,7 +98,7 @@ def max_pool2d_backward(
     dout: np.ndarray,
     x: np.ndarray,
     kernel_size: Pair,
-    stride: Optional[Pair] = None,
+    stride: Pair | None = None,
     padding: Pair = 0,
     dilation: Pair = 1,
 ) -> np.ndarray:

@@ -6,8 +6,8 @@ the panel's kind and the overlay colour to the highlight's role.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -55,7 +55,7 @@ class AnimatedFigure(go.Figure):
     Plotly 6 does) and joined in `to_dict()`, which is what st.plotly_chart and to_json read.
     """
 
-    def __init__(self, *args, raw_frames: Optional[list] = None, **kwargs) -> None:
+    def __init__(self, *args, raw_frames: list | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._raw_frames = list(raw_frames or [])
 
@@ -87,16 +87,16 @@ class Cell:
     """One subplot: a panel's channel and where it sits."""
 
     panel: Panel
-    channel: Optional[int]
+    channel: int | None
     axis: int  # 1-based plotly axis number
 
 
-def _grid(panel: Panel, channel: Optional[int], values: Optional[np.ndarray] = None) -> np.ndarray:
+def _grid(panel: Panel, channel: int | None, values: np.ndarray | None = None) -> np.ndarray:
     v = panel.values if values is None else values
     return v[channel] if channel is not None else v
 
 
-def _channel_mask(mask: np.ndarray, channel: Optional[int]) -> np.ndarray:
+def _channel_mask(mask: np.ndarray, channel: int | None) -> np.ndarray:
     return mask[channel] if (mask.ndim == 3 and channel is not None) else mask
 
 
@@ -160,14 +160,14 @@ def _layout_cells(trace: Trace, rows: Sequence[Sequence[str]]) -> list[list[Cell
 
 def trace_figure(
     trace: Trace,
-    rows: Optional[Sequence[Sequence[str]]] = None,
+    rows: Sequence[Sequence[str]] | None = None,
     start: int = 0,
-    max_frames: Optional[int] = None,
+    max_frames: int | None = None,
     payload_budget: int = 1_800_000,
     cell_px: float = 34.0,
     font_size: int = 12,
-    text: Optional[bool] = None,
-    clickable: Optional[str] = None,
+    text: bool | None = None,
+    clickable: str | None = None,
     max_width: int = 980,
 ) -> go.Figure:
     """Build the animated figure of `trace`.
@@ -198,7 +198,6 @@ def trace_figure(
     line_px = font_size + 5
     row_lines = [max(len(_wrap_title(_label(c), _units(c, px, font_size) * px, font_size)) for c in r) for r in layout_rows]
     title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
-    title_px = max(title_px_rows)
     top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
     fig_h = int(sum(h * px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
@@ -394,7 +393,7 @@ def _outline(mask: np.ndarray, role: str, axes: dict, size: float) -> go.Scatter
                       line=dict(color=ROLE_COLOURS[role], width=max(2.0, size / 11)), showlegend=False, **axes)
 
 
-def _step_mask(trace: Trace, t: int, panel: str, role: str, channel: Optional[int], shape: tuple[int, int]) -> np.ndarray:
+def _step_mask(trace: Trace, t: int, panel: str, role: str, channel: int | None, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, dtype=np.uint8)
     if not trace.steps:
         return mask

@@ -1,11 +1,9 @@
 """Traces of the backward stages: input gradient as a transposed convolution, col2im, weight and bias gradients."""
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
-from ..conv import conv2d_backward_spec, conv2d_spec, dilate, flip_kernel, transposed_pads
+from ..conv import conv2d_backward_spec, dilate, flip_kernel, transposed_pads
 from ..geometry import ConvSpec, crop_padding, pad_input
 from ..im2col import col2im_add_at, col2im_assign_bug, im2col_spec
 from .base import Check, Highlight, Panel, Step, Trace, cell_mask, fmt, pick_steps, products_text
@@ -23,7 +21,7 @@ def _crop_mask(spec: ConvSpec) -> np.ndarray:
 # 5. input gradient: dilate, pad, rotate, slide, crop
 # ---------------------------------------------------------------------------------------------------
 def transposed_trace(
-    x: np.ndarray, w: np.ndarray, dout: np.ndarray, spec: ConvSpec, n: int = 0, c: int = 0, max_steps: Optional[int] = None
+    x: np.ndarray, w: np.ndarray, dout: np.ndarray, spec: ConvSpec, n: int = 0, c: int = 0, max_steps: int | None = None
 ) -> Trace:
     """dx[n, c] as a stride-1 convolution of the dilated, padded dout with the 180-degree rotated kernels."""
     F, KH, KW = spec.f, spec.kh, spec.kw
@@ -107,7 +105,7 @@ def transposed_trace(
 # 6. col2im: scatter-add
 # ---------------------------------------------------------------------------------------------------
 def col2im_trace(
-    x: np.ndarray, w: np.ndarray, dout: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None
+    x: np.ndarray, w: np.ndarray, dout: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | None = None
 ) -> Trace:
     """dcols = W.T @ dout_cols, then each column added back into its window; overlaps accumulate."""
     F, C, OH, OW = spec.f, spec.c, spec.oh, spec.ow

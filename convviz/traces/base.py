@@ -7,8 +7,8 @@ only from these objects; it does no arithmetic of its own.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -37,7 +37,7 @@ class ReadOnlyMap(Mapping):
         return f"ReadOnlyMap({self._d!r})"
 
 
-def frozen(a: object, dtype: Optional[type] = None) -> np.ndarray:
+def frozen(a: object, dtype: type | None = None) -> np.ndarray:
     """A read-only copy (never a view someone else could still write through)."""
     out = np.array(a, dtype=dtype, copy=True)
     out.flags.writeable = False
@@ -61,7 +61,7 @@ class Panel:
     row_label: str = "row"
     col_label: str = "col"
     channel_label: str = "c"
-    padding: Optional[np.ndarray] = None
+    padding: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -186,7 +186,7 @@ class Trace:
                 return s.values[name]
         return self.panel(name).values
 
-    def step_for_key(self, key: Sequence[int]) -> Optional[int]:
+    def step_for_key(self, key: Sequence[int]) -> int | None:
         """Index of the first kept step about `key` (e.g. an output cell), or None."""
         key = tuple(key)
         for t, s in enumerate(self.steps):
@@ -195,7 +195,7 @@ class Trace:
         return None
 
 
-def pick_steps(total: int, budget: Optional[int]) -> list[int]:
+def pick_steps(total: int, budget: int | None) -> list[int]:
     """Evenly spaced step numbers 0..total-1, at most `budget` of them, always keeping the first and last."""
     if budget is None or total <= budget:
         return list(range(total))

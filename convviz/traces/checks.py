@@ -1,13 +1,13 @@
 """Traces of max-pool routing and of the finite-difference gradient check."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 
 from ..conv import BACKWARD_METHODS, conv2d_backward_spec
-from ..gradcheck import GradCheck, check_conv2d
 from ..geometry import ConvSpec, crop_padding, pad_input
+from ..gradcheck import GradCheck, check_conv2d
 from ..pool import max_pool2d_backward_spec
 from .base import Check, Highlight, Panel, Step, Trace, cell_mask, fmt, pick_steps
 
@@ -16,7 +16,7 @@ from .base import Check, Highlight, Panel, Step, Trace, cell_mask, fmt, pick_ste
 # 8. max pooling
 # ---------------------------------------------------------------------------------------------------
 def maxpool_trace(
-    x: np.ndarray, dout: np.ndarray, spec: ConvSpec, n: int = 0, c: int = 0, max_steps: Optional[int] = None
+    x: np.ndarray, dout: np.ndarray, spec: ConvSpec, n: int = 0, c: int = 0, max_steps: int | None = None
 ) -> Trace:
     """Forward maxima and backward routing for x[n, c]; ties go to the first maximum in row-major order."""
     xpad = pad_input(x[n, c].astype(np.float64)[None, None], spec, value=-np.inf)[0, 0]  # (HP, WP)
@@ -79,8 +79,8 @@ def gradcheck_trace(
     method: str = "col2im",
     n: int = 0,
     f: int = 0,
-    progress: Optional[Callable[[float], None]] = None,
-    max_entries: Optional[int] = None,
+    progress: Callable[[float], None] | None = None,
+    max_entries: int | None = None,
 ) -> Trace:
     """Analytic dx, dw, db next to central differences, with the element-wise relative error.
 

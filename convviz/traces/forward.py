@@ -1,8 +1,6 @@
 """Traces of the forward stages: shapes and edge cases, the sliding window, im2col, strided windows."""
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -83,7 +81,7 @@ def shapes_trace(spec: ConvSpec) -> Trace:
 # 2. forward pass as a sliding window
 # ---------------------------------------------------------------------------------------------------
 def forward_trace(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, f: int = 0, max_steps: Optional[int] = None
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, f: int = 0, max_steps: int | None = None
 ) -> Trace:
     """One step per output cell of y[n, f]: the window, its element-wise products, the sum landing in y."""
     xpad = pad_input(x, spec)  # (N, C, HP, WP)
@@ -158,7 +156,7 @@ def im2col_index_trace(spec: ConvSpec) -> Trace:
     return Trace("im2col_indices", "im2col: generating the index arrays", panels, steps)
 
 
-def im2col_gather_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None) -> Trace:
+def im2col_gather_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | None = None) -> Trace:
     """One step per column: the window on the padded input and the column it becomes."""
     xpad = pad_input(x, spec)
     cols = im2col_gather(x, spec)  # (N, C*KH*KW, OH*OW)
@@ -194,7 +192,7 @@ def im2col_gather_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Op
 
 
 def im2col_product_trace(
-    x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | None = None
 ) -> Trace:
     """W (F, C*KH*KW) @ cols (C*KH*KW, L) = Y (F, L), one column per step, then reshape to (F, OH, OW)."""
     F, L = spec.f, spec.oh * spec.ow
@@ -247,7 +245,7 @@ def strides_table(xpad: np.ndarray, spec: ConvSpec) -> tuple[tuple[str, ...], ..
     )
 
 
-def strided_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: Optional[int] = None) -> Trace:
+def strided_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | None = None) -> Trace:
     """Each window as a view into xpad's memory: byte offsets of every element it reads."""
     xpad = np.ascontiguousarray(pad_input(x, spec))  # (N, C, HP, WP)
     view = window_view(xpad, spec)  # (N, C, OH, OW, KH, KW)

@@ -7,8 +7,8 @@ nothing recomputes nothing.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -107,7 +107,7 @@ def page_context(title: str, intro: str) -> Context:
     return Context(settings, spec, arrays)
 
 
-def pick_index(label: str, count: int, key: str, help: Optional[str] = None) -> int:
+def pick_index(label: str, count: int, key: str, help: str | None = None) -> int:
     """A small selector for sample / channel when there is more than one; 0 otherwise."""
     if count <= 1:
         return 0
@@ -139,7 +139,7 @@ def legend(trace: Trace) -> None:
 
 
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
-def get_figure(stage: str, settings: Settings, options: Options, rows: tuple, start: int, clickable: Optional[str],
+def get_figure(stage: str, settings: Settings, options: Options, rows: tuple, start: int, clickable: str | None,
                cell_px: float, font_size: int) -> go.Figure:
     """The figure of a stage's trace (shared; st.plotly_chart only reads it)."""
     trace = get_trace(stage, settings, options)
@@ -151,9 +151,9 @@ def show_trace(
     stage: str,
     settings: Settings,
     options: Options = (),
-    key: Optional[str] = None,
-    rows: Optional[Sequence[Sequence[str]]] = None,
-    clickable: Optional[str] = None,
+    key: str | None = None,
+    rows: Sequence[Sequence[str]] | None = None,
+    clickable: str | None = None,
     code: Sequence[Callable] = (),
     select_label: str = "output cell",
 ) -> int:
@@ -173,11 +173,11 @@ def show_trace(
 def show_trace_object(
     trace: Trace,
     key: str,
-    rows: Optional[Sequence[Sequence[str]]] = None,
-    clickable: Optional[str] = None,
+    rows: Sequence[Sequence[str]] | None = None,
+    clickable: str | None = None,
     code: Sequence[Callable] = (),
     select_label: str = "output cell",
-    figure: Optional[Callable[[tuple, int, float, int], go.Figure]] = None,
+    figure: Callable[[tuple, int, float, int], go.Figure] | None = None,
 ) -> int:
     """Draw the trace's animated figure, the chosen step's caption, the live checks, notes, table and code.
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Mapping, Optional
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
 from ..geometry import ConvSpec
@@ -97,7 +97,7 @@ class Settings:
         """The typed kernel as a KH x KW grid; raises ValueError with what is wrong."""
         return parse_kernel_text(self.kv, self.kh, self.kw)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
 
@@ -117,7 +117,7 @@ def _show(value: str) -> str:
     return repr(v)
 
 
-def parse_int(key: str, raw: str, notes: list[str]) -> Optional[int]:
+def parse_int(key: str, raw: str, notes: list[str]) -> int | None:
     field = INT_BY_KEY[key]
     raw = raw.strip()
     if not _INT_RE.match(raw):

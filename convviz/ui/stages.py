@@ -5,7 +5,7 @@ instead of hashing large traces on every rerun.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import traces as T
 from ..pool import pool_spec

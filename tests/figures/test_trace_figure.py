@@ -107,9 +107,9 @@ def test_play_controls_and_slider_exist_for_animations(case):
 
 
 def test_largest_app_settings_stay_under_two_megabytes():
+    from convviz.ui.page import Arrays
     from convviz.ui.settings import Settings
     from convviz.ui.stages import STAGES
-    from convviz.ui.page import Arrays
 
     s = Settings(h=32, w=32, cin=4, cout=4, n=4, kh=7, kw=7, pad="same")
     spec = s.spec()
