@@ -179,7 +179,7 @@ def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
             if t in allowed:
                 values[key_s] = t
             else:
-                notes.append(f"{key_s}: {_show(text)} is not a {label} ({', '.join(allowed)}); using {default!r}.")
+                notes.append(f"{key_s}: {_show(text)} is not a valid {label} (one of {', '.join(allowed)}); using {default!r}.")
         elif key_s == "kv":
             values["kv"] = text.strip()
     return Settings(**values), notes
