@@ -138,13 +138,25 @@ def legend(trace: Trace) -> None:
     st.markdown(f"<div style='font-size:0.9em'>{chips}</div>", unsafe_allow_html=True)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
-def get_figure(stage: str, settings: Settings, options: Options, rows: tuple, start: int, clickable: str | None,
-               cell_px: float, font_size: int) -> go.Figure:
-    """The figure of a stage's trace (shared; st.plotly_chart only reads it)."""
-    trace = get_trace(stage, settings, options)
-    return trace_figure(trace, rows=[list(r) for r in rows], start=start, clickable=clickable, cell_px=cell_px,
-                        font_size=font_size)
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _figure_store() -> dict:
+    """Figures of live traces, keyed on the trace's identity and the view; bounded below."""
+    return {}
+
+
+def figure_for(trace: Trace, rows: tuple, start: int, clickable: str | None, cell_px: float, font_size: int) -> go.Figure:
+    """The figure of a trace for one view, built once. The entry keeps the trace alive, so its id stays unique."""
+    store = _figure_store()
+    key = (id(trace), rows, start, clickable, cell_px, font_size)
+    hit = store.get(key)
+    if hit is not None and hit[0] is trace:
+        return hit[1]
+    fig = trace_figure(trace, rows=[list(r) for r in rows], start=start, clickable=clickable, cell_px=cell_px,
+                       font_size=font_size)
+    while len(store) >= CACHE_ENTRIES:
+        store.pop(next(iter(store)))
+    store[key] = (trace, fig)
+    return fig
 
 
 def show_trace(
@@ -163,11 +175,7 @@ def show_trace(
     except ValueError as err:  # e.g. pooling rules stricter than the convolution's
         st.error(f"This stage cannot run with these settings. {err}")
         return 0
-
-    def figure(rows_t: tuple, start: int, cell_px: float, font_size: int) -> go.Figure:
-        return get_figure(stage, settings, options, rows_t, start, clickable, cell_px, font_size)
-
-    return show_trace_object(trace, key or stage, rows, clickable, code, select_label, figure)
+    return show_trace_object(trace, key or stage, rows, clickable, code, select_label)
 
 
 def show_trace_object(
@@ -177,50 +185,14 @@ def show_trace_object(
     clickable: str | None = None,
     code: Sequence[Callable] = (),
     select_label: str = "output cell",
-    figure: Callable[[tuple, int, float, int], go.Figure] | None = None,
-) -> int:
+) -> None:
     """Draw the trace's animated figure, the chosen step's caption, the live checks, notes, table and code.
 
-    A click on a cell of `clickable` (or the step selector) chooses the step shown first. Returns that step.
+    A click on a cell of `clickable` (or the step selector) chooses the step shown first. The figure part is
+    a fragment: moving the step or clicking a cell reruns only it, not the page.
     """
     rows_t = tuple(tuple(r) for r in (rows or [[p.name for p in trace.panels]]))
-    state_key = f"cv_step_{key}"
-    start = int(st.session_state.get(state_key, 0))
-    start = min(max(start, 0), max(len(trace.steps) - 1, 0))
-    if len(trace.steps) > 1:
-        labels = [f"{t + 1}: {s.title}" for t, s in enumerate(trace.steps)]
-        start = st.select_slider(f"Step, or click a{'n' if select_label[0] in 'aeiou' else ''} {select_label} in the figure"
-                                 if clickable else "Step (Play below animates in the browser)",
-                                 options=range(len(trace.steps)),
-                                 value=start, format_func=lambda t: labels[t], key=f"cv_slider_{key}")
-        st.session_state[state_key] = start
-    if trace.total_steps > len(trace.steps):
-        st.caption(f"Showing {len(trace.steps)} of {trace.total_steps} steps, evenly spaced (the app's step budget "
-                   f"is {STEP_BUDGET}); every value shown is still exact.")
-    presenter = bool(st.session_state.get("cv_present", False))
-    cell_px, font_size = (52.0, 18) if presenter else (34.0, 12)
-    if figure is not None:
-        fig = figure(rows_t, start, cell_px, font_size)
-    else:
-        fig = trace_figure(trace, rows=[list(r) for r in rows_t], start=start, clickable=clickable, cell_px=cell_px,
-                           font_size=font_size)
-    # Fixed width: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
-    event = st.plotly_chart(fig, key=f"cv_chart_{key}_{start}", on_select="rerun" if clickable else "ignore",
-                            selection_mode="points", width="content", theme=None,
-                            config={"displaylogo": False, "scrollZoom": False})
-    if clickable and event:
-        points = (event.get("selection") or {}).get("points") or []
-        for pt in points:
-            cd = pt.get("customdata")
-            if cd is not None and len(cd) == 2:
-                t = trace.step_for_key((int(cd[0]), int(cd[1])))
-                if t is not None and t != start:
-                    st.session_state[state_key] = t
-                    st.session_state.pop(f"cv_slider_{key}", None)
-                    st.rerun()
-    if trace.steps:
-        step = trace.steps[start]
-        st.markdown(f"**{escape_md(step.title)}**  \n{escape_md(step.caption)}")
+    _figure_view(trace, key, rows_t, clickable, select_label)
     legend(trace)
     for c in trace.checks:
         (st.success if c.ok else st.error)(("✓ " if c.ok else "✗ ") + escape_md(c.text))
@@ -233,10 +205,72 @@ def show_trace_object(
         with st.expander("The engine's NumPy code for this stage"):
             for fn in code:
                 st.code(inspect.getsource(fn), language="python")
-    return start
+
+
+@st.fragment
+def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, select_label: str) -> None:
+    """Step selector, animated figure (with click-to-select) and the chosen step's caption."""
+    state_key = f"cv_step_{key}"
+    start = int(st.session_state.get(state_key, 0))
+    start = min(max(start, 0), max(len(trace.steps) - 1, 0))
+    if len(trace.steps) > 1:
+        labels = [f"{t + 1}: {s.title}" for t, s in enumerate(trace.steps)]
+        slider_key = f"cv_slider_{key}"
+        if st.session_state.get(slider_key) not in range(len(trace.steps)):
+            # Set through Session State (not value=) so the browser's slider moves too: a clicked cell's step
+            # (the click handler drops this key) would otherwise be undone by the slider's stale value on the next rerun.
+            st.session_state[slider_key] = start
+        start = st.select_slider(f"Step, or click a{'n' if select_label[0] in 'aeiou' else ''} {select_label} in the figure"
+                                 if clickable else "Step (Play below animates in the browser)",
+                                 options=range(len(trace.steps)),
+                                 format_func=lambda t: labels[t], key=slider_key)
+        st.session_state[state_key] = start
+    if trace.total_steps > len(trace.steps):
+        st.caption(f"Showing {len(trace.steps)} of {trace.total_steps} steps, evenly spaced (the app's step budget "
+                   f"is {STEP_BUDGET}); every value shown is still exact.")
+    presenter = bool(st.session_state.get("cv_present", False))
+    cell_px, font_size = (52.0, 18) if presenter else (34.0, 12)
+    fig = figure_for(trace, rows_t, start, clickable, cell_px, font_size)
+    shown = len(fig.layout.meta["frame_steps"]) if fig.layout.meta else len(trace.steps)
+    if 1 < shown < len(trace.steps):
+        st.caption(f"The animation plays {shown} of these {len(trace.steps)} steps so the figure stays small; "
+                   "the step selector reaches every one.")
+    # Fixed width: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
+    event = st.plotly_chart(fig, key=f"cv_chart_{key}_{start}", on_select="rerun" if clickable else "ignore",
+                            selection_mode="points", width="content", theme=None,
+                            config={"displaylogo": False, "scrollZoom": False})
+    if clickable and event:
+        points = (event.get("selection") or {}).get("points") or []
+        for pt in points:
+            cd = pt.get("customdata")
+            if isinstance(cd, dict):  # a NumPy customdata row reaches us from the browser as {"0": r, "1": c}
+                cd = [cd.get("0"), cd.get("1")]
+            if isinstance(cd, (list, tuple)) and len(cd) == 2 and all(isinstance(v, (int, float)) for v in cd):
+                t = trace.step_for_key((int(cd[0]), int(cd[1])))
+                if t is not None and t != start:
+                    st.session_state[state_key] = t
+                    st.session_state.pop(f"cv_slider_{key}", None)
+                    st.rerun(scope="fragment")
+    if trace.steps:
+        step = trace.steps[start]
+        st.markdown(f"**{escape_md(step.title)}**  \n{escape_md(step.caption)}")
 
 
 GRADCHECK_BUDGET = 600  # numeric estimates per array at most (each costs two forward passes)
+GRADCHECK_SECONDS = 1.0  # and about this much time in all, so the largest settings stay responsive
+
+
+def gradcheck_entries(settings: Settings) -> int:
+    """Estimates per array that fit GRADCHECK_SECONDS, from the time of one forward pass here and now."""
+    import time
+
+    from ..conv import conv2d_spec
+
+    a, spec = build_arrays(settings), settings.spec()
+    t = time.perf_counter()
+    conv2d_spec(a.x, a.w, a.b, spec, "im2col")
+    per_forward = max(time.perf_counter() - t, 1e-5)
+    return int(min(GRADCHECK_BUDGET, max(20, GRADCHECK_SECONDS / (2 * per_forward) / 3)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -254,7 +288,7 @@ def gradcheck_trace_cached(settings: Settings, n: int, f: int) -> Trace:
     if key not in store:
         a = build_arrays(settings)
         bar = st.progress(0.0, text="Estimating gradients by central differences…")
-        trace = gradcheck_trace(a.x, a.w, a.b, a.dout, settings.spec(), n=n, f=f, max_entries=GRADCHECK_BUDGET,
+        trace = gradcheck_trace(a.x, a.w, a.b, a.dout, settings.spec(), n=n, f=f, max_entries=gradcheck_entries(settings),
                                 progress=lambda frac: bar.progress(min(1.0, frac), text=f"Central differences: {frac:.0%}"))
         bar.empty()
         while len(store) >= CACHE_ENTRIES:
