@@ -3,15 +3,24 @@
 Entry point: `streamlit run app.py`. Sets up the page, the shared controls (mirrored in the URL) and the
 navigation; each page in pages/ is a short script that draws one stage.
 """
+import re
+
 import streamlit as st
 
-from convviz.ui.controls import render_sidebar, url_notes
+from convviz.ui.controls import presenter_in_url, render_sidebar, share_link, url_notes
+from convviz.ui.page import presenter_style
 from convviz.ui.shell import ensure_app_navigation, navigation
 
-st.set_page_config(page_title="convviz: convolution, forward and backward", page_icon="🧮", layout="wide")
+st.set_page_config(page_title="convviz: convolution, forward and backward", page_icon="🧮", layout="wide",
+                   initial_sidebar_state="collapsed" if presenter_in_url() else "auto")
 ensure_app_navigation()
 page = navigation()
-st.session_state["cv_settings"] = render_sidebar()
+settings = st.session_state["cv_settings"] = render_sidebar()
+share_link(settings)
+presenter_style()
 for note in url_notes():
-    st.warning(f"Link setting ignored: {note}")
+    # A note quotes the raw URL value: show it as plain text (every ASCII punctuation mark escaped, so no Markdown
+    # link, autolink, emphasis or directive in a crafted link can take effect), on one line.
+    plain = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", " ".join(note.split()))
+    st.warning(f"Link setting ignored: {plain}")
 page.run()

@@ -15,8 +15,16 @@ from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, Settings, 
 STATE_PREFIX = "cv_"
 SEEDED = "cv__seeded"
 NOTES = "cv__url_notes"
-# URL keys that are not settings but belong to the view (kept when the URL is rewritten).
-VIEW_KEYS = ("step", "present")
+PRESENT = "cv_present"  # presenter mode, a view setting: URL key `present=1`
+TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+def presenter_in_url() -> bool:
+    """Whether the URL asks for presenter mode (read before any widget, e.g. to collapse the sidebar)."""
+    try:
+        return str(st.query_params.get("present", "")).strip().lower() in TRUE_WORDS
+    except Exception:
+        return False
 
 
 def _k(name: str) -> str:
@@ -34,6 +42,7 @@ def seed_from_url() -> None:
     settings, notes = parse_query(query)
     for name, value in vars(settings).items():
         st.session_state[_k(name)] = value
+    st.session_state[PRESENT] = presenter_in_url()
     st.session_state[NOTES] = notes
     st.session_state[SEEDED] = True
 
@@ -59,6 +68,8 @@ def render_sidebar() -> Settings:
     """Draw the shared controls in the sidebar and return the settings they hold."""
     seed_from_url()
     with st.sidebar:
+        st.toggle("Presenter mode", key=PRESENT, help="Large cells and fonts, big step buttons; kept in the link "
+                  "(present=1) so a prepared link opens in it with the sidebar tucked away.")
         st.markdown("**Input**")
         _pair("h", "w")
         c1, c2, c3 = st.columns(3)
@@ -82,24 +93,44 @@ def render_sidebar() -> Settings:
             st.text_area("your kernel (rows separated by ';')", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1",
                          max_chars=400, height=80)
         _int_input("seed")
-        if st.button("Reset to defaults", use_container_width=True):
-            for name, value in vars(DEFAULTS).items():
-                st.session_state[_k(name)] = value
-            st.rerun()
+        st.button("Reset to defaults", use_container_width=True, on_click=_reset)
     settings = current_settings()
     sync_url(settings)
     return settings
 
 
+def _reset() -> None:
+    """Button callback: every shared control back to its default (runs before the widgets are created)."""
+    for name, value in vars(DEFAULTS).items():
+        st.session_state[_k(name)] = value
+
+
 def sync_url(settings: Settings) -> None:
-    """Make the URL mirror the settings (defaults left out), keeping view keys such as the step."""
-    wanted = to_query(settings)
-    for key in VIEW_KEYS:
-        if key in st.query_params:
-            wanted[key] = st.query_params[key]
+    """Make the URL mirror the settings (defaults left out) and presenter mode."""
+    wanted = query_of_view(settings)
     current = {k: st.query_params.get(k) for k in st.query_params.keys()}
     if current != wanted:
         st.query_params.from_dict(wanted)
+
+
+def query_of_view(settings: Settings) -> dict[str, str]:
+    """The query parameters of the current view: the settings that differ from the defaults, and presenter mode."""
+    wanted = to_query(settings)
+    if st.session_state.get(PRESENT):
+        wanted["present"] = "1"
+    return wanted
+
+
+def share_link(settings: Settings) -> None:
+    """A visible link to this page with these settings; the code box has a copy button."""
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    query = urlencode(query_of_view(settings))
+    link = f"{base}?{query}" if query else base or "(open the app in a browser to get its address)"
+    with st.popover("🔗 Link to this view"):
+        st.caption("This page with these settings; the box has a copy button.")
+        st.code(link, language=None, wrap_lines=True)
 
 
 def url_notes() -> list[str]:

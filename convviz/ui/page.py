@@ -94,7 +94,11 @@ def page_context(title: str, intro: str) -> Context:
     """Title, intro, geometry facts; stops the page with a plain explanation if the settings are impossible."""
     ensure_app_navigation()  # a first-run deep link may execute this page without app.py: rerun through app.py
     st.title(title)
-    st.markdown(intro)
+    if st.session_state.get("cv_present"):  # on a projector the figure comes first
+        with st.expander("What this page teaches"):
+            st.markdown(intro)
+    else:
+        st.markdown(intro)
     settings = settings_of_session()
     try:
         spec = settings.spec()
@@ -105,6 +109,15 @@ def page_context(title: str, intro: str) -> Context:
         st.stop()
     st.caption(geometry_line(spec))
     return Context(settings, spec, arrays)
+
+
+def presenter_style() -> None:
+    """Presenter mode: larger text for a projector (the figures get larger cells and fonts themselves)."""
+    if st.session_state.get("cv_present"):
+        st.markdown("<style>section.main, [data-testid='stMain'] { font-size: 1.3rem; } "
+                    "[data-testid='stMain'] p, [data-testid='stMain'] li { font-size: 1.3rem; } "
+                    "[data-testid='stMain'] button p { font-size: 1.4rem; } "
+                    "[data-testid='stMainBlockContainer'] { padding-top: 1.5rem; }</style>", unsafe_allow_html=True)
 
 
 def pick_index(label: str, count: int, key: str, help: str | None = None) -> int:
@@ -207,6 +220,11 @@ def show_trace_object(
                 st.code(inspect.getsource(fn), language="python")
 
 
+def _move_step(slider_key: str, delta: int, count: int) -> None:
+    """Button callback (runs before the script, so the slider is created with the new value)."""
+    st.session_state[slider_key] = min(max(int(st.session_state.get(slider_key, 0)) + delta, 0), count - 1)
+
+
 @st.fragment
 def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, select_label: str) -> None:
     """Step selector, animated figure (with click-to-select) and the chosen step's caption."""
@@ -220,6 +238,13 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
             # Set through Session State (not value=) so the browser's slider moves too: a clicked cell's step
             # (the click handler drops this key) would otherwise be undone by the slider's stale value on the next rerun.
             st.session_state[slider_key] = start
+        if st.session_state.get("cv_present"):
+            prev_col, next_col = st.columns(2)
+            step_now = int(st.session_state.get(slider_key, start))
+            prev_col.button("◀ Previous step", key=f"cv_prev_{key}", use_container_width=True, disabled=step_now <= 0,
+                            on_click=_move_step, args=(slider_key, -1, len(trace.steps)))
+            next_col.button("Next step ▶", key=f"cv_next_{key}", use_container_width=True,
+                            disabled=step_now >= len(trace.steps) - 1, on_click=_move_step, args=(slider_key, 1, len(trace.steps)))
         start = st.select_slider(f"Step, or click a{'n' if select_label[0] in 'aeiou' else ''} {select_label} in the figure"
                                  if clickable else "Step (Play below animates in the browser)",
                                  options=range(len(trace.steps)),
