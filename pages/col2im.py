@@ -3,7 +3,7 @@ import streamlit as st
 
 from convviz.conv import _backward_col2im
 from convviz.im2col import col2im_add_at, col2im_assign_bug, col2im_padded
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "col2im: the same gradient by scatter-add",
@@ -13,6 +13,6 @@ ctx = page_context(
     "The result equals the transposed-convolution gradient.",
 )
 st.latex(r"dx_{pad}[n, c, iS_H + uD_H, jS_W + vD_W] \mathrel{+}= dcols[n, (c,u,v), (i,j)]")
-n = pick_index("sample n", ctx.spec.n, "c2i_n")
+(n,) = pick_indices("c2i", n=("sample n", ctx.spec.n))
 show_trace("col2im", ctx.settings, options_of(n=n), rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]],
            code=[_backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug])

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from convviz.conv import _forward_loops
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "Forward pass: the sliding window",
@@ -11,10 +11,6 @@ ctx = page_context(
     "the stride; dilation spreads its taps apart. Click an output cell to jump to it.",
 )
 st.latex(r"y[n,f,i,j] = b[f] + \sum_{c,u,v} w[f,c,u,v]\; x_{pad}[n,\, c,\, i S_H + u D_H,\, j S_W + v D_W]")
-c1, c2 = st.columns(2)
-with c1:
-    n = pick_index("sample n", ctx.spec.n, "fwd_n")
-with c2:
-    f = pick_index("output channel f", ctx.spec.f, "fwd_f")
+n, f = pick_indices("fwd", n=("sample n", ctx.spec.n), f=("output channel f", ctx.spec.f))
 show_trace("forward", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "w"], ["products", "y"]], clickable="y",
            code=[_forward_loops])

@@ -3,7 +3,7 @@ import streamlit as st
 
 from convviz.conv import _forward_im2col
 from convviz.im2col import im2col_gather, im2col_indices, im2col_matrix
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "im2col: windows as columns, then one matrix product",
@@ -11,7 +11,7 @@ ctx = page_context(
     "product. The copy is driven by index arrays: `i0`/`j0` say where a tap sits inside the window, `i1`/`j1` "
     "where each window starts, and `k` which channel a row belongs to. Same layout as `torch.nn.functional.unfold`.",
 )
-n = pick_index("sample n", ctx.spec.n, "im2col_n")
+(n,) = pick_indices("im2col", n=("sample n", ctx.spec.n))
 st.header("1. Generating the index arrays")
 st.latex(r"i = i_0[:, \mathrm{None}] + i_1[\mathrm{None}, :],\quad j = j_0[:, \mathrm{None}] + j_1[\mathrm{None}, :]")
 show_trace("im2col_indices", ctx.settings, key="im2col_idx", rows=[["i0", "i1", "i"], ["k", "j0", "j1", "j"]],

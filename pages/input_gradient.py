@@ -2,7 +2,7 @@
 import streamlit as st
 
 from convviz.conv import _backward_transposed, dilate, flip_kernel, transposed_pads
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "Input gradient: dilate, pad, rotate 180°, slide, crop",
@@ -13,10 +13,6 @@ ctx = page_context(
 )
 st.latex(r"dx = \mathrm{crop}\Big(\mathrm{conv}_{stride=1}\big(\mathrm{pad}_{EK-1,\ EK-1+r}(\mathrm{dilate}_S(dout)),\ "
          r"\mathrm{rot}_{180}(w)^{T}\big)\Big)")
-c1, c2 = st.columns(2)
-with c1:
-    n = pick_index("sample n", ctx.spec.n, "tr_n")
-with c2:
-    c = pick_index("input channel c", ctx.spec.c, "tr_c")
+n, c = pick_indices("tr", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
 show_trace("transposed", ctx.settings, options_of(n=n, c=c), rows=[["dout", "dilated"], ["padded", "wflip"], ["dxpad", "dx"]],
            clickable="dxpad", select_label="input cell", code=[dilate, transposed_pads, flip_kernel, _backward_transposed])

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from convviz.pool import max_pool2d_argmax, max_pool2d_backward_spec
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "Max pooling: maxima forward, routing backward",
@@ -13,10 +13,6 @@ ctx = page_context(
     "(padding is limited to half the window, as in PyTorch). Try the 'ones' data to see ties.",
 )
 st.latex(r"y[i,j] = \max_{u,v}\ x_{pad}[iS_H + uD_H,\ jS_W + vD_W],\qquad dx[\arg\max] \mathrel{+}= dout[i,j]")
-c1, c2 = st.columns(2)
-with c1:
-    n = pick_index("sample n", ctx.spec.n, "mp_n")
-with c2:
-    c = pick_index("channel c", ctx.spec.c, "mp_c")
+n, c = pick_indices("mp", n=("sample n", ctx.spec.n), c=("channel c", ctx.spec.c))
 show_trace("maxpool", ctx.settings, options_of(n=n, c=c), rows=[["x", "y", "dout"], ["dx"]], clickable="y",
            code=[max_pool2d_argmax, max_pool2d_backward_spec])

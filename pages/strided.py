@@ -3,7 +3,7 @@ import streamlit as st
 
 from convviz.conv import _forward_strided
 from convviz.im2col import window_view
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "Strided windows: every window as a view, no copy",
@@ -13,6 +13,6 @@ ctx = page_context(
     "the wrong memory with no error, so the view is made read-only.",
 )
 st.latex(r"\mathrm{address}(n,c,i,j,u,v) = n\,s_N + c\,s_C + i\,S_H s_H + j\,S_W s_W + u\,D_H s_H + v\,D_W s_W")
-n = pick_index("sample n", ctx.spec.n, "strided_n")
+(n,) = pick_indices("strided", n=("sample n", ctx.spec.n))
 show_trace("strided", ctx.settings, options_of(n=n), rows=[["xpad", "offsets"], ["window"]], clickable="xpad",
            select_label="window", code=[window_view, _forward_strided])

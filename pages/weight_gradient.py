@@ -2,7 +2,7 @@
 import streamlit as st
 
 from convviz.conv import _backward_col2im, _backward_loops
-from convviz.ui.page import options_of, page_context, pick_index, show_trace
+from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
     "Weight & bias gradients",
@@ -13,10 +13,6 @@ ctx = page_context(
 )
 st.latex(r"dw[f,c,u,v] = \sum_{n,i,j} dout[n,f,i,j]\; x_{pad}[n,c,\, iS_H + uD_H,\, jS_W + vD_W],\qquad "
          r"db[f] = \sum_{n,i,j} dout[n,f,i,j]")
-c1, c2 = st.columns(2)
-with c1:
-    n = pick_index("sample n (shown; dw sums all samples)", ctx.spec.n, "wg_n")
-with c2:
-    f = pick_index("output channel f", ctx.spec.f, "wg_f")
+n, f = pick_indices("wg", n=("sample n (shown; dw sums all samples)", ctx.spec.n), f=("output channel f", ctx.spec.f))
 show_trace("weight_grad", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "dd"], ["dw", "db"]], clickable="dw",
            select_label="kernel tap", code=[_backward_col2im, _backward_loops])

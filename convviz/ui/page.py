@@ -127,6 +127,18 @@ def pick_index(label: str, count: int, key: str, help: str | None = None) -> int
     return int(st.selectbox(label, range(count), key=key, help=help))
 
 
+def pick_indices(prefix: str, **axes: tuple[str, int]) -> tuple[int, ...]:
+    """Side-by-side selectors, e.g. pick_indices("fwd", n=("sample n", N), f=("output channel f", F)) -> (n, f).
+
+    An axis of size 1 gets no selector (index 0), so single-sample, single-channel settings stay uncluttered.
+    """
+    picked = []
+    for column, (name, (label, count)) in zip(st.columns(max(1, len(axes))), axes.items()):
+        with column:
+            picked.append(pick_index(label, count, f"{prefix}_{name}"))
+    return tuple(picked)
+
+
 def escape_md(text: str) -> str:
     """Captions contain '*' and '_' (products, names): show them literally in Markdown."""
     for ch in "\\*_`[]<>#|~$":
