@@ -225,7 +225,11 @@ def show_trace_object(
         st.markdown("- " + escape_md(note))
     if trace.table:
         header, *body = trace.table
-        st.table([dict(zip(header, r)) for r in body])
+
+        def md(v):  # st.table renders Markdown in cells and headers: 'SH*sH = 1*48' would lose its '*'s to italics
+            return escape_md(v) if isinstance(v, str) else v
+
+        st.table([{md(h): md(v) for h, v in zip(header, r)} for r in body])
     if code:
         with st.expander("The engine's NumPy code for this stage"):
             for fn in code:

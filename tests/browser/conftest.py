@@ -1,0 +1,186 @@
+"""Browser tests: the real app (`streamlit run app.py`) driven in Debian's chromium with Playwright.
+
+Per pytest process (so per xdist worker) one Streamlit server on a free port and one headless chromium.
+The server's very first browser session is a deep link to a sub-page, opened by the `_server` fixture
+itself, so it happens first whatever the test order: Streamlit 1.67 rendered that case as an empty page
+(see convviz/ui/shell.py); `test_first_ever_request_is_a_deep_link` checks what that session showed.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FIRST_DEEP_LINK,
+    REPO,
+    RUN_TIMEOUT,
+    SERVER_START_TIMEOUT,
+    VIEWPORT,
+    AppPage,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives the running app in Debian's chromium with Playwright")
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log_tail(log_path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium (CI installs it; a missing browser is a failure, not a skip)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+                    "(apt-get install chromium; .ci/run installs it). `playwright install` is not used.", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    except Exception as err:
+        pw.stop()
+        pytest.fail(f"could not launch {CHROMIUM}: {err}", pytrace=False)
+    try:
+        yield b
+    finally:
+        b.close()
+        pw.stop()
+
+
+@dataclass
+class FirstVisit:
+    """What the server's very first browser session (a deep link) showed."""
+
+    url: str
+    title: str = ""
+    nav_label: str = ""  # the sidebar navigation's current page, as app.py's st.navigation names it
+    h_input: str = ""  # the shared "H (height)" control's value
+    captions: str = ""
+    charts: int = 0
+    exceptions: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failure: str = ""
+
+
+@pytest.fixture(scope="session")
+def _server(browser) -> Iterator[tuple[str, FirstVisit]]:
+    port = _free_port()
+    log = Path(tempfile.mkdtemp(prefix="convviz-browser-")) / "streamlit.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with code {proc.returncode} before answering:\n{_log_tail(log)}", pytrace=False)
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer {base}/_stcore/health within {SERVER_START_TIMEOUT:.0f} s:\n"
+                            f"{_log_tail(log)}", pytrace=False)
+            time.sleep(0.25)
+        yield base, _first_visit(browser, base)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _first_visit(browser, base: str) -> FirstVisit:
+    """Open the deep link as the first session the server ever sees and record what it rendered."""
+    visit = FirstVisit(url=f"{base}/{FIRST_DEEP_LINK}")
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        app = AppPage(context.new_page(), base)
+        try:
+            app.open(FIRST_DEEP_LINK)
+        except Exception as err:  # recorded; the test reports it
+            visit.failure = f"{type(err).__name__}: {err}"
+        visit.title = app.title()
+        visit.nav_label = app.nav_label()
+        h_input = app.number_input("H (height)")
+        visit.h_input = h_input.input_value() if h_input.count() else ""
+        visit.captions = " ".join(app.texts('[data-testid="stCaptionContainer"]'))
+        visit.charts = app.page.locator(".js-plotly-plot").count()
+        visit.exceptions = app.texts('[data-testid="stException"]')
+        visit.errors = list(app.errors)
+    finally:
+        context.close()
+    return visit
+
+
+@pytest.fixture(scope="session")
+def base_url(_server) -> str:
+    return _server[0]
+
+
+@pytest.fixture(scope="session")
+def first_visit(_server) -> FirstVisit:
+    return _server[1]
+
+
+@pytest.fixture(scope="session")
+def _context(browser):
+    """One browser context for the tests (its HTTP cache keeps the app's 5 MB of JavaScript between pages)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(RUN_TIMEOUT * 1000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def new_app(_context, base_url) -> Iterator[Callable[[], AppPage]]:
+    """Opens new tabs, each a fresh Streamlit session (settings live per session), 1400x1000."""
+    pages = []
+
+    def make() -> AppPage:
+        pages.append(_context.new_page())
+        return AppPage(pages[-1], base_url)
+
+    try:
+        yield make
+    finally:
+        for page in pages:
+            page.close()
+
+
+@pytest.fixture
+def app(new_app) -> AppPage:
+    return new_app()
+

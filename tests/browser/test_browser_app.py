@@ -1,0 +1,249 @@
+"""The app in a real browser: deep links, URL sync, navigation, animation, cell clicks, hostile links, screenshots.
+
+Run: python -m pytest tests/browser -q -p no:xdist   (also fine with -n 2: one server per worker).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_support import FIRST_DEEP_LINK, SCREENSHOTS, app_pages
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+PAGES = app_pages()
+URL_PATHS = [u for u, _ in PAGES]
+EDGE = "h=7&w=8&kh=2&kw=3&sh=2&sw=3&pad=custom&pt=1&pl=2&cin=2"
+STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")
+DEFAULT_PAGE = URL_PATHS[0]  # st.navigation serves the default page at the root: /shapes is "Page not found"
+
+
+def path_of(url_path: str) -> str:
+    """The URL path of a page: the default page lives at the root."""
+    return "" if url_path == DEFAULT_PAGE else url_path
+
+
+def url_with(**params) -> re.Pattern:
+    """Matches a URL whose query holds every key=value given."""
+    looks = "".join(rf"(?=.*[?&]{re.escape(k)}={re.escape(str(v))}(?:&|$))" for k, v in params.items())
+    return re.compile(rf"^{looks}.*$")
+
+
+def step_of(app) -> tuple[int, int]:
+    m = STEP_TITLE.match(app.chart_title())
+    assert m, f"the chart title does not start with 'Step k/N: ': {app.chart_title()!r}"
+    return int(m.group(1)), int(m.group(2))
+
+
+# ------------------------------------------------------------------------------------------------- 1. deep links
+
+
+def test_first_ever_request_is_a_deep_link(first_visit):
+    """The server's first session was a deep link to a page in pages/: Streamlit 1.67 ran that page's script
+    alone (legacy pages/ mode: no app.py, so no navigation, no shared controls, URL settings ignored)."""
+    assert not first_visit.failure, f"{first_visit.url}: {first_visit.failure}"
+    assert first_visit.title, f"{first_visit.url} rendered no title"
+    assert first_visit.charts >= 1, f"{first_visit.url} rendered no chart"
+    assert first_visit.nav_label == dict(PAGES)[FIRST_DEEP_LINK.split("?")[0]], \
+        f"the first deep link ran without app.py's navigation (nav label {first_visit.nav_label!r})"
+    assert first_visit.h_input == "7", f"the shared controls are missing or ignored the URL (H = {first_visit.h_input!r})"
+    assert "(1, 1, 7, 6)" in first_visit.captions, first_visit.captions
+    assert not first_visit.exceptions, first_visit.exceptions
+    assert not first_visit.errors, first_visit.errors
+
+
+@pytest.mark.parametrize(("url_path", "nav_title"), PAGES)
+def test_deep_link_renders_page_with_url_settings(app, url_path, nav_title):
+    app.open(f"{path_of(url_path)}?h=7&sh=2")
+    assert app.title(), "no page title (h1)"
+    assert app.page.locator('[role="dialog"]').count() == 0, app.texts('[role="dialog"]')
+    assert app.page.locator(".js-plotly-plot").count() >= 1
+    assert app.nav_label() == nav_title, "the deep link opened another page"
+    expect(app.number_input("H (height)")).to_have_value("7")
+    expect(app.number_input("SH (stride)")).to_have_value("2")
+    captions = " ".join(app.texts('[data-testid="stCaptionContainer"]'))
+    assert "(1, 1, 7, 6)" in captions, f"geometry line without x (1, 1, 7, 6): {captions!r}"
+    assert app.query() == {"h": "7", "sh": "2"}
+    app.assert_healthy()
+
+
+# ------------------------------------------------------------------------------------------------- 2./3. URL sync
+
+
+def test_settings_survive_sidebar_navigation(app, base_url):
+    app.open("forward?h=7&kh=2")
+    app.page.locator('[data-testid="stSidebarNav"] a[href$="/im2col"]').click()
+    expect(app.page).to_have_url(re.compile(rf"^{re.escape(base_url)}/im2col\?"))
+    app.wait_for_app()
+    expect(app.page).to_have_url(url_with(h=7, kh=2))
+    assert app.query() == {"h": "7", "kh": "2"}
+    assert app.title().startswith("im2col")
+    expect(app.number_input("H (height)")).to_have_value("7")
+    expect(app.number_input("KH (kernel)")).to_have_value("2")
+    assert "(1, 1, 7, 6)" in " ".join(app.texts('[data-testid="stCaptionContainer"]'))
+    # The "link to this view" popover offers the same address.
+    app.page.get_by_text("Link to this view").click()
+    expect(app.page.locator('[data-testid="stPopoverBody"] code')).to_have_text(f"{base_url}/im2col?h=7&kh=2")
+    app.page.keyboard.press("Escape")
+    app.assert_healthy()
+
+
+def test_changing_a_control_updates_the_url(app):
+    app.open(path_of("shapes"))
+    assert "h" not in app.query()
+    box = app.number_input("H (height)")
+    box.fill("9")
+    box.press("Enter")
+    expect(app.page).to_have_url(url_with(h=9))
+    app.wait_for_app()
+    expect(box).to_have_value("9")
+    expect(app.page.locator('[data-testid="stCaptionContainer"]').first).to_contain_text("(1, 1, 9, 6)")
+    app.assert_healthy()
+
+
+# ------------------------------------------------------------------------------------------------- 4. animation
+
+
+def test_play_advances_frames_and_pause_stops(app):
+    app.open("forward")
+    first, total = step_of(app)
+    assert (first, total) == (1, 16), "default 6x6 input, 3x3 kernel: 16 output cells, starting at the first"
+    app.page.locator(".js-plotly-plot .updatemenu-button", has_text="Fast").click()
+    app.page.wait_for_timeout(1500)
+    now, _ = step_of(app)
+    assert now > first, f"Play (fast) did not advance the frames: still at step {now}"
+    active = app.page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active")
+    assert active > 0, "the step slider did not follow the animation"
+    app.page.locator(".js-plotly-plot .updatemenu-button", has_text="Pause").click()
+    app.page.wait_for_timeout(300)
+    paused, _ = step_of(app)
+    app.page.wait_for_timeout(700)
+    assert step_of(app)[0] == paused, "Pause did not stop the animation"
+    app.assert_healthy(animation_interrupts=1)
+
+
+# ------------------------------------------------------------------------------------------------- 5. cell clicks
+
+CELL_CENTRE_JS = """([title, row, col]) => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const fl = gd._fullLayout;
+  const strip = s => s.replace(/<[^>]*>/g, ' ').replace(/\\s+/g, ' ').trim();
+  const ann = fl.annotations.find(a => strip(a.text).startsWith(title));
+  if (!ann) return {error: 'no subplot titled ' + title + ': ' + fl.annotations.map(a => strip(a.text)).join(' | ')};
+  // The subplot whose domain starts at the annotation (titles sit at the top-left corner of their grid).
+  const xs = Object.keys(fl).filter(k => /^xaxis\\d*$/.test(k));
+  const near = (a, b) => Math.abs(a - b) < 1e-9;
+  const xk = xs.find(k => near(fl[k].domain[0], ann.x) && near(fl[fl[k].anchor.replace('y', 'yaxis')].domain[1], ann.y));
+  if (!xk) return {error: 'no axes under the title ' + title};
+  const xa = fl[xk], ya = fl[xa.anchor.replace('y', 'yaxis')];
+  const select = gd._fullData.find(d => d.name === 'select');
+  if (!select || select.xaxis !== xa._id || select.yaxis !== ya._id) return {error: 'the subplot has no click grid'};
+  const cols = Math.round(xa.range[1] + 0.5), rows = Math.round(ya.range[0] + 0.5);
+  const r = row < 0 ? rows + row : row, c = col < 0 ? cols + col : col;
+  const box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(c), y: box.top + ya._offset + ya.l2p(r), row: r, col: c, rows, cols};
+}"""
+
+
+def click_cell(app, title: str, row: int, col: int) -> dict:
+    """A real mouse click on the centre of a cell of the subplot titled `title` (negative index: from the end)."""
+    chart = app.page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    where = app.page.evaluate(CELL_CENTRE_JS, [title, row, col])
+    assert "error" not in where, where["error"]
+    app.page.mouse.move(where["x"], where["y"])
+    hover = app.page.locator(".hoverlayer .hovertext")
+    expect(hover.first).to_contain_text(f"select ({where['row']}, {where['col']})")
+    app.page.mouse.click(where["x"], where["y"])
+    return where
+
+
+def expect_step(app, cell: tuple[int, int]) -> None:
+    label = f"Output cell ({cell[0]}, {cell[1]})"
+    expect(app.page.locator(".js-plotly-plot .gtitle").first).to_contain_text(label, timeout=20_000)
+    app.wait_for_app()
+    assert label in app.chart_title()
+    expect(app.page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] strong', has_text=label)
+           ).to_have_count(1)
+    expect(app.page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
+           ).to_have_attribute("aria-valuetext", re.compile(rf"^\d+: {re.escape(label)}$"))
+
+
+def test_clicking_an_output_cell_selects_its_step(app):
+    app.open("forward")
+    where = click_cell(app, "output y", -1, -1)
+    assert (where["rows"], where["cols"]) == (4, 4)
+    expect_step(app, (3, 3))
+    assert step_of(app) == (16, 16)
+    app.assert_healthy()
+    # The chosen step must stick through later reruns: another click, then the step slider's keyboard.
+    click_cell(app, "output y", 1, 2)
+    expect_step(app, (1, 2))
+    app.page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').press("ArrowLeft")
+    expect_step(app, (1, 1))
+    app.assert_healthy()
+
+
+# ------------------------------------------------------------------------------------------------- 6./7. bad links
+
+
+def test_hostile_url_is_refused_with_warnings(app):
+    app.open("forward?h=inf&sh=-1&data=%3Cscript%3Ealert(1)%3C/script%3E")
+    app.page.wait_for_timeout(500)  # time for any injected script to fire
+    warnings = app.alerts("Warning")
+    assert any(re.search(r"\bh: 'inf'", w) for w in warnings), warnings
+    assert any(re.search(r"\bsh: -1", w) for w in warnings), warnings
+    assert any("data:" in w and "<script>" in w for w in warnings), "the refused value is shown as plain text"
+    assert app.page.locator('[data-testid="stMain"] script').count() == 0
+    expect(app.number_input("H (height)")).to_have_value("6")
+    app.assert_healthy()  # includes: no alert() dialog
+
+
+def test_url_values_cannot_inject_markdown_links(app):
+    app.open("forward?data=%5Bx%5D(https://e.io)&kernel=**bold**")
+    warnings = app.alerts("Warning")
+    assert len(warnings) == 2, warnings
+    assert any("'[x](https://e.io)'" in w for w in warnings), warnings
+    assert any("'**bold**'" in w for w in warnings), warnings
+    alerts = app.page.locator('[data-testid="stAlertContentWarning"]')
+    assert "x" not in alerts.locator("a").all_inner_texts(), "a URL value became a disguised link in the app"
+    assert alerts.locator("strong, em").count() == 0, "a URL value was rendered as Markdown"
+    app.assert_healthy()
+
+
+def test_impossible_geometry_explains_itself(app):
+    app.open("forward?h=2&w=2&kh=5", chart=False)
+    errors = app.alerts("Error")
+    assert any("kernel_size" in e for e in errors), errors
+    assert app.page.locator(".js-plotly-plot").count() == 0
+    app.assert_healthy()
+
+
+def test_tables_show_formulas_literally(app):
+    """st.table renders Markdown: the strided page's 'SH*sH = 1*48 = 48' must not turn into italics."""
+    app.open("strided")
+    table = app.page.locator('[data-testid="stMain"] [data-testid="stTable"]')
+    expect(table).to_contain_text("SH*sH = 1*48 = 48")
+    expect(table).to_contain_text("DW*sW = 1*8 = 8")
+    assert table.locator("em, strong").count() == 0
+    app.assert_healthy()
+
+
+# ------------------------------------------------------------------------------------------------- 8. screenshots
+
+
+@pytest.mark.parametrize("url_path", URL_PATHS)
+def test_screenshots(new_app, url_path):
+    """Full-page screenshots at 1400 px wide: default settings, and an edge case (even kernel height, strides
+    2x3, custom asymmetric padding, two input channels). Both tabs load at once."""
+    shots = [(new_app(), "", "", "(1, 1, 6, 6)"), (new_app(), "-edge", EDGE, "(1, 2, 7, 8)")]
+    for app, _, query, _ in shots:
+        app.goto(f"{path_of(url_path)}?{query}")
+    for app, suffix, _, shape in shots:
+        app.wait_for_app(just_triggered=False)
+        app.assert_healthy()
+        assert shape in " ".join(app.texts('[data-testid="stCaptionContainer"]'))
+        path = SCREENSHOTS / f"{url_path}{suffix}.png"
+        app.full_screenshot(path)
+        assert path.stat().st_size > 10_000
