@@ -13,7 +13,7 @@ from typing import Union
 import numpy as np
 
 from .geometry import ConvSpec, PaddingArg, crop_padding, pad_input, spec_for
-from .im2col import col2im_padded, im2col_matrix, window_view
+from .im2col import col2im_assign_bug, col2im_padded, im2col_matrix, window_view
 
 FORWARD_METHODS = ("loops", "im2col", "strided")
 BACKWARD_METHODS = ("loops", "col2im", "transposed")
@@ -146,16 +146,21 @@ def conv2d_backward(
 
 
 def conv2d_backward_spec(
-    dout: np.ndarray, x: np.ndarray, w: np.ndarray, spec: ConvSpec, method: str = "col2im"
+    dout: np.ndarray, x: np.ndarray, w: np.ndarray, spec: ConvSpec, method: str = "col2im", *, _bug: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """conv2d_backward for an already validated spec."""
+    """conv2d_backward for an already validated spec.
+
+    _bug: private, for the bug lab (convviz.bugs): switch one classic mistake on inside this method's own code.
+    """
     db = dout.sum(axis=(0, 2, 3))  # (F,)
-    dx, dw = _BACKWARD[method](dout, pad_input(x, spec), w, spec)
+    dx, dw = _BACKWARD[method](dout, pad_input(x, spec), w, spec, _bug)
     return dx, dw, db
 
 
-def _backward_loops(dout, xpad, w, spec: ConvSpec):
+def _backward_loops(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
     N, F, OH, OW = spec.output_shape
+    if bug == "height_for_width":  # the column count computed from the padded height, as if the input were square
+        OW = (spec.hp - spec.ekw) // spec.sw + 1
     dxpad = np.zeros_like(xpad, dtype=np.result_type(xpad, w, dout))
     dw = np.zeros_like(w, dtype=dxpad.dtype)
     for n in range(N):
@@ -170,13 +175,16 @@ def _backward_loops(dout, xpad, w, spec: ConvSpec):
     return crop_padding(dxpad, spec), dw
 
 
-def _backward_col2im(dout, xpad, w, spec: ConvSpec):
+def _backward_col2im(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
     N, C, KH, KW = spec.n, spec.c, spec.kh, spec.kw
     F, OH, OW = spec.f, spec.oh, spec.ow
     cols = im2col_matrix(xpad, spec)  # (C*KH*KW, N*OH*OW)
     dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, N * OH * OW)  # (F, N*OH*OW)
     dw = (dout_mat @ cols.T).reshape(F, C, KH, KW)  # (F, C, KH, KW)
     dcols = w.reshape(F, -1).T @ dout_mat  # (C*KH*KW, N*OH*OW)
+    if bug == "col2im_assign":  # fancy-index assignment: overlapping windows keep only one write
+        dcols3 = dcols.reshape(C * KH * KW, N, OH * OW).transpose(1, 0, 2)  # (N, C*KH*KW, OH*OW)
+        return col2im_assign_bug(dcols3, spec), dw
     dcols6 = dcols.reshape(C, KH, KW, N, OH, OW).transpose(3, 0, 1, 2, 4, 5)  # (N, C, KH, KW, OH, OW)
     return crop_padding(col2im_padded(dcols6, spec), spec), dw
 
@@ -199,20 +207,26 @@ def flip_kernel(w: np.ndarray) -> np.ndarray:
     return w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
-def _backward_transposed(dout, xpad, w, spec: ConvSpec):
+def _backward_transposed(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
     N, C, HP, WP = xpad.shape
     F = spec.f
     # dx: dilate, pad (incl. remainder), rotate, slide with stride 1, crop.
-    dd = dilate(dout, spec.sh, spec.sw)  # (N, F, (OH-1)*SH+1, (OW-1)*SW+1)
+    dd = dout if bug == "no_dilate" else dilate(dout, spec.sh, spec.sw)  # (N, F, (OH-1)*SH+1, (OW-1)*SW+1)
     pads = transposed_pads(spec)
+    if bug == "no_remainder":  # the rows/columns no window reached get no padding: dx comes out short
+        pads = (pads[0], pads[1] - spec.rem_h, pads[2], pads[3] - spec.rem_w)
     slide = ConvSpec.create(dd.shape[2], dd.shape[3], spec.kernel_size, 1, pads, spec.dilation, n=N, c=F, f=C)
-    dxpad = _forward_im2col(pad_input(dd, slide), np.ascontiguousarray(flip_kernel(w)), slide)  # (N, C, HP, WP)
+    wk = w.transpose(1, 0, 2, 3) if bug == "no_flip" else flip_kernel(w)  # (C, F, KH, KW)
+    dxpad = _forward_im2col(pad_input(dd, slide), np.ascontiguousarray(wk), slide)  # (N, C, HP, WP)
     # dw: correlate xpad with dout dilated by the stride; the kernel's taps step DH apart, so stride = DH.
     xt = xpad.transpose(1, 0, 2, 3)  # (C, N, HP, WP): channels become the batch
     dt = dout.transpose(1, 0, 2, 3)  # (F, N, OH, OW): each output channel becomes a kernel
     corr = ConvSpec.create(HP, WP, dt.shape[2:], spec.dilation, 0, spec.stride, n=C, c=N, f=F)
     dwt = _forward_im2col(np.ascontiguousarray(xt), np.ascontiguousarray(dt), corr)  # (C, F, >=KH, >=KW)
     dw = dwt[:, :, : spec.kh, : spec.kw].transpose(1, 0, 2, 3)  # (F, C, KH, KW)
+    if bug == "crop_negative":  # a[p:-p] is empty when p = 0
+        t, btm, lft, rgt = spec.padding
+        return dxpad[..., t:-btm, lft:-rgt], dw
     return crop_padding(dxpad, spec), dw
 
 

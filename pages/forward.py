@@ -14,3 +14,6 @@ st.latex(r"y[n,f,i,j] = b[f] + \sum_{c,u,v} w[f,c,u,v]\; x_{pad}[n,\, c,\, i S_H
 n, f = pick_indices("fwd", n=("sample n", ctx.spec.n), f=("output channel f", ctx.spec.f))
 show_trace("forward", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "w"], ["products", "y"]], clickable="y",
            code=[_forward_loops])
+from convviz.ui.quiz import quiz_box
+
+quiz_box("window_cells", ctx)

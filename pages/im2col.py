@@ -24,3 +24,6 @@ st.header("3. One matrix product")
 st.latex(r"Y = W_{(F,\ C K_H K_W)}\ \mathrm{cols}_{(C K_H K_W,\ OH \cdot OW)} + b,\quad y = Y.\mathrm{reshape}(F, OH, OW)")
 show_trace("im2col_product", ctx.settings, options_of(n=n), key="im2col_prod", rows=[["W", "cols"], ["Y"], ["y"]],
            clickable="y", code=[_forward_im2col])
+from convviz.ui.quiz import quiz_box
+
+quiz_box("im2col_column", ctx)

@@ -16,3 +16,6 @@ st.latex(r"dx = \mathrm{crop}\Big(\mathrm{conv}_{stride=1}\big(\mathrm{pad}_{EK-
 n, c = pick_indices("tr", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
 show_trace("transposed", ctx.settings, options_of(n=n, c=c), rows=[["dout", "dilated"], ["padded", "wflip"], ["dxpad", "dx"]],
            clickable="dxpad", select_label="input cell", code=[dilate, transposed_pads, flip_kernel, _backward_transposed])
+from convviz.ui.quiz import quiz_box
+
+quiz_box("gradient", ctx)

@@ -13,3 +13,6 @@ ctx = page_context(
 spec = ctx.spec
 st.latex(r"OH = \left\lfloor \frac{H + p_{top} + p_{bottom} - (D_H (K_H - 1) + 1)}{S_H} \right\rfloor + 1")
 show_trace("shapes", ctx.settings, key="shapes", code=[ConvSpec.coverage, same_padding_1d])
+from convviz.ui.quiz import quiz_box
+
+quiz_box("output_size", ctx)

@@ -11,6 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+# Imported here, once, under this module's import lock: plotly's validators use pandas if sys.modules has it, and
+# when two sessions' first runs overlap, one thread could otherwise see the half-imported pandas of the other
+# (AttributeError: partially initialized module 'pandas' has no attribute 'Series'; found by bench/load.py).
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -19,6 +24,7 @@ from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
 from ..figures.trace_figure import FILL_ROLES
 from ..geometry import ConvSpec
 from ..traces.base import Trace
+from .export import export_row
 from .settings import Settings
 from .shell import ensure_app_navigation
 from .stages import STAGES, STEP_BUDGET
@@ -295,6 +301,7 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
     if trace.steps:
         step = trace.steps[start]
         st.markdown(f"**{escape_md(step.title)}**  \n{escape_md(step.caption)}")
+    export_row(trace, fig, key, start, settings_of_session())
 
 
 GRADCHECK_BUDGET = 600  # numeric estimates per array at most (each costs two forward passes)

@@ -10,6 +10,7 @@ so every url_path below equals its file's stem (input_gradient, not input-gradie
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import streamlit as st
@@ -33,14 +34,30 @@ PAGES = (
     PageDef("pages/weight_gradient.py", "Weight & bias gradients", "weight_gradient", "⚖️"),
     PageDef("pages/maxpool.py", "Max pooling", "maxpool", "🔝"),
     PageDef("pages/gradcheck.py", "Gradient check", "gradcheck", "✅"),
+    PageDef("pages/methods.py", "Methods & speed", "methods", "⏱️"),
+    PageDef("pages/bug_lab.py", "Bug lab", "bug_lab", "🐞"),
 )
+
+
+def _in_legacy_run() -> bool:
+    """Whether this script run is Streamlit's legacy pages/ run (its `_mpa_v1` runs the page without app.py).
+
+    The class flag alone is not enough: when several first sessions start at once (a class opening a link on a
+    fresh server), another session can switch the flag off while this run is already inside its page.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1" and "streamlit" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def ensure_app_navigation() -> None:
     """Leave Streamlit's legacy pages/ mode before anything renders (see the module docstring)."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory or _in_legacy_run():
         PagesManager.uses_pages_directory = False
         st.rerun()
 

@@ -28,7 +28,7 @@ def test_ci_runs_the_readme_test_command_last():
     assert os.access(CI, os.X_OK), ".ci/run must be executable"
     commands = [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert commands[-1] == bash_blocks()[1].strip(), "the last command of .ci/run must be the README's test command"
-    assert "chromium" in script and "fonts-noto-color-emoji" in script
+    assert "chromium" in script and "fonts-noto-color-emoji" in script and "nginx" in script
 
 
 def test_requirements_pin_what_must_stay_pinned():

@@ -1,0 +1,352 @@
+"""Code for this view: a self-contained NumPy script that reproduces one stage for the page's exact data.
+
+The script imports only NumPy (never convviz), embeds x, w, b and dout as literals (so random and picture
+presets reproduce exactly), computes the stage step by step in the plain form pedagogy.md describes, with a
+shape comment on every array, and prints every array the page draws with `show(name, array)`:
+
+    y (1, 1, 4, 4):
+    [[[[ 0., 1., ...]]]]
+
+The printed form is valid Python (after the header line), so tests parse it back and compare with the engine.
+Engine layer: NumPy only, no Streamlit or Plotly.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .geometry import ConvSpec
+
+# Stage of the script -> what the page is called (for the script's docstring).
+STAGE_TITLES = {
+    "shapes": "Shapes and edge cases: output size, uncovered rows/columns, window coverage",
+    "forward": "Forward pass as a sliding window",
+    "im2col": "im2col: index arrays, the gather into columns, one matrix product",
+    "strided": "Strided windows: an as_strided view of the padded input (no copy)",
+    "transposed": "Input gradient as a transposed convolution (dilate, pad, flip, slide, crop)",
+    "col2im": "col2im: the input gradient by scatter-add (and the assignment bug)",
+    "weight_grad": "Weight and bias gradients",
+    "maxpool": "Max pooling forward and backward (first maximum wins ties)",
+    "gradcheck": "Gradient check by central differences",
+}
+# Trace stages (convviz.traces) drawn by a page -> the script stage reproducing that page.
+STAGE_OF_TRACE = {
+    "shapes": "shapes", "forward": "forward", "im2col_indices": "im2col", "im2col_gather": "im2col",
+    "im2col_product": "im2col", "strided": "strided", "transposed": "transposed", "col2im": "col2im",
+    "weight_grad": "weight_grad", "maxpool": "maxpool", "gradcheck": "gradcheck",
+}
+GRADCHECK_ENTRIES = 200  # entries per array the script estimates numerically (two forward passes each)
+
+
+def literal(a: np.ndarray) -> str:
+    """A NumPy array as a Python literal that round-trips exactly (shortest repr of every float)."""
+    a = np.asarray(a)
+    if a.dtype.kind in "iub":
+        return np.array2string(a.astype(np.int64), separator=", ", threshold=a.size + 1, max_line_width=120)
+    return np.array2string(a.astype(np.float64), separator=", ", threshold=a.size + 1, max_line_width=120,
+                           floatmode="unique")
+
+
+def _array_line(name: str, a: np.ndarray, shape_note: str) -> str:
+    body = literal(a).replace("\n", "\n" + " " * (len(name) + 13))
+    return f"{name} = np.array({body}, dtype=np.float64)  # {shape_note}\n"
+
+
+HELPERS = '''\
+import numpy as np
+
+
+def show(name, a):
+    """Print a whole array the way the page shows it: a header line, then the values as a Python literal."""
+    a = np.asarray(a)
+    print(f"{name} {a.shape}:")
+    print(np.array2string(a, separator=", ", threshold=a.size + 1, max_line_width=140, precision=8,
+                          floatmode="maxprec", suppress_small=False))
+'''
+
+
+def _geometry(spec: ConvSpec) -> str:
+    return f'''
+
+# ---- the layer (pedagogy.md 1): OH = floor((H + top + bottom - EKH) / SH) + 1, likewise OW
+N, C, H, W = {spec.n}, {spec.c}, {spec.h}, {spec.w}  # input x (N, C, H, W)
+F, KH, KW = {spec.f}, {spec.kh}, {spec.kw}  # kernels w (F, C, KH, KW), bias b (F,)
+SH, SW = {spec.sh}, {spec.sw}  # stride
+DH, DW = {spec.dh}, {spec.dw}  # dilation
+PT, PB, PL, PR = {spec.top}, {spec.bottom}, {spec.left}, {spec.right}  # padding top, bottom, left, right ('{spec.mode}')
+EKH, EKW = DH * (KH - 1) + 1, DW * (KW - 1) + 1  # effective (dilated) kernel size
+HP, WP = H + PT + PB, W + PL + PR  # padded input size
+OH, OW = (HP - EKH) // SH + 1, (WP - EKW) // SW + 1  # output size
+REM_H, REM_W = (HP - EKH) % SH, (WP - EKW) % SW  # bottom rows / right columns no window reaches
+'''
+
+
+def _data(arrays: Mapping[str, np.ndarray], shapes: Mapping[str, str]) -> str:
+    out = "\n# ---- the page's data, exactly\n"
+    for name, a in arrays.items():
+        out += _array_line(name, a, shapes[name])
+    return out
+
+
+PAD = "xpad = np.pad(x, ((0, 0), (0, 0), (PT, PB), (PL, PR)))  # (N, C, HP, WP) zero padding\n"
+
+INDICES = '''
+# im2col's index arrays (pedagogy.md 3): row index = kernel offset + window origin
+i0 = np.tile(np.repeat(DH * np.arange(KH), KW), C)  # (C*KH*KW,) kernel row offsets
+j0 = np.tile(DW * np.arange(KW), KH * C)  # (C*KH*KW,) kernel column offsets
+k = np.repeat(np.arange(C), KH * KW)  # (C*KH*KW,) channel of each row
+i1 = np.repeat(SH * np.arange(OH), OW)  # (OH*OW,) window origin rows
+j1 = np.tile(SW * np.arange(OW), OH)  # (OH*OW,) window origin columns
+i = i0[:, None] + i1[None, :]  # (C*KH*KW, OH*OW) padded row read by each column-matrix entry
+j = j0[:, None] + j1[None, :]  # (C*KH*KW, OH*OW) padded column read by each entry
+'''
+
+BODIES = {
+    "shapes": '''
+coverage = np.zeros((HP, WP), dtype=np.int64)  # (HP, WP) how many windows read each padded cell
+for oh in range(OH):
+    for ow in range(OW):
+        coverage[oh * SH : oh * SH + EKH : DH, ow * SW : ow * SW + EKW : DW] += 1
+print(f"OH = floor(({H} + {PT} + {PB} - {EKH}) / {SH}) + 1 = {OH}")
+print(f"OW = floor(({W} + {PL} + {PR} - {EKW}) / {SW}) + 1 = {OW}")
+show("padding", np.array([PT, PB, PL, PR]))
+show("output_shape", np.array([N, F, OH, OW]))
+show("uncovered", np.array([REM_H, REM_W]))  # rows at the bottom, columns at the right: zero gradient
+show("params", np.array(F * C * KH * KW + F))
+show("macs", np.array(N * F * OH * OW * C * KH * KW))
+show("coverage", coverage)
+''',
+    "forward": PAD + '''
+# y[n, f, i, j] = b[f] + sum over (c, u, v) of w[f, c, u, v] * xpad[n, c, i*SH + u*DH, j*SW + v*DW]
+y = np.zeros((N, F, OH, OW))  # (N, F, OH, OW)
+for n in range(N):
+    for f in range(F):
+        for oh in range(OH):
+            for ow in range(OW):
+                window = xpad[n, :, oh * SH : oh * SH + EKH : DH, ow * SW : ow * SW + EKW : DW]  # (C, KH, KW)
+                y[n, f, oh, ow] = b[f] + np.sum(window * w[f])
+show("y", y)
+''',
+    "im2col": PAD + INDICES + '''
+cols = xpad[:, k[:, None], i, j]  # (N, C*KH*KW, OH*OW) one column per window: the gather
+Y = w.reshape(F, -1) @ cols + b[:, None]  # (F, C*KH*KW) @ (N, C*KH*KW, OH*OW) -> (N, F, OH*OW)
+y = Y.reshape(N, F, OH, OW)  # (N, F, OH, OW)
+show("i0", i0)
+show("i1", i1)
+show("j0", j0)
+show("j1", j1)
+show("k", k)
+show("i", i)
+show("j", j)
+show("cols", cols)
+show("y", y)
+print(f"column matrix: {cols[0].size} numbers per sample for an input of {x[0].size}: {cols[0].size / x[0].size:.2f}x")
+''',
+    "strided": PAD + '''
+from numpy.lib.stride_tricks import as_strided
+
+xpad = np.ascontiguousarray(xpad)  # (N, C, HP, WP) as_strided needs to know the real memory layout
+sN, sC, sH, sW = xpad.strides  # bytes to step one sample, channel, row, column
+strides = (sN, sC, SH * sH, SW * sW, DH * sH, DW * sW)  # next window row jumps SH rows; next tap DH rows
+windows = as_strided(xpad, shape=(N, C, OH, OW, KH, KW), strides=strides, writeable=False)  # (N, C, OH, OW, KH, KW) no copy
+offsets = np.arange(xpad.size, dtype=np.int64).reshape(xpad.shape) * xpad.itemsize  # (N, C, HP, WP) byte offset of each cell
+# int64 and float64 both take 8 bytes, so the same strides walk the offsets: the address each window element reads
+window_offsets = as_strided(offsets, shape=windows.shape, strides=strides, writeable=False)  # (N, C, OH, OW, KH, KW)
+y = np.einsum("ncijuv,fcuv->nfij", windows, w) + b[None, :, None, None]  # (N, F, OH, OW)
+show("strides", np.array(strides))
+show("offsets", offsets)
+show("window_offsets", window_offsets)
+show("windows", windows)
+show("y", y)
+print("shares memory with xpad:", np.shares_memory(windows, xpad))
+''',
+    "transposed": '''
+# dx as a transposed convolution (pedagogy.md 5)
+# 1. dilate: SH-1 zero rows between dout's rows (SW-1 zero columns likewise)
+dilated = np.zeros((N, F, (OH - 1) * SH + 1, (OW - 1) * SW + 1))  # (N, F, (OH-1)*SH+1, (OW-1)*SW+1)
+dilated[:, :, ::SH, ::SW] = dout
+# 2. pad by EKH-1 on top and EKH-1 + REM_H at the bottom (REM_H: rows no window reached); likewise columns
+padded = np.pad(dilated, ((0, 0), (0, 0), (EKH - 1, EKH - 1 + REM_H), (EKW - 1, EKW - 1 + REM_W)))  # (N, F, HP+EKH-1, WP+EKW-1)
+# 3. rotate each kernel 180 degrees and swap its in/out channel axes
+wflip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
+# 4. slide it with stride 1 (taps still DH apart): the result has the padded input's size
+dxpad = np.zeros((N, C, HP, WP))  # (N, C, HP, WP)
+for n in range(N):
+    for c in range(C):
+        for r in range(HP):
+            for s in range(WP):
+                dxpad[n, c, r, s] = np.sum(padded[n, :, r : r + EKH : DH, s : s + EKW : DW] * wflip[c])
+# 5. crop the padding off (slicing with explicit ends: a[p:-p] would break when p is 0)
+dx = dxpad[:, :, PT : PT + H, PL : PL + W]  # (N, C, H, W)
+show("dilated", dilated)
+show("padded", padded)
+show("wflip", wflip)
+show("dxpad", dxpad)
+show("dx", dx)
+''',
+    "col2im": INDICES + '''
+# dx by scatter-add (pedagogy.md 6): one gradient column per window, added back where im2col read from
+dout_cols = dout.reshape(N, F, OH * OW)  # (N, F, OH*OW)
+dcols = w.reshape(F, -1).T @ dout_cols  # (C*KH*KW, F) @ (N, F, OH*OW) -> (N, C*KH*KW, OH*OW)
+acc = np.zeros((N, C, HP, WP))  # (N, C, HP, WP) accumulates overlapping windows
+np.add.at(acc, (slice(None), k[:, None], i, j), dcols)
+dx = acc[:, :, PT : PT + H, PL : PL + W]  # (N, C, H, W) crop the padding
+count = np.zeros((HP, WP), dtype=np.int64)  # (HP, WP) windows covering each padded cell
+np.add.at(count, (i[k == 0], j[k == 0]), 1)
+# The classic bug: fancy-index assignment is buffered, so a cell hit by several windows keeps one write only
+bad = np.zeros((N, C, HP, WP))  # (N, C, HP, WP)
+bad[:, k[:, None], i, j] += dcols
+wrong = bad[:, :, PT : PT + H, PL : PL + W]  # (N, C, H, W)
+show("dcols", dcols)
+show("acc", acc)
+show("count", count)
+show("dx", dx)
+show("wrong", wrong)
+print("gradient lost by the assignment bug:", float(np.abs(dx - wrong).sum()))
+''',
+    "weight_grad": PAD + '''
+# dw[f, c, u, v] = sum over (n, i, j) of dout[n, f, i, j] * xpad[n, c, i*SH + u*DH, j*SW + v*DW]
+dw = np.zeros((F, C, KH, KW))  # (F, C, KH, KW)
+for f in range(F):
+    for c in range(C):
+        for u in range(KH):
+            for v in range(KW):
+                taps = xpad[:, c, u * DH : u * DH + SH * (OH - 1) + 1 : SH, v * DW : v * DW + SW * (OW - 1) + 1 : SW]  # (N, OH, OW)
+                dw[f, c, u, v] = np.sum(dout[:, f] * taps)
+db = dout.sum(axis=(0, 2, 3))  # (F,) every output cell adds b[f] once
+show("dw", dw)
+show("db", db)
+''',
+    "maxpool": '''
+# Max pooling with the layer's kernel, stride and dilation; padding is minus infinity (never a maximum)
+PEKH, PEKW = DH * (KH - 1) + 1, DW * (KW - 1) + 1
+POH, POW = (H + 2 * PPH - PEKH) // SH + 1, (W + 2 * PPW - PEKW) // SW + 1  # pooled output size
+xpad = np.pad(x, ((0, 0), (0, 0), (PPH, PPH), (PPW, PPW)), constant_values=-np.inf)  # (N, C, H+2PPH, W+2PPW)
+y = np.zeros((N, C, POH, POW))  # (N, C, POH, POW)
+dxpad = np.zeros(xpad.shape)  # (N, C, H+2PPH, W+2PPW)
+for n in range(N):
+    for c in range(C):
+        for oh in range(POH):
+            for ow in range(POW):
+                window = xpad[n, c, oh * SH : oh * SH + PEKH : DH, ow * SW : ow * SW + PEKW : DW]  # (KH, KW)
+                t = int(np.argmax(window))  # the FIRST maximum in row-major order (PyTorch's tie rule)
+                u, v = divmod(t, KW)
+                y[n, c, oh, ow] = window[u, v]
+                dxpad[n, c, oh * SH + u * DH, ow * SW + v * DW] += dpool[n, c, oh, ow]  # overlaps add up
+dx = dxpad[:, :, PPH : PPH + H, PPW : PPW + W]  # (N, C, H, W)
+show("y", y)
+show("dpool", dpool)
+show("dx", dx)
+''',
+    "gradcheck": INDICES + '''
+
+def forward(x, w, b):
+    """y (N, F, OH, OW) by im2col: one gather, one matrix product."""
+    xpad = np.pad(x, ((0, 0), (0, 0), (PT, PB), (PL, PR)))  # (N, C, HP, WP)
+    cols = xpad[:, k[:, None], i, j]  # (N, C*KH*KW, OH*OW)
+    return (w.reshape(F, -1) @ cols + b[:, None]).reshape(N, F, OH, OW)
+
+
+def loss(x, w, b):
+    return float(np.sum(forward(x, w, b) * dout))  # L = sum(y * dout), so dL/dy = dout
+
+
+# Analytic gradients (col2im form)
+xpad = np.pad(x, ((0, 0), (0, 0), (PT, PB), (PL, PR)))  # (N, C, HP, WP)
+cols = xpad[:, k[:, None], i, j]  # (N, C*KH*KW, OH*OW)
+dout_cols = dout.reshape(N, F, OH * OW)  # (N, F, OH*OW)
+dw = np.einsum("nfl,nrl->fr", dout_cols, cols).reshape(F, C, KH, KW)  # (F, C, KH, KW)
+db = dout.sum(axis=(0, 2, 3))  # (F,)
+acc = np.zeros((N, C, HP, WP))  # (N, C, HP, WP)
+np.add.at(acc, (slice(None), k[:, None], i, j), w.reshape(F, -1).T @ dout_cols)
+dx = acc[:, :, PT : PT + H, PL : PL + W]  # (N, C, H, W)
+
+# Numeric gradients: central differences (L(a + h) - L(a - h)) / 2h in float64, on evenly spaced entries
+h = 1e-6
+# Rounding floor: L is a sum of products, each evaluation rounds by about eps * (sum of their magnitudes), and the
+# difference divides that by 2h. An entry that is truly 0 comes back as noise of that size, so the relative
+# error's denominator is floored at noise / 1e-6: rounding noise alone never fails the check.
+magnitude = float(np.sum(forward(np.abs(x), np.abs(w), np.abs(b)) * np.abs(dout)))
+noise = 16 * np.finfo(np.float64).eps * magnitude / h
+params = {"x": x, "w": w, "b": b}
+errors = []
+for name, analytic in (("dx", dx), ("dw", dw), ("db", db)):
+    a = params[name[1:]]
+    entries = np.unique(np.linspace(0, a.size - 1, min(a.size, MAX_ENTRIES)).astype(int))  # flat indices checked
+    numeric = np.full(a.size, np.nan)
+    for e in entries:
+        old = a.flat[e]
+        a.flat[e] = old + h
+        up = loss(x, w, b)
+        a.flat[e] = old - h
+        down = loss(x, w, b)
+        a.flat[e] = old
+        numeric[e] = (up - down) / (2 * h)
+    numeric = numeric.reshape(a.shape)
+    chosen = ~np.isnan(numeric)
+    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), max(noise / 1e-6, 1e-300))  # |a - n| / max(|a|, |n|, floor)
+    rel = (np.abs(analytic - numeric) / scale)[chosen]
+    errors.append(rel.max())
+    show(name, analytic)
+    show(name + "_numeric", numeric)  # nan where no estimate was made
+    print(f"{name}: max relative error {rel.max():.2e} over {chosen.sum()} of {a.size} entries")
+show("max_rel_error", np.array(errors))
+print("analytic gradients are right" if max(errors) < 1e-6 else "analytic and numeric gradients DISAGREE")
+''',
+}
+
+
+NEEDS = {  # the arrays each script embeds
+    "shapes": (), "forward": ("x", "w", "b"), "im2col": ("x", "w", "b"), "strided": ("x", "w", "b"),
+    "transposed": ("w", "dout"), "col2im": ("w", "dout"), "weight_grad": ("x", "dout"), "maxpool": ("x",),
+    "gradcheck": ("x", "w", "b", "dout"),
+}
+
+
+SHAPES = {"x": "(N, C, H, W)", "w": "(F, C, KH, KW)", "b": "(F,)", "dout": "(N, F, OH, OW) upstream gradient dL/dy",
+          "dpool": "(N, C, POH, POW) upstream gradient of the pooled output"}
+
+
+def script_for(
+    stage: str,
+    spec: ConvSpec,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    dout: np.ndarray,
+    settings_text: str = "",
+    pool_padding: tuple[int, int] | None = None,
+    pool_dout: np.ndarray | None = None,
+) -> str:
+    """A runnable NumPy-only script that reproduces `stage` for this layer and data and prints its arrays.
+
+    Args:
+        stage: a key of STAGE_TITLES (a trace stage name is mapped through STAGE_OF_TRACE).
+        spec: the layer geometry; x (N, C, H, W), w (F, C, KH, KW), b (F,), dout (N, F, OH, OW).
+        settings_text: how to reopen the view (e.g. the URL query), quoted in the docstring.
+        pool_padding: (PH, PW) symmetric pooling padding, for stage "maxpool".
+        pool_dout: (N, C, POH, POW) upstream gradient of the pooled output, for stage "maxpool".
+    Returns:
+        The script's source text.
+    """
+    stage = STAGE_OF_TRACE.get(stage, stage)
+    if stage not in STAGE_TITLES:
+        raise ValueError(f"stage: {stage!r} has no script; use one of {', '.join(STAGE_TITLES)}.")
+    if stage == "maxpool" and (pool_padding is None or pool_dout is None):
+        raise ValueError("pool_padding, pool_dout: the max-pooling script needs the pooling padding and its upstream gradient.")
+    arrays = {name: np.asarray({"x": x, "w": w, "b": b, "dout": dout}[name]) for name in NEEDS[stage]}
+    if stage == "maxpool":
+        arrays["dpool"] = np.asarray(pool_dout)
+    # Comment lines must not end the docstring or smuggle code: keep the settings text to safe characters.
+    safe = "".join(ch for ch in settings_text if ch.isalnum() or ch in " =&?,;.:_-+()/") or "(defaults)"
+    doc = (f'"""{STAGE_TITLES[stage]}.\n\nGenerated by convviz for the settings: {safe}\n'
+           "Self-contained: needs only NumPy (python this_file.py). The arrays below are the page's exact data;\n"
+           'every array the page draws is printed whole (the page shows one sample/channel at a time)."""\n')
+    extra = ""
+    if stage == "maxpool":
+        ph, pw = pool_padding  # type: ignore[misc]
+        extra = f"PPH, PPW = {ph}, {pw}  # pooling padding (symmetric, at most half the kernel)\n"
+    if stage == "gradcheck":
+        extra = f"MAX_ENTRIES = {GRADCHECK_ENTRIES}  # entries per array estimated numerically (two forward passes each)\n"
+    return (doc + HELPERS + _geometry(spec) + extra + _data(arrays, SHAPES) + BODIES[stage])

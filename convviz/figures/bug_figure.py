@@ -1,0 +1,34 @@
+"""Correct vs buggy dx side by side, wrong cells outlined (plotly only; the numbers come from convviz.bugs)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+
+def bug_figure(correct: np.ndarray, buggy: np.ndarray, wrong: np.ndarray, cell_px: int = 44) -> go.Figure:
+    """Two heatmaps of one (H, W) dx slice: the correct one and the buggy one (NaN = no value), wrong cells outlined.
+
+    Args:
+        correct, buggy: (H, W) float arrays; wrong: (H, W) bool mask.
+    """
+    correct, buggy, wrong = np.asarray(correct, float), np.asarray(buggy, float), np.asarray(wrong, bool)
+    if not (correct.ndim == 2 and correct.shape == buggy.shape == wrong.shape):
+        raise ValueError(f"correct, buggy, wrong: expected equal (H, W) shapes, got {correct.shape}, {buggy.shape}, {wrong.shape}.")
+    H, W = correct.shape
+    cell_px = min(cell_px, 380 // max(H, W, 1))  # both panels fit a ~900 px wide page, so markers match the cells
+    vmax = max(float(np.nanmax(np.abs(np.concatenate([correct.ravel(), buggy.ravel(), [0.0]])))), 1e-12)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("correct dx", "buggy dx (red: wrong or missing)"), horizontal_spacing=0.06)
+    for col, z in ((1, correct), (2, buggy)):
+        fig.add_trace(go.Heatmap(z=z, zmin=-vmax, zmax=vmax, colorscale="RdBu", zmid=0, showscale=col == 2,
+                                 texttemplate="%{z:.2f}", hoverongaps=False, name="correct" if col == 1 else "buggy"),
+                      row=1, col=col)
+        fig.update_xaxes(range=[-0.5, W - 0.5], constrain="domain", row=1, col=col)
+        fig.update_yaxes(range=[H - 0.5, -0.5], scaleanchor=f"x{col if col > 1 else ''}", constrain="domain", row=1, col=col)
+    rows, cols = np.nonzero(wrong)
+    fig.add_trace(go.Scatter(x=cols, y=rows, mode="markers", name="wrong",
+                             marker=dict(symbol="square-open", size=cell_px * 0.85, color="crimson", line=dict(width=3)),
+                             hoverinfo="skip", showlegend=False), row=1, col=2)
+    fig.update_layout(height=cell_px * H + 100, width=2 * cell_px * W + 190,
+                      margin=dict(l=30, r=30, t=50, b=30))
+    return fig

@@ -1,0 +1,58 @@
+"""Bar charts for the Methods & speed page: what each forward method allocates, and what each method costs.
+
+Plotly only (no Streamlit): pure functions from the engine's `Work` / `TimingReport` to a go.Figure.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from ..timing import Work
+
+METHOD_COLOURS = {"loops": "#9e9e9e", "im2col": "#1f77b4", "strided": "#2ca02c", "col2im": "#17becf",
+                  "transposed": "#9467bd", "pytorch": "#ff7f0e"}
+
+
+def _mb(n: int) -> float:
+    return n / 2**20
+
+
+def memory_figure(work: Work, kh: int, kw: int) -> go.Figure:
+    """Bytes of the input and of the extra copy each forward method makes (float64).
+
+    Args:
+        work: the layer's costs (convviz.timing.work_of).
+        kh, kw: the kernel size, for the label of the im2col blow-up.
+    """
+    labels = ["input x", "im2col: column matrix (a copy)", "strided: window view (no copy)", "loops: one window at a time"]
+    sizes = [_mb(work.input_bytes), _mb(work.column_bytes), 0.0, 0.0]
+    ratio = work.column_bytes / work.input_bytes if work.input_bytes else 0.0
+    text = [f"{sizes[0]:.2f} MB", f"{sizes[1]:.2f} MB ({ratio:.1f}x the input; KH*KW = {kh * kw})", "0 MB extra",
+            "0 MB extra (slow instead)"]
+    fig = go.Figure(go.Bar(x=sizes, y=labels, orientation="h", text=text, textposition="auto",
+                           marker_color=["#6baed6", METHOD_COLOURS["im2col"], METHOD_COLOURS["strided"], METHOD_COLOURS["loops"]],
+                           hovertemplate="%{y}: %{x:.3f} MB<extra></extra>"))
+    fig.update_layout(title="Memory of the forward pass: what each method allocates besides the input",
+                      xaxis_title="MB (float64)", yaxis=dict(autorange="reversed", automargin=True), height=260, width=860,
+                      margin=dict(l=10, r=20, t=50, b=40), showlegend=False)
+    return fig
+
+
+def timing_figure(rows: list[dict]) -> go.Figure:
+    """Best time per method, forward and backward side by side, on a log scale (loops are ~100x slower).
+
+    Args:
+        rows: dicts with "pass", "method" and "seconds" (None for a method that did not run).
+    """
+    fig = go.Figure()
+    for method in dict.fromkeys(r["method"] for r in rows):
+        ran = [r for r in rows if r["method"] == method and r["seconds"] is not None]
+        if not ran:
+            continue
+        fig.add_trace(go.Bar(
+            name=method, x=[r["pass"] for r in ran], y=[r["seconds"] * 1e3 for r in ran],
+            marker_color=METHOD_COLOURS.get(method, "#444"), text=[f"{r['seconds'] * 1e3:.3g} ms" for r in ran],
+            textposition="outside", hovertemplate=f"{method}, %{{x}}: %{{y:.4g}} ms<extra></extra>"))
+    fig.update_layout(title="Best time per method (log scale)", barmode="group", height=380, width=860,
+                      yaxis=dict(type="log", title="milliseconds", automargin=True, dtick=1, tickformat="~g"),
+                      margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.15))
+    return fig

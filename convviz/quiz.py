@@ -1,0 +1,386 @@
+"""Predict-then-reveal questions built from a layer's geometry (and its data where the answer needs values).
+
+Each maker is a pure function of a `ConvSpec` (plus `x` for im2col) and a question seed, so the same settings
+and seed always give the same question, and a new seed gives a new question from the same settings.
+
+Coordinates: cells are named (row, column) in INPUT coordinates, the labels the figures put on the padded
+input's axes: row 0 is the first real input row, padding rows are -1, -2, ... above and H, H+1, ... below.
+Questions about cells ask for real input cells only (padding excluded): padding is not part of x and gets
+no gradient anyone keeps. The im2col question asks for values, padding zeros included, because the column
+holds them.
+
+A grader accepts equivalent answers: "4x4", "4 x 4", "(4, 4)", "4 by 4" for a size; cells in any order,
+repeated or not, typed as "(0, 1) (2, 3)" or picked as labels; values separated by commas or spaces,
+within the rounding the prompt states.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import ConvSpec, pad_input
+
+Cell = tuple[int, int]
+SIZE, CELLS, VALUES = "size", "cells", "values"
+
+# Values in the im2col question may be typed rounded to 2 decimals: half a unit in the last place, plus slack
+# for binary rounding of inputs such as 0.125 -> "0.13".
+VALUE_TOLERANCE = 0.005 + 1e-9
+MAX_LISTED = 60  # cells or values spelled out in an explanation; longer lists are summarised
+
+_INT = re.compile(r"[+-]?\d+")
+_NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The verdict on one response. `readable` is False when the response could not be parsed at all
+    (then it is neither right nor wrong: the UI asks again and the score does not move)."""
+
+    correct: bool
+    readable: bool
+    feedback: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question: the prompt with the numbers, the answer, how to type it, and the explanation.
+
+    answer: (OH, OW) for SIZE; a sorted tuple of (row, col) cells for CELLS; a tuple of floats for VALUES.
+    choices: for CELLS, every cell a learner may pick (the real input cells), row-major.
+    """
+
+    topic: str  # which maker built it, e.g. "output_size"
+    kind: str  # SIZE, CELLS or VALUES
+    prompt: str
+    answer: tuple
+    explanation: str
+    how_to_answer: str
+    choices: tuple[Cell, ...] = ()
+
+    @property
+    def answer_text(self) -> str:
+        """The answer in the form a learner would type it."""
+        if self.kind == SIZE:
+            return f"{self.answer[0]} x {self.answer[1]}"
+        if self.kind == CELLS:
+            return cells_text(self.answer) if self.answer else "none"
+        return ", ".join(fmt_value(v) for v in self.answer)
+
+    def grade(self, response: str | Iterable[str]) -> Grade:
+        """Grade a typed string, or an iterable of picked cell labels such as ["(0, 1)", "(2, 3)"]."""
+        text = response if isinstance(response, str) else " ".join(str(r) for r in response)
+        return _GRADERS[self.kind](self, text)
+
+
+# ------------------------------------------------------------------------------------------ text helpers
+
+
+def cell_label(cell: Cell) -> str:
+    """'(r, c)': the label a multiselect shows and `parse_cells` reads back."""
+    return f"({cell[0]}, {cell[1]})"
+
+
+def cells_text(cells: Iterable[Cell]) -> str:
+    cells = list(cells)
+    shown = " ".join(cell_label(c) for c in cells[:MAX_LISTED])
+    return shown + (f" ... ({len(cells)} cells in all)" if len(cells) > MAX_LISTED else "")
+
+
+def fmt_value(v: float) -> str:
+    """Integers without a decimal point; other values to 2 decimals (what the prompt says it accepts)."""
+    return str(int(round(v))) if float(v).is_integer() else f"{v:.2f}"
+
+
+def parse_size(text: str) -> tuple[int, int] | None:
+    """'4x4', '4 x 4', '(4, 4)', '4 by 4', 'OH=4, OW=4' -> (4, 4); None unless exactly two whole numbers."""
+    numbers = _NUM.findall(text)
+    if len(numbers) != 2 or not all(_INT.fullmatch(n) for n in numbers):
+        return None
+    return int(numbers[0]), int(numbers[1])
+
+
+def parse_cells(text: str) -> frozenset[Cell] | None:
+    """'(0, 1) (2, 3)', '0,1; 2,3', '[(0,1),(2,3)]' -> {(0, 1), (2, 3)}; '' or 'none' -> empty set.
+
+    Whole numbers are paired in the order written; an odd count, or a decimal number, is unreadable (None).
+    """
+    if text.strip().lower() in ("", "none", "no cells", "nothing", "{}", "[]", "()", "-"):
+        return frozenset()
+    numbers = _NUM.findall(text)
+    if not numbers or len(numbers) % 2 or not all(_INT.fullmatch(n) for n in numbers):
+        return None
+    ints = [int(n) for n in numbers]
+    return frozenset(zip(ints[::2], ints[1::2]))
+
+
+def parse_values(text: str) -> tuple[float, ...] | None:
+    """'1, 2, 3', '[1 2 3]', '0.5; -1.25' -> a tuple of floats in order; None if no number is found."""
+    numbers = _NUM.findall(text)
+    return tuple(float(n) for n in numbers) if numbers else None
+
+
+# ------------------------------------------------------------------------------------------ graders
+
+
+def _grade_size(q: Question, text: str) -> Grade:
+    got = parse_size(text)
+    if got is None:
+        return Grade(False, False, "Type two whole numbers, OH then OW, e.g. 4 x 3.")
+    if got == tuple(q.answer):
+        return Grade(True, True, f"Right: the output is {q.answer_text}.")
+    swapped = " (you have the two numbers the other way round: OH first, then OW)" if got[::-1] == tuple(q.answer) else ""
+    return Grade(False, True, f"Not quite: you said {got[0]} x {got[1]}, the output is {q.answer_text}{swapped}.")
+
+
+def _grade_cells(q: Question, text: str) -> Grade:
+    got = parse_cells(text)
+    if got is None:
+        return Grade(False, False, "Type cells as (row, column) pairs, e.g. (0, 1) (2, 3), or leave it empty for none.")
+    want = frozenset(q.answer)
+    if got == want:
+        return Grade(True, True, f"Right: {len(want)} cell{'s' if len(want) != 1 else ''}.")
+    missing, extra = sorted(want - got), sorted(got - want)
+    parts = []
+    if missing:
+        parts.append(f"missing {cells_text(missing)}")
+    if extra:
+        parts.append(f"not in the answer {cells_text(extra)}")
+    return Grade(False, True, "Not quite: " + "; ".join(parts) + ".")
+
+
+def _grade_values(q: Question, text: str) -> Grade:
+    got = parse_values(text)
+    if got is None:
+        return Grade(False, False, "Type the numbers in order, separated by commas or spaces.")
+    want = np.asarray(q.answer, dtype=float)
+    if len(got) != len(want):
+        return Grade(False, True, f"Not quite: the column part has {len(want)} values, you gave {len(got)}.")
+    off = np.flatnonzero(np.abs(np.asarray(got) - want) > VALUE_TOLERANCE)
+    if off.size == 0:
+        return Grade(True, True, f"Right: all {len(want)} values, in order.")
+    first = int(off[0])
+    return Grade(False, True, f"Not quite: {off.size} of {len(want)} values differ; the first is entry {first} "
+                              f"(you said {fmt_value(got[first])}, it is {fmt_value(want[first])}).")
+
+
+_GRADERS: dict[str, Callable[[Question, str], Grade]] = {SIZE: _grade_size, CELLS: _grade_cells, VALUES: _grade_values}
+
+
+# ------------------------------------------------------------------------------------------ geometry helpers
+
+
+def layer_text(spec: ConvSpec) -> str:
+    """The layer's numbers as a question states them."""
+    pad = {"valid": "'valid' (no padding)", "same": "'same' (TensorFlow rule)", "full": "'full' (EK-1 on every side)"}
+    padding = pad.get(spec.mode, f"(top, bottom, left, right) = {spec.padding}")
+    return (f"input {spec.h} x {spec.w}, kernel {spec.kh} x {spec.kw}, stride {spec.sh} x {spec.sw}, "
+            f"dilation {spec.dh} x {spec.dw}, padding {padding}")
+
+
+def window_cells(spec: ConvSpec, i: int, j: int) -> list[Cell]:
+    """Every cell, in input coordinates (padding negative or >= H/W), that output cell (i, j)'s window reads."""
+    r0, c0 = spec.window_origin(i, j)
+    return [(r0 + u * spec.dh - spec.top, c0 + v * spec.dw - spec.left) for u in range(spec.kh) for v in range(spec.kw)]
+
+
+def is_real(spec: ConvSpec, cell: Cell) -> bool:
+    return 0 <= cell[0] < spec.h and 0 <= cell[1] < spec.w
+
+
+def input_cells(spec: ConvSpec) -> tuple[Cell, ...]:
+    return tuple((r, c) for r in range(spec.h) for c in range(spec.w))
+
+
+def _pick_output_cell(spec: ConvSpec, rng: np.random.Generator) -> Cell:
+    return int(rng.integers(spec.oh)), int(rng.integers(spec.ow))
+
+
+# ------------------------------------------------------------------------------------------ question makers
+
+
+def _geometry(s: ConvSpec) -> tuple:
+    return s.h, s.w, s.kernel_size, s.stride, s.dilation, s.padding
+
+
+def _size_variants(spec: ConvSpec) -> list[tuple[str, dict]]:
+    """The current layer, then layers one change away from it (what-if questions from the same settings)."""
+    base = dict(h=spec.h, w=spec.w, kernel_size=spec.kernel_size, stride=spec.stride, padding=spec.padding,
+                dilation=spec.dilation)
+    if spec.mode != "custom":
+        base["padding"] = spec.mode
+    changes = [
+        ("the current settings", {}),
+        ("the current settings but with H + 1", {"h": spec.h + 1}),
+        ("the current settings but with W + 2", {"w": spec.w + 2}),
+        ("the current settings but with stride 2", {"stride": 2}),
+        ("the current settings but with stride 3 x 2", {"stride": (3, 2)}),
+        ("the current settings but with dilation 2", {"dilation": 2}),
+        ("the current settings but with padding 'same'", {"padding": "same"}),
+        ("the current settings but with padding 'full'", {"padding": "full"}),
+        ("the current settings but with padding 1 on every side", {"padding": 1}),
+        ("the current settings but with a 2 x 4 kernel", {"kernel_size": (2, 4)}),
+    ]
+    return [(label, {**base, **change}) for label, change in changes]
+
+
+def output_size_question(spec: ConvSpec, seed: int = 0) -> Question:
+    """'What is OH x OW?' Seed 0 asks about the current layer; other seeds about a layer one change away."""
+    variants = _size_variants(spec)
+    s, label = spec, variants[0][0]
+    if seed:
+        for idx in np.random.default_rng(seed).permutation(np.arange(1, len(variants))):
+            what, args = variants[int(idx)]
+            try:
+                candidate = ConvSpec.create(**args)
+            except ValueError:
+                continue  # e.g. a dilated kernel that no longer fits: try the next change
+            if _geometry(candidate) != _geometry(spec):  # a change that changes nothing (stride already 2) would repeat the question
+                s, label = candidate, what
+                break
+    rem = [f"{s.rem_h} row(s) at the bottom" if s.rem_h else "", f"{s.rem_w} column(s) at the right" if s.rem_w else ""]
+    rem_txt = " and ".join(r for r in rem if r)
+    explanation = (
+        f"Padding (top, bottom, left, right) = {s.padding}; effective kernel EKH = {s.dh}*({s.kh}-1)+1 = {s.ekh}, "
+        f"EKW = {s.dw}*({s.kw}-1)+1 = {s.ekw}. {s.output_size_formula('h')}; {s.output_size_formula('w')}. "
+        + (f"The floor drops a remainder: {rem_txt} of the padded input are never read by any window."
+           if rem_txt else "No remainder: the windows reach the last padded row and column.")
+    )
+    return Question(
+        topic="output_size", kind=SIZE,
+        prompt=f"With {label} ({layer_text(s)}), what is the output size OH x OW?",
+        answer=(s.oh, s.ow), explanation=explanation, how_to_answer="Type OH x OW, e.g. 4 x 3.",
+    )
+
+
+def window_cells_question(spec: ConvSpec, seed: int = 0) -> Question:
+    """'Which input cells feed output cell (i, j)?' Real input cells only, in input coordinates."""
+    i, j = _pick_output_cell(spec, np.random.default_rng(seed))
+    cells = window_cells(spec, i, j)
+    real = sorted(c for c in cells if is_real(spec, c))
+    pads = [c for c in cells if not is_real(spec, c)]
+    r0, c0 = spec.window_origin(i, j)
+    explanation = (
+        f"The window of y[{i}, {j}] starts at padded row {i}*{spec.sh} = {r0} and column {j}*{spec.sw} = {c0}, that is "
+        f"input ({r0 - spec.top}, {c0 - spec.left}) once the padding ({spec.top} top, {spec.left} left) is taken off; "
+        f"its {spec.kh} x {spec.kw} taps step {spec.dh} row(s) and {spec.dw} column(s) apart. "
+        f"Input cells read: {cells_text(real) if real else 'none'}."
+        + (f" It also reads {len(pads)} padding cell(s) ({cells_text(pads)}), which hold 0 and are not part of x." if pads else "")
+    )
+    return Question(
+        topic="window_cells", kind=CELLS,
+        prompt=(f"Layer: {layer_text(spec)}. Which cells of the input x feed output cell y[{i}, {j}] "
+                f"(in every input channel)? Give (row, column) in input coordinates, as labelled on the figure's axes; "
+                f"leave out padding cells."),
+        answer=tuple(real), explanation=explanation, choices=input_cells(spec),
+        how_to_answer="Pick the cells (or leave it empty if only padding is read).",
+    )
+
+
+def gradient_cells_question(spec: ConvSpec, seed: int = 0) -> Question:
+    """'Which cells of dx does the upstream value dout[i, j] reach?' The forward window, read backwards."""
+    i, j = _pick_output_cell(spec, np.random.default_rng(seed))
+    cells = window_cells(spec, i, j)
+    real = sorted(c for c in cells if is_real(spec, c))
+    explanation = (
+        f"The gradient flows back through the same window that produced y[{i}, {j}]: every input cell that window "
+        f"read gets dout[{i}, {j}] times the kernel tap that multiplied it. The window starts at input "
+        f"({i * spec.sh - spec.top}, {j * spec.sw - spec.left}) with taps {spec.dh} row(s) and {spec.dw} column(s) apart: "
+        f"{cells_text(real) if real else 'no real input cell (only padding)'}."
+        + (" Taps landing on padding are cropped off with the padding." if len(real) < len(cells) else "")
+    )
+    return Question(
+        topic="gradient_cells", kind=CELLS,
+        prompt=(f"Layer: {layer_text(spec)}. Which cells of dx receive a contribution from the upstream gradient "
+                f"dout[{i}, {j}] (assume no kernel tap is zero)? Give (row, column) in input coordinates; "
+                f"padding cells are cropped off dx, so leave them out."),
+        answer=tuple(real), explanation=explanation, choices=input_cells(spec),
+        how_to_answer="Pick the cells (or leave it empty if the window reads only padding).",
+    )
+
+
+def no_gradient_question(spec: ConvSpec, seed: int = 0) -> Question:
+    """'Which cells of x get no gradient at all, whatever dout is?' The cells no window reads."""
+    covered = spec.coverage()[spec.top : spec.top + spec.h, spec.left : spec.left + spec.w] > 0  # (H, W) of x
+    never = tuple((int(r), int(c)) for r, c in zip(*np.nonzero(~covered)))
+    # Cells skipped before the remainder rows/columns: taps spread wider than the stride leave holes.
+    inside = spec.coverage()[: spec.hp - spec.rem_h, : spec.wp - spec.rem_w]
+    skipped_inside = bool((inside == 0).any())
+    explanation = (
+        f"A cell gets gradient only through the windows that read it. Remainder: r = (H + top + bottom - EKH) mod SH = "
+        f"({spec.h} + {spec.top} + {spec.bottom} - {spec.ekh}) mod {spec.sh} = {spec.rem_h} row(s), and likewise "
+        f"({spec.w} + {spec.left} + {spec.right} - {spec.ekw}) mod {spec.sw} = {spec.rem_w} column(s), are never reached"
+        + (f"; and stride {spec.sh} x {spec.sw} jumps past cells that no tap of the {spec.kh} x {spec.kw} kernel "
+           f"(dilation {spec.dh} x {spec.dw}) lands on"
+           if skipped_inside else "")
+        + f". Cells of x never read: {cells_text(never) if never else 'none: every cell of x gets gradient'}."
+    )
+    return Question(
+        topic="no_gradient", kind=CELLS,
+        prompt=(f"Layer: {layer_text(spec)}. Which cells of x get no gradient at all, whatever dout is? "
+                f"Give (row, column) in input coordinates."),
+        answer=never, explanation=explanation, choices=input_cells(spec),
+        how_to_answer="Pick the cells, or leave it empty for 'none: every cell gets gradient'.",
+    )
+
+
+def im2col_column_question(spec: ConvSpec, x: np.ndarray, seed: int = 0) -> Question:
+    """'What does column k of im2col hold?' For sample n and channel c: KH*KW values in (u, v) order.
+
+    Args:
+        x: (N, C, H, W) the layer's input; the question picks the sample n and channel c from the seed.
+    """
+    N, C = x.shape[:2]
+    rng = np.random.default_rng(seed)
+    i, j = _pick_output_cell(spec, rng)
+    n, c = int(rng.integers(N)), int(rng.integers(C))
+    k = i * spec.ow + j
+    xpad = pad_input(x[n : n + 1, c : c + 1], spec)[0, 0]  # (HP, WP)
+    r0, c0 = spec.window_origin(i, j)
+    window = xpad[r0 : r0 + spec.ekh : spec.dh, c0 : c0 + spec.ekw : spec.dw]  # (KH, KW)
+    values = tuple(float(v) for v in window.ravel())
+    rows = f"rows {c * spec.kh * spec.kw} to {(c + 1) * spec.kh * spec.kw - 1} (channel {c})" if C > 1 else "the whole column"
+    sample = f" of sample n = {n}" if N > 1 else ""
+    cells = [cell for cell in window_cells(spec, i, j)]
+    explanation = (
+        f"Column k = {k} is window (i, j) = ({k} // OW, {k} % OW) = ({i}, {j}), OW = {spec.ow}. Its rows run over "
+        f"(c, u, v) with v fastest; for channel {c} they read x at {cells_text(cells)} (input coordinates; cells "
+        f"outside 0..{spec.h - 1} x 0..{spec.w - 1} are padding and read 0): {', '.join(fmt_value(v) for v in values[:MAX_LISTED])}."
+    )
+    return Question(
+        topic="im2col_column", kind=VALUES,
+        prompt=(f"Layer: {layer_text(spec)}. im2col{sample} lays every window out as a column (order (oh, ow)), "
+                f"rows ordered (c, u, v). What values are in {rows} of column k = {k}, in order? "
+                f"Padding reads as 0. Values rounded to 2 decimals are accepted."),
+        answer=values, explanation=explanation,
+        how_to_answer=f"Type the {len(values)} values in order, separated by commas or spaces.",
+    )
+
+
+def gradient_question(spec: ConvSpec, seed: int = 0) -> Question:
+    """The input-gradient pages alternate: where one upstream value goes, then which cells get none."""
+    return (gradient_cells_question if seed % 2 == 0 else no_gradient_question)(spec, seed // 2)
+
+
+TOPICS: dict[str, Callable[..., Question]] = {
+    # The shapes page prints the current layer's output size, so its quiz asks about a layer one change away.
+    "output_size": lambda spec, x, seed: output_size_question(spec, seed + 1),
+    "output_size_current": lambda spec, x, seed: output_size_question(spec, 0),
+    "window_cells": lambda spec, x, seed: window_cells_question(spec, seed),
+    "gradient": lambda spec, x, seed: gradient_question(spec, seed),
+    "gradient_cells": lambda spec, x, seed: gradient_cells_question(spec, seed),
+    "no_gradient": lambda spec, x, seed: no_gradient_question(spec, seed),
+    "im2col_column": lambda spec, x, seed: im2col_column_question(spec, x, seed),
+}
+
+
+def make_question(topic: str, spec: ConvSpec, x: np.ndarray | None = None, seed: int = 0) -> Question:
+    """The question of `topic` (a key of TOPICS) for this layer and seed. x (N, C, H, W) is needed for im2col."""
+    if topic not in TOPICS:
+        raise ValueError(f"topic: unknown quiz topic {topic!r}. Use one of {', '.join(TOPICS)}.")
+    if topic == "im2col_column" and x is None:
+        raise ValueError("x: the im2col question needs the input x (N, C, H, W) to ask for its values.")
+    return TOPICS[topic](spec, x, seed)

@@ -1,0 +1,52 @@
+"""Bug lab: classic backward bugs switched on in the engine's real code, beside the correct result."""
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from convviz.bugs import BUGS, buggy_backward, check_bug, live_check
+from convviz.figures.bug_figure import bug_figure
+from convviz.ui.page import escape_md, page_context, pick_indices
+from convviz.ui.settings import to_query
+
+ctx = page_context(
+    "Bug lab: six classic mistakes",
+    "Each bug below is one wrong line switched on inside the engine's own backward code (nothing here runs user "
+    "code). Some settings hide a bug completely; the gradient check catches it as soon as the settings expose it. "
+    "To test your own implementation, run `convviz.testing.check_conv2d` in a notebook.",
+)
+bug_id = st.selectbox("Bug", list(BUGS), format_func=lambda k: BUGS[k].title, key="bug_lab_bug")
+bug = BUGS[bug_id]
+left, right = st.columns(2)
+with left:
+    st.markdown("**Wrong line**")
+    st.code(bug.wrong, language="python")
+with right:
+    st.markdown("**Right line**")
+    st.code(bug.right, language="python")
+st.markdown(escape_md(bug.why) + f"  \nMethod: `{bug.method}` backward.")
+
+a = ctx.arrays
+if bug.exposed(ctx.spec, a.w):
+    st.warning("⚠️ The current settings expose this bug.")
+else:
+    query = {**to_query(ctx.settings), **bug.expose}
+    link = "?" + urlencode(query)
+    st.info(f"🙈 The current settings hide this bug. Settings that expose it: [{escape_md(link)}](bug_lab{link})")
+
+run = buggy_backward(bug_id, a.dout, a.x, a.w, ctx.spec)
+ok, line = live_check(run, a.dout, a.x, a.w, ctx.spec)
+(st.success if ok else st.error)(("✓ " if ok else "✗ ") + escape_md(line))
+st.markdown(escape_md(run.outcome))
+n, c = pick_indices("bug", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
+fig = bug_figure(run.dx_ok[n, c], run.dx_aligned[n, c], run.wrong_mask[n, c])
+st.plotly_chart(fig, key="bug_lab_fig", width="content", theme=None, config={"displaylogo": False, "scrollZoom": False})
+
+check = check_bug(run, a.x, a.w, a.dout, ctx.spec)
+rows = [("correct dx", check.correct.max_rel_error, "✅ pass" if check.correct.passed else "❌ fail")]
+if check.buggy is None:
+    rows.append(("buggy dx", float("nan"), "❌ fail: " + check.note))
+else:
+    rows.append(("buggy dx", check.buggy.max_rel_error, "✅ pass" if check.buggy.passed else "❌ fail"))
+st.markdown(f"**Gradient check** (central differences, {check.correct.checked} dx entries, tolerance 1e-6)")
+st.dataframe(pd.DataFrame(rows, columns=["gradient", "max relative error", "verdict"]), hide_index=True)

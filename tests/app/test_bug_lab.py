@@ -1,0 +1,57 @@
+"""Bug lab page under AppTest: no exception; the figure's arrays equal the engine's correct and buggy dx."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from convviz.bugs import BUGS
+from convviz.conv import conv2d_backward_spec
+from tests.app.test_pages import decode, engine_data
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(query: dict, bug_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params.update(query)
+    at.switch_page("pages/bug_lab.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="bug_lab_bug").set_value(bug_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("bug_id", list(BUGS))
+def test_bug_lab_figure_shows_engine_dx(bug_id):
+    query = {k: v for k, v in BUGS[bug_id].expose.items()}
+    at = open_page(query, bug_id)
+    _, spec, (x, w, _, dout) = engine_data(query)
+    ok = conv2d_backward_spec(dout, x, w, spec, BUGS[bug_id].method)[0]
+    try:
+        bad = conv2d_backward_spec(dout, x, w, spec, BUGS[bug_id].method, _bug=bug_id)[0]
+    except IndexError:
+        bad = None
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    heat = [t for t in fig["data"] if t["type"] == "heatmap"]
+    np.testing.assert_allclose(decode(heat[0]["z"]).reshape(ok.shape[2:]), ok[0, 0], atol=1e-12)
+    shown = decode(heat[1]["z"]).reshape(ok.shape[2:])
+    if bad is not None and bad.shape == ok.shape:
+        np.testing.assert_allclose(shown, bad[0, 0], atol=1e-12)
+        assert np.abs(shown - ok[0, 0]).max() > 1e-6
+    else:  # short or empty buggy dx: its values top-left, the rest shown as missing
+        assert np.isnan(shown).any()
+    text = " ".join(m.value for m in at.markdown)
+    assert "expose this bug" in " ".join(w.value for w in at.warning)
+    assert "dx" in text
+    verdicts = at.dataframe[0].value["verdict"].tolist()
+    assert verdicts[0].startswith("✅") and verdicts[1].startswith("❌")
+
+
+def test_hidden_bug_offers_exposing_link():
+    at = open_page({}, "no_remainder")
+    info = " ".join(i.value for i in at.info)
+    assert "hide this bug" in info and "sh=2" in info
+    assert at.dataframe[0].value["verdict"].tolist()[1].startswith("✅")

@@ -1,0 +1,80 @@
+"""The Methods & speed page under AppTest: inputs, the budget check, a run with its table, chart and agreement."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from convviz.timing import torch_version
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_methods(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query or {})
+    at.switch_page("pages/methods.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def set_sizes(at: AppTest, **sizes) -> AppTest:
+    for key, value in sizes.items():
+        if key == "padding":
+            at.selectbox(key="cv_methods_padding").set_value(value)
+        else:
+            at.number_input(key=f"cv_methods_{key}").set_value(value)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_shows_inputs_memory_chart_and_budget_before_any_run():
+    at = open_methods({"h": "7"})
+    assert at.title[0].value == "Methods & speed"
+    assert {n.key for n in at.number_input} >= {f"cv_methods_{k}" for k in ("n", "c", "h", "w", "f", "kh", "kw", "stride", "dilation")}
+    assert len(at.get("plotly_chart")) == 1, "the memory chart"
+    assert any("fits the page's budget" in s.value for s in at.success)
+    assert not at.table, "no timings before Run"
+
+
+def test_run_times_every_method_and_they_agree():
+    at = set_sizes(open_methods(), n=1, c=2, h=12, w=10, f=3, kh=3, kw=2, stride=2, padding="same")
+    # By hand: 'same' at stride 2 gives OH = ceil(12/2) = 6, OW = ceil(10/2) = 5.
+    assert any("→ y (1, 3, 6, 5)" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.button(key="cv_methods_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.table[0].value
+    methods = list(zip(table["pass"], table["method"]))
+    expected = [("forward", "loops"), ("forward", "im2col"), ("forward", "strided"),
+                ("backward", "loops"), ("backward", "col2im"), ("backward", "transposed")]
+    if torch_version():
+        expected += [("forward", "pytorch (optional)"), ("backward", "pytorch (optional)")]
+    assert sorted(methods) == sorted(expected)
+    assert "not run" not in set(table["best time"]), "a small layer runs every method, loops included"
+    assert all(t.endswith(" ms") and float(t.split()[0]) > 0 for t in table["best time"])
+    assert set(table.loc[table["method"] == "loops", "max |diff| vs reference"]) == {"reference"}
+    diffs = [float(d) for d in table["max |diff| vs reference"] if d != "reference"]
+    assert diffs and max(diffs) < 1e-9
+    agree = [s.value for s in at.success if "agree with loops" in s.value]
+    assert len(agree) == 2, [s.value for s in at.success]
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 2, "memory chart and timing chart"
+    assert "cv_methods_report" in at.session_state
+
+
+def test_results_say_when_they_belong_to_other_sizes():
+    at = set_sizes(open_methods(), n=1, c=1, h=8, w=8, f=1)
+    at.button(key="cv_methods_run").click().run()
+    set_sizes(at, h=9)
+    assert any("sizes of the last run" in i.value for i in at.info)
+
+
+def test_a_layer_over_the_budget_is_refused_with_the_reason():
+    at = set_sizes(open_methods(), n=8, c=32, h=128, w=128, f=32, kh=7, kw=7)
+    assert any("Too large to time here" in e.value and "multiply-adds" in e.value for e in at.error)
+    assert at.button(key="cv_methods_run").disabled
+
+
+def test_an_impossible_layer_is_explained_not_raised():
+    at = set_sizes(open_methods(), h=3, w=3, kh=7, kw=7, padding="valid")
+    assert any("do not make a valid layer" in e.value and "kernel_size" in e.value for e in at.error)
