@@ -63,10 +63,11 @@ def test_no_url_breaks_any_page(page, query):
 
 
 @settings(max_examples=max(5, EXAMPLES // 3), deadline=None, suppress_health_check=list(HealthCheck))
-@given(changes=st.lists(st.tuples(st.sampled_from(INT_FIELDS), st.data()), min_size=1, max_size=4))
-def test_random_control_changes_never_raise(changes):
-    """Drive the sidebar widgets themselves (as a student would), within their limits."""
-    at = run_page("pages/forward.py", {})
+@given(page=st.sampled_from([p.path for p in PAGES]),
+       changes=st.lists(st.tuples(st.sampled_from(INT_FIELDS), st.data()), min_size=1, max_size=4))
+def test_random_control_changes_never_raise(page, changes):
+    """Drive the sidebar widgets themselves (as a student would), within their limits, on any page."""
+    at = run_page(page, {})
     at.selectbox(key="cv_pad").set_value("custom").run()  # the four padding inputs exist in custom mode
     for field, data in changes:
         value = data.draw(st.integers(field.low, field.high))
