@@ -8,12 +8,14 @@ import re
 import streamlit as st
 
 from convviz.ui.controls import presenter_in_url, render_sidebar, share_link, url_notes
+from convviz.ui.housekeeping import start_memory_trimmer
 from convviz.ui.page import presenter_style
 from convviz.ui.shell import ensure_app_navigation, navigation
 
 st.set_page_config(page_title="convviz: convolution, forward and backward", page_icon="🧮", layout="wide",
                    initial_sidebar_state="collapsed" if presenter_in_url() else "auto")
 ensure_app_navigation()
+start_memory_trimmer()
 page = navigation()
 settings = st.session_state["cv_settings"] = render_sidebar()
 share_link(settings)
