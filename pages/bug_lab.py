@@ -4,8 +4,8 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from convviz.bugs import BUGS, buggy_backward, check_bug, live_check
-from convviz.figures.bug_figure import bug_figure
+from convviz.bugs import BUGS
+from convviz.ui.bug_lab import bug_lab, bug_lab_figure
 from convviz.ui.page import escape_md, page_context, pick_indices
 from convviz.ui.settings import to_query
 
@@ -26,23 +26,21 @@ with right:
     st.code(bug.right, language="python")
 st.markdown(escape_md(bug.why) + f"  \nMethod: `{bug.method}` backward.")
 
-a = ctx.arrays
-if bug.exposed(ctx.spec, a.w):
+lab = bug_lab(ctx.settings, bug_id)  # cached on the settings and the bug (a spinner while it computes)
+run, check = lab.run, lab.check
+if lab.exposed:
     st.warning("⚠️ The current settings expose this bug.")
 else:
     query = {**to_query(ctx.settings), **bug.expose}
     link = "?" + urlencode(query)
     st.info(f"🙈 The current settings hide this bug. Settings that expose it: [{escape_md(link)}](bug_lab{link})")
 
-run = buggy_backward(bug_id, a.dout, a.x, a.w, ctx.spec)
-ok, line = live_check(run, a.dout, a.x, a.w, ctx.spec)
-(st.success if ok else st.error)(("✓ " if ok else "✗ ") + escape_md(line))
+(st.success if lab.live_ok else st.error)(("✓ " if lab.live_ok else "✗ ") + escape_md(lab.live_line))
 st.markdown(escape_md(run.outcome))
 n, c = pick_indices("bug", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
-fig = bug_figure(run.dx_ok[n, c], run.dx_aligned[n, c], run.wrong_mask[n, c])
+fig = bug_lab_figure(ctx.settings, bug_id, n, c)
 st.plotly_chart(fig, key="bug_lab_fig", width="content", theme=None, config={"displaylogo": False, "scrollZoom": False})
 
-check = check_bug(run, a.x, a.w, a.dout, ctx.spec)
 rows = [("correct dx", check.correct.max_rel_error, "✅ pass" if check.correct.passed else "❌ fail")]
 if check.buggy is None:
     rows.append(("buggy dx", float("nan"), "❌ fail: " + check.note))

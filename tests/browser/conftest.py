@@ -7,6 +7,7 @@ itself, so it happens first whatever the test order: Streamlit 1.67 rendered tha
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -86,8 +87,9 @@ class FirstVisit:
     failure: str = ""
 
 
-@pytest.fixture(scope="session")
-def _server(browser) -> Iterator[tuple[str, FirstVisit]]:
+@contextlib.contextmanager
+def streamlit_server() -> Iterator[str]:
+    """A fresh `streamlit run app.py` on a free port (no session yet): yields its base URL."""
     port = _free_port()
     log = Path(tempfile.mkdtemp(prefix="convviz-browser-")) / "streamlit.log"
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
@@ -110,7 +112,7 @@ def _server(browser) -> Iterator[tuple[str, FirstVisit]]:
                 pytest.fail(f"streamlit did not answer {base}/_stcore/health within {SERVER_START_TIMEOUT:.0f} s:\n"
                             f"{_log_tail(log)}", pytrace=False)
             time.sleep(0.25)
-        yield base, _first_visit(browser, base)
+        yield base
     finally:
         proc.terminate()
         try:
@@ -118,6 +120,20 @@ def _server(browser) -> Iterator[tuple[str, FirstVisit]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _server(browser) -> Iterator[tuple[str, FirstVisit]]:
+    with streamlit_server() as base:
+        yield base, _first_visit(browser, base)
+
+
+@pytest.fixture
+def fresh_server() -> Iterator[str]:
+    """A server of its own, not yet visited by any session (for first-ever-request tests other than the deep link
+    `_server` opens first)."""
+    with streamlit_server() as base:
+        yield base
 
 
 def _first_visit(browser, base: str) -> FirstVisit:

@@ -16,12 +16,7 @@ PAGES = app_pages()
 URL_PATHS = [u for u, _ in PAGES]
 EDGE = "h=7&w=8&kh=2&kw=3&sh=2&sw=3&pad=custom&pt=1&pl=2&cin=2"
 STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")
-DEFAULT_PAGE = URL_PATHS[0]  # st.navigation serves the default page at the root: /shapes is "Page not found"
-
-
-def path_of(url_path: str) -> str:
-    """The URL path of a page: the default page lives at the root."""
-    return "" if url_path == DEFAULT_PAGE else url_path
+ROOT = ""  # the default page (Shapes) is served at the root; /shapes opens it too (test_browser_default_page.py)
 
 
 def url_with(**params) -> re.Pattern:
@@ -55,7 +50,7 @@ def test_first_ever_request_is_a_deep_link(first_visit):
 
 @pytest.mark.parametrize(("url_path", "nav_title"), PAGES)
 def test_deep_link_renders_page_with_url_settings(app, url_path, nav_title):
-    app.open(f"{path_of(url_path)}?h=7&sh=2")
+    app.open(f"{url_path}?h=7&sh=2")
     assert app.title(), "no page title (h1)"
     assert app.page.locator('[role="dialog"]').count() == 0, app.texts('[role="dialog"]')
     assert app.page.locator(".js-plotly-plot").count() >= 1
@@ -90,7 +85,7 @@ def test_settings_survive_sidebar_navigation(app, base_url):
 
 
 def test_changing_a_control_updates_the_url(app):
-    app.open(path_of("shapes"))
+    app.open(ROOT)
     assert "h" not in app.query()
     box = app.number_input("H (height)")
     box.fill("9")
@@ -239,7 +234,7 @@ def test_screenshots(new_app, url_path):
     2x3, custom asymmetric padding, two input channels). Both tabs load at once."""
     shots = [(new_app(), "", "", "(1, 1, 6, 6)"), (new_app(), "-edge", EDGE, "(1, 2, 7, 8)")]
     for app, _, query, _ in shots:
-        app.goto(f"{path_of(url_path)}?{query}")
+        app.goto(f"{url_path}?{query}")
     for app, suffix, _, shape in shots:
         app.wait_for_app(just_triggered=False)
         app.assert_healthy()
