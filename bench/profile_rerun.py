@@ -1,6 +1,7 @@
 """Where a rerun's time goes: one page through app.py under Streamlit's AppTest, timed and profiled with cProfile.
 
 Run:  python bench/profile_rerun.py [--pages forward im2col] [--top 25] [--largest-only|--default-only]
+          [--state bug_lab_bug=height_for_width]   (session state set before the first run, e.g. a page's widget)
 
 For each page and each of the default and the LARGEST settings (bench/latency.py's) it reports:
 - cold: st.cache_resource / st.cache_data cleared, then a first run in a new session (trace, figure and arrays
@@ -31,12 +32,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from latency import LARGEST  # noqa: E402  (the same "largest" settings as the browser benchmark)
 
+STATE: dict[str, str] = {}  # --state KEY=VALUE: session state every new session starts with
+
 
 def new_run(page: str, query: dict):
     """A new AppTest session on `page` with URL `query` (not yet run)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in STATE.items():
+        at.session_state[key] = value
     at.query_params.update(query)
     at.switch_page(page)
     return at
@@ -166,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--largest-only", action="store_true")
     ap.add_argument("--default-only", action="store_true")
     ap.add_argument("--census", action="store_true", help="only the figure census (size, traces, frames) of the pages")
+    ap.add_argument("--state", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="session state of every timed session, e.g. a page's widget: bug_lab_bug=height_for_width")
     args = ap.parse_args(argv)
+    STATE.update(kv.split("=", 1) for kv in args.state)
     plans = [("default", {}), ("largest", LARGEST)]
     if args.largest_only:
         plans = plans[1:]
@@ -183,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             at = cold(page, query)  # also imports this page's own modules, untimed
             cold_ms = statistics.median(script_ms(lambda: cold(page, query)) for _ in range(3))
             warm_ms = statistics.median(script_ms(at.run) for _ in range(3))
-            print(f"\n=== {name} at {label} settings: script thread: cold run {cold_ms:.0f} ms, warm rerun {warm_ms:.0f} ms"
+            state = "".join(f", {k}={v}" for k, v in STATE.items())
+            print(f"\n=== {name} at {label} settings{state}: script thread: cold run {cold_ms:.0f} ms, warm rerun {warm_ms:.0f} ms"
                   " (median of 3, no profiler)")
             print(f"--- cold, top {args.top} by cumulative time")
             print(profile(lambda: cold(page, query), args.top))

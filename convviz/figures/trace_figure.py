@@ -6,12 +6,12 @@ the panel's kind and the overlay colour to the highlight's role.
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.utils import to_typed_array_spec
 
 from ..traces.base import Panel, Trace, pick_steps
 
@@ -48,16 +48,23 @@ ERROR_FLOOR = -16  # log10 of the smallest relative error drawn
 
 
 class AnimatedFigure(go.Figure):
-    """A go.Figure whose frames are kept as plain, pre-encoded dicts.
+    """A go.Figure whose traces and frames are kept as plain, pre-encoded dicts.
 
-    Validating hundreds of go.Frame objects cost ~8 ms each; the frames only restyle traces that the
-    validated base figure already defines, so they are built as raw dicts (arrays base64-encoded as
-    Plotly 6 does) and joined in `to_dict()`, which is what st.plotly_chart and to_json read.
+    Validating every heatmap (and hundreds of go.Frame objects) cost most of a page's run, and `to_dict()` deep-copied
+    and re-encoded every array on every rerun. The traces and frames are built here from the trace's arrays as raw
+    dicts (arrays as Plotly 6 typed arrays, see `_enc`), so only the layout is a validated plotly object (`fig.layout`
+    works as usual); `fig.data` stays empty: read the traces from `to_dict()["data"]` (what st.plotly_chart, to_json
+    and the exports read). tests/figures checks the raw dicts against plotly's own validation.
     """
 
-    def __init__(self, *args, raw_frames: list | None = None, **kwargs) -> None:
+    def __init__(self, *args, raw_data: list | None = None, raw_frames: list | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._raw_data = list(raw_data or [])
         self._raw_frames = list(raw_frames or [])
+
+    @property
+    def raw_data(self) -> list:
+        return self._raw_data
 
     @property
     def raw_frames(self) -> list:
@@ -65,6 +72,7 @@ class AnimatedFigure(go.Figure):
 
     def to_dict(self) -> dict:
         out = super().to_dict()
+        out["data"] = list(out.get("data") or []) + self._raw_data
         if self._raw_frames:
             out["frames"] = self._raw_frames
         return out
@@ -78,17 +86,67 @@ class AnimatedFigure(go.Figure):
         return pio.to_json(self.to_dict(), *args, validate=False, **kwargs)
 
 
-def _enc(a: np.ndarray) -> dict:
-    return to_typed_array_spec(np.ascontiguousarray(a))
+# numpy dtype -> plotly.js typed-array code (_plotly_utils.utils.plotlyjsShortTypes)
+TYPED_ARRAY_CODES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
+                     "float32": "f4", "float64": "f8"}
+_INT_STEPS = ((np.int8, -128, 127), (np.int16, -(2**15), 2**15 - 1), (np.int32, -(2**31), 2**31 - 1))
+
+
+def _enc(a) -> dict | list:
+    """A NumPy array as a Plotly typed array {"dtype", "bdata", "shape"}: the same bytes as plotly's own
+    `to_typed_array_spec` (64-bit integers narrowed to the smallest type that holds them; booleans sent as u1),
+    without its copy-to-read-only and generic checks."""
+    v = np.asarray(a)
+    if v.size == 0:
+        return []
+    if v.dtype == np.bool_:
+        v = v.view(np.uint8)
+    elif v.dtype.kind in "iu" and v.dtype.itemsize == 8:
+        v = _narrow_int(v)
+    code = TYPED_ARRAY_CODES.get(str(v.dtype))
+    if code is None:
+        return v.tolist()
+    out = {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(v).data).decode("ascii")}
+    if v.ndim > 1:
+        out["shape"] = str(v.shape)[1:-1]
+    return out
+
+
+def _narrow_int(v: np.ndarray) -> np.ndarray:
+    lo, hi = int(v.min()), int(v.max())
+    if lo >= 0 and v.dtype.kind == "u":
+        for t, top in ((np.uint8, 255), (np.uint16, 2**16 - 1), (np.uint32, 2**32 - 1)):
+            if hi <= top:
+                return v.astype(t)
+        return v
+    for t, low, top in _INT_STEPS:
+        if low <= lo and hi <= top:
+            return v.astype(t)
+    return v
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One subplot: a panel's channel and where it sits."""
+    """One subplot: a panel's channel, where it sits, and the part of its grid shown (rows r0:r1, columns c0:c1)."""
 
     panel: Panel
     channel: int | None
     axis: int  # 1-based plotly axis number
+    r0: int = 0
+    r1: int = 0
+    c0: int = 0
+    c1: int = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.r1 - self.r0, self.c1 - self.c0
+
+    @property
+    def windowed(self) -> bool:
+        return self.shape != self.panel.grid_shape
+
+    def cut(self, grid: np.ndarray) -> np.ndarray:
+        return grid[self.r0:self.r1, self.c0:self.c1]
 
 
 def _grid(panel: Panel, channel: int | None, values: np.ndarray | None = None) -> np.ndarray:
@@ -100,18 +158,40 @@ def _channel_mask(mask: np.ndarray, channel: int | None) -> np.ndarray:
     return mask[channel] if (mask.ndim == 3 and channel is not None) else mask
 
 
-COMPACT_CELLS = 4096  # grids larger than this are sent as float32 (>= 6 significant digits, more than shown)
+# Caps that keep every figure small enough to send and draw fast at the app's largest settings: a panel with more
+# cells (or a longer side) is shown in part, a window round what the first step is about; the page says so.
+MAX_PANEL_CELLS = 12_800
+MAX_PANEL_SIDE = 256
+GAP_MIN_PX = 8.0  # below this cell size the 1-pixel gaps between cells would hide the colours
+MAX_FRAMES = 100  # animation frames (and play-slider steps) per figure at most: keeps Fast above 10 fps
+SLIDER_LABELS = 24  # step numbers printed under the slider at most (each is redrawn on every frame)
+CLICK_CELLS = 2048  # a clickable panel with more cells (all channels) gets its click grid on channel 0 only
+TICK_PX = 28  # at least this many pixels between tick labels: every label costs time on each animation frame
 
 
 def _z(panel: Panel, grid: np.ndarray) -> np.ndarray:
+    """The values sent for a heatmap, in the smallest type that holds every one of them exactly."""
     if panel.kind == "error":
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.maximum(np.log10(np.abs(grid)), ERROR_FLOOR)
-    if grid.size > COMPACT_CELLS:
-        if panel.kind in ("index", "count") and np.abs(grid).max(initial=0) < 2**15:
-            return grid.astype(np.int16)
-        return grid.astype(np.float32)
-    return grid
+    return _exact_compact(grid)
+
+
+def _exact_compact(grid: np.ndarray) -> np.ndarray:
+    g = np.asarray(grid)
+    if g.dtype.kind in "iub":
+        return _narrow_int(g.astype(np.int64)) if g.size else g
+    if g.dtype != np.float64 or g.size == 0 or not np.isfinite(g).all():
+        return g
+    lo, hi = g.min(), g.max()
+    if lo >= -(2**31) and hi < 2**31:
+        as_int = g.astype(np.int64)
+        if np.array_equal(as_int, g) and not np.signbit(g[g == 0]).any():
+            return _narrow_int(as_int)
+    f4 = g.astype(np.float32)
+    if np.array_equal(f4, g):
+        return f4
+    return g
 
 
 def _scale_range(panel: Panel, trace: Trace) -> dict:
@@ -145,17 +225,82 @@ def _wrap(text: str, width: int = 120) -> str:
     return "<br>".join(lines)
 
 
-def _layout_cells(trace: Trace, rows: Sequence[Sequence[str]]) -> list[list[Cell]]:
+def _span(total: int, size: int, lo: int | None, hi: int | None) -> tuple[int, int]:
+    """A run of `size` of `total` indices round the highlighted run lo..hi (or from 0 when nothing is highlighted)."""
+    if size >= total:
+        return 0, total
+    if lo is None or hi is None:
+        return 0, size
+    start = lo if hi - lo + 1 >= size else (lo + hi + 1) // 2 - size // 2
+    start = min(max(start, 0), total - size)
+    return start, start + size
+
+
+def _windows(trace: Trace, names: set[str], start: int, max_cells: int, max_side: int) -> dict[str, tuple[int, int, int, int]]:
+    """(r0, r1, c0, c1) of every panel in `names`. Panels sharing a side length (e.g. cols and Y, both L columns wide)
+    share its window, centred on what the first step highlights on them."""
+    panels = [trace.panel(n) for n in names]
+    marks: dict[str, np.ndarray] = {}
+    if trace.steps:
+        for h in trace.steps[start].highlights:
+            if h.panel in names and h.role in OUTLINE_ROLES:
+                m = h.mask.any(axis=0) if h.mask.ndim == 3 else h.mask
+                if not m.all():
+                    marks[h.panel] = marks[h.panel] | m if h.panel in marks else m
+
+    out = {p.name: [0, p.grid_shape[0], 0, p.grid_shape[1]] for p in panels}
+
+    def shown(p: Panel, axis: int) -> int:
+        lo, hi = out[p.name][2 * axis: 2 * axis + 2]
+        return hi - lo
+
+    def allowed(p: Panel, axis: int) -> int:  # the longest run along `axis` that keeps the panel within the caps
+        return max(8, min(max_side, max_cells // max(1, shown(p, 1 - axis))))
+
+    for axis in (1, 0):  # columns first: the long axis of im2col's matrices
+        by_len: dict[int, list[Panel]] = {}
+        for p in panels:
+            by_len.setdefault(p.grid_shape[axis], []).append(p)
+        for length, group in by_len.items():
+            size = min(allowed(p, axis) for p in group)
+            if length <= size:
+                continue
+            hit = [np.nonzero(marks[p.name].any(axis=1 - axis))[0] for p in group if p.name in marks]
+            hit = [h for h in hit if h.size]
+            lo = min((int(h.min()) for h in hit), default=None)
+            hi = max((int(h.max()) for h in hit), default=None)
+            a, b = _span(length, min(size, length), lo, hi)
+            for p in group:
+                out[p.name][2 * axis: 2 * axis + 2] = [a, b]
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _layout_cells(trace: Trace, rows: Sequence[Sequence[str]], start: int = 0, max_cells: int = MAX_PANEL_CELLS,
+                  max_side: int = MAX_PANEL_SIDE) -> list[list[Cell]]:
+    names = {n for r in rows for n in r}
+    win = _windows(trace, names, start, max_cells, max_side)
     out, axis = [], 1
-    for names in rows:
+    for names_row in rows:
         row = []
-        for name in names:
+        for name in names_row:
             p = trace.panel(name)
             for ch in (range(p.channels) if p.values.ndim == 3 else [None]):
-                row.append(Cell(p, ch, axis))
+                row.append(Cell(p, ch, axis, *win[name]))
                 axis += 1
         out.append(row)
     return out
+
+
+def _in_view(trace: Trace, t: int, cells: Sequence[Cell]) -> bool:
+    """Whether step t's highlights on the windowed panels show inside their windows (or there are none)."""
+    for h in trace.steps[t].highlights:
+        for c in cells:
+            if c.panel.name == h.panel:
+                m = h.mask.any(axis=0) if h.mask.ndim == 3 else h.mask
+                if m.any() and not c.cut(m).any():
+                    return False
+                break
+    return True
 
 
 def trace_figure(
@@ -169,32 +314,42 @@ def trace_figure(
     text: bool | None = None,
     clickable: str | None = None,
     max_width: int = 980,
-) -> go.Figure:
+    max_panel_cells: int = MAX_PANEL_CELLS,
+    max_panel_side: int = MAX_PANEL_SIDE,
+) -> AnimatedFigure:
     """Build the animated figure of `trace`.
 
     Args:
         rows: panel names per figure row (a panel with C channels takes C subplots side by side);
             default: every panel on one row.
         start: index (into trace.steps) of the step shown first.
-        max_frames: cap on animation frames; by default as many as fit in `payload_budget` bytes of JSON
-            after the static grids (so the whole figure stays under ~2 MB at the app's largest settings).
+        max_frames: cap on animation frames (default MAX_FRAMES: every frame redraws the figure and its play
+            slider, whose cost grows with its steps); fewer when they would not fit in `payload_budget` bytes of
+            JSON after the static grids (so the whole figure stays under ~2 MB at the app's largest settings).
         cell_px: preferred cell size in pixels (presenter mode uses larger cells and fonts).
         text: print numbers in the cells; default when the cells are large enough to read.
-        clickable: a panel name whose cells get an invisible marker grid, so a click selects that cell.
+        clickable: a panel name whose cells get an invisible marker grid, so a click selects that cell (on its
+            first channel only when all channels together exceed CLICK_CELLS: every marker is restyled on each frame).
+        max_panel_cells, max_panel_side: a panel with more cells, or a longer side, shows a window of its rows /
+            columns round what step `start` highlights (panels of the same length share the window); the
+            animation then plays only the steps whose highlights fall inside the windows.
     Returns:
         AnimatedFigure (a go.Figure) with frames named by step index in `raw_frames`; layout.meta holds
-        {"frame_steps": [...]}.
+        {"frame_steps": [...], "windows": [...]}: every windowed panel with the rows and columns shown.
     """
     rows = [list(r) for r in (rows or [[p.name for p in trace.panels]])]
-    layout_rows = _layout_cells(trace, rows)
+    layout_rows = _layout_cells(trace, rows, start, max_panel_cells, max_panel_side)
+    all_cells = [c for r in layout_rows for c in r]
+    windowed = [c for c in all_cells if c.windowed]
     gap_units = 1.0
-    heights = [max(c.panel.grid_shape[0] for c in r) for r in layout_rows]
+    heights = [max(c.shape[0] for c in r) for r in layout_rows]
     px = float(cell_px)
     for _ in range(3):  # titles take a fixed number of pixels, cells scale: settle the cell size
         widths = [sum(_units(c, px, font_size) for c in r) + gap_units * (len(r) - 1) for r in layout_rows]
         px = max(4.0, float(min(cell_px, (max_width - 80) / max(max(widths), 1))))
     widths = [sum(_units(c, px, font_size) for c in r) + gap_units * (len(r) - 1) for r in layout_rows]
     show_text = text if text is not None else px >= 15
+    gap = 1 if px >= GAP_MIN_PX else 0
     line_px = font_size + 5
     row_lines = [max(len(_wrap_title(_label(c), _units(c, px, font_size) * px, font_size)) for c in r) for r in layout_rows]
     title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
@@ -203,7 +358,8 @@ def trace_figure(
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
-    fig = AnimatedFigure()
+    data: list[dict] = []
+    axes_layout: dict[str, dict] = {}
     overlays: list[tuple[int, Cell, str]] = []  # (trace index, cell, role) of every per-step overlay
     outline_px = max(3.0, px * 0.9)
     dynamic: list[tuple[int, Cell]] = []  # heatmaps whose values change between steps
@@ -212,6 +368,7 @@ def trace_figure(
     annotations = []
     y_cursor = 1.0
     total_h = sum(heights) * px + sum(title_px_rows)
+    tick_font = dict(size=max(8, font_size - 3))
     for r, row in enumerate(layout_rows):
         row_h = heights[r] * px / total_h
         title_h = title_px_rows[r] / total_h
@@ -219,7 +376,7 @@ def trace_figure(
         unit = 1.0 / max(widths)
         for cell in row:
             p, ax = cell.panel, cell.axis
-            gh, gw = p.grid_shape
+            gh, gw = cell.shape
             span = _units(cell, px, font_size)
             dom_x = [x_cursor, min(1.0, x_cursor + span * unit)]
             x_cursor += (span + gap_units) * unit
@@ -231,106 +388,120 @@ def trace_figure(
             annotations.append(dict(text="<br>".join(f"<b>{t}</b>" for t in lines), x=dom_x[0], y=dom_y[1], xref="paper",
                                     yref="paper", xanchor="left", yanchor="bottom", align="left", yshift=12 + font_size,
                                     showarrow=False, font=dict(size=font_size)))
-            rows_lbl = [str(i + p.row_start) for i in range(gh)]
-            cols_lbl = [str(j + p.col_start) for j in range(gw)]
-            every_r, every_c = max(1, int(np.ceil(14 / px))), max(1, int(np.ceil(14 / px)))
-            fig.update_layout({
-                # Explicit ranges: autorange would pad for the outline markers and shrink the cells.
-                f"xaxis{suffix}": dict(domain=dom_x, anchor=f"y{suffix}", range=[-0.5, gw - 0.5], autorange=False,
-                                       tickmode="array", tickvals=list(range(0, gw, every_c)),
-                                       ticktext=cols_lbl[::every_c], side="top", showgrid=False, zeroline=False,
-                                       constrain="domain", constraintoward="left", fixedrange=True,
-                                       tickfont=dict(size=max(8, font_size - 3))),
-                f"yaxis{suffix}": dict(domain=dom_y, anchor=f"x{suffix}", range=[gh - 0.5, -0.5], autorange=False,
-                                       tickmode="array",
-                                       tickvals=list(range(0, gh, every_r)), ticktext=rows_lbl[::every_r], showgrid=False,
-                                       zeroline=False, scaleanchor=f"x{suffix}", constrain="domain",
-                                       constraintoward="top", fixedrange=True, tickfont=dict(size=max(8, font_size - 3))),
-            })
+            every = max(1, int(np.ceil(TICK_PX / px)))
+            r_idx, c_idx = range(cell.r0, cell.r1, every), range(cell.c0, cell.c1, every)
+            # Coordinates are the panel's own row/column indices (a window starts at r0, c0), so hover, outlines
+            # and clicks name the real cell. Explicit ranges: autorange would pad for the outline markers.
+            axes_layout[f"xaxis{suffix}"] = dict(
+                domain=dom_x, anchor=f"y{suffix}", range=[cell.c0 - 0.5, cell.c1 - 0.5], autorange=False,
+                tickmode="array", tickvals=list(c_idx), ticktext=[str(j + p.col_start) for j in c_idx], side="top",
+                showgrid=False, zeroline=False, constrain="domain", constraintoward="left", fixedrange=True,
+                tickfont=tick_font, ticklabeloverflow="allow")
+            axes_layout[f"yaxis{suffix}"] = dict(
+                domain=dom_y, anchor=f"x{suffix}", range=[cell.r1 - 0.5, cell.r0 - 0.5], autorange=False,
+                tickmode="array", tickvals=list(r_idx), ticktext=[str(i + p.row_start) for i in r_idx], showgrid=False,
+                zeroline=False, scaleanchor=f"x{suffix}", constrain="domain", constraintoward="top", fixedrange=True,
+                tickfont=tick_font, ticklabeloverflow="allow")
             axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-            grid = _grid(p, cell.channel, trace.values_at(start, p.name) if p.name in changing else None)
-            hm = dict(z=_z(p, grid), colorscale=KIND_SCALES[p.kind], showscale=False, xgap=1, ygap=1,
-                      name=label, hovertemplate=f"{p.row_label} %{{y}}, {p.col_label} %{{x}}: %{{z:.6g}}<extra>{p.name}</extra>",
-                      **_scale_range(p, trace), **axes)
+            place = dict(x0=cell.c0, dx=1, y0=cell.r0, dy=1) if cell.windowed else {}
+            grid = cell.cut(_grid(p, cell.channel, trace.values_at(start, p.name) if p.name in changing else None))
+            hm = dict(type="heatmap", z=_enc(_z(p, grid)), colorscale=KIND_SCALES[p.kind], showscale=False, name=label,
+                      hovertemplate=f"{p.row_label} %{{y}}, {p.col_label} %{{x}}: %{{z:.6g}}<extra>{p.name}</extra>",
+                      **_scale_range(p, trace), **axes, **place)
+            if gap:
+                hm.update(xgap=gap, ygap=gap)
             if show_text:
                 if p.kind == "error":
-                    hm.update(text=np.vectorize(_short_error)(grid), texttemplate="%{text}")
+                    hm.update(text=np.vectorize(_short_error, otypes=[object])(grid).tolist(), texttemplate="%{text}")
                 else:
                     hm.update(texttemplate="%{z:.4~g}")
                 hm["textfont"] = dict(size=max(7, min(font_size, int(px * 0.38))), color="#111")
-            fig.add_trace(go.Heatmap(**hm))
+            data.append(hm)
             if p.name in changing:
-                dynamic.append((len(fig.data) - 1, cell))
+                dynamic.append((len(data) - 1, cell))
             if p.padding is not None and p.padding.any():
-                fig.add_trace(_overlay(p.padding.astype(np.uint8), "padding", axes, "padding"))
+                data.append(_overlay(cell.cut(p.padding).astype(np.uint8), "padding", axes, "padding", gap, place))
             for role in ("uncovered",) + OUTLINE_ROLES:
                 if (p.name, role) in roles_used:
-                    mask = _step_mask(trace, start, p.name, role, cell.channel, (gh, gw))
+                    mask = _step_mask(trace, start, cell, role)
                     if role in FILL_ROLES:
-                        fig.add_trace(_overlay(mask, role, axes, role))
+                        data.append(_overlay(mask, role, axes, role, gap, place))
                     else:
-                        fig.add_trace(_outline(mask, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9))
-                    overlays.append((len(fig.data) - 1, cell, role))
-            if clickable == p.name:
-                rr, cc = np.mgrid[0:gh, 0:gw]
-                fig.add_trace(go.Scatter(
-                    x=cc.ravel(), y=rr.ravel(), mode="markers", marker=dict(size=max(6, px * 0.9), opacity=0, symbol="square"),
-                    customdata=np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1),
+                        data.append(_outline(mask, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9, cell))
+                    overlays.append((len(data) - 1, cell, role))
+            if clickable == p.name and (cell.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS):
+                rr, cc = np.mgrid[cell.r0:cell.r1, cell.c0:cell.c1]
+                data.append(dict(
+                    type="scatter", x=_enc(cc.ravel().astype(np.int16)), y=_enc(rr.ravel().astype(np.int16)),
+                    mode="markers", marker=dict(size=max(6, px * 0.9), opacity=0, symbol="square"),
+                    customdata=_enc(np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1).astype(np.int16)),
                     hovertemplate="select (%{customdata[0]}, %{customdata[1]})<extra></extra>", name="select", showlegend=False,
                     **axes))
         y_cursor -= title_h + row_h
 
     # Frames: only overlays and changing heatmaps are resent, so frames stay small. Estimate a frame's bytes
     # from the first steps (outlines cost ~20 bytes a cell, fills 1, changing values 8) to fit the budget.
-    sample = trace.steps[: min(len(trace.steps), 8)]
+    n = len(trace.steps)
+    visible = [t for t in range(n) if _in_view(trace, t, windowed)] if windowed else list(range(n))
+    sample = [trace.steps[t] for t in visible[:8]]
     outline_cells = max((sum(0 if h.mask.all() else int(h.mask.sum()) for h in s.highlights if h.role in OUTLINE_ROLES)
                          for s in sample), default=0)
+
+    def cells_of(c: Cell) -> int:
+        return c.shape[0] * c.shape[1]
+
     per_frame = 14 * outline_cells * max(1, max((c.panel.channels for _, c, _ in overlays), default=1)) \
-        + sum(c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c, r in overlays if r in FILL_ROLES) \
-        + sum((4 if c.panel.grid_shape[0] * c.panel.grid_shape[1] > COMPACT_CELLS else 8)
-              * c.panel.grid_shape[0] * c.panel.grid_shape[1] for _, c in dynamic)
+        + sum(cells_of(c) for _, c, r in overlays if r in FILL_ROLES) + sum(8 * cells_of(c) for _, c in dynamic)
     per_frame = int(per_frame * 4 / 3) + 200 * len(overlays) + max((len(s.caption) for s in sample), default=0) + 300
-    static = sum((4 if c.panel.grid_shape[0] * c.panel.grid_shape[1] > COMPACT_CELLS else 8) * 4 / 3
-                 * c.panel.grid_shape[0] * c.panel.grid_shape[1] for row in layout_rows for c in row)
-    n = len(trace.steps)
+    static = sum(8 * 4 / 3 * cells_of(c) for c in all_cells)
     budget = max(2, int(max(payload_budget - static, 300_000) // per_frame))
-    if max_frames is not None:
-        budget = min(budget, max_frames)
-    kept = pick_steps(n, budget) if n else []
+    budget = min(budget, MAX_FRAMES if max_frames is None else max_frames)
+    kept = [visible[k] for k in pick_steps(len(visible), budget)] if visible else []
     if n and start not in kept:
         kept = sorted(set(kept) | {start})
     frames = []
     for t in kept:
-        data, idx = [], []
+        fdata, idx = [], []
         for ti, cell, role in overlays:
-            mask = _step_mask(trace, t, cell.panel.name, role, cell.channel, cell.panel.grid_shape)
+            mask = _step_mask(trace, t, cell, role)
             if role in FILL_ROLES:
-                data.append({"type": "heatmap", "z": _enc(mask)})
+                fdata.append({"type": "heatmap", "z": _enc(mask)})
             else:
-                xy = _outline_xy(mask)
-                data.append({"type": "scatter", "mode": xy["mode"], "x": _enc(np.asarray(xy["x"])), "y": _enc(np.asarray(xy["y"]))})
+                xy = _outline_xy(mask, cell, _inset(role))
+                fdata.append({"type": "scatter", "mode": xy["mode"], "x": _enc(np.asarray(xy["x"])),
+                              "y": _enc(np.asarray(xy["y"]))})
             idx.append(ti)
         for ti, cell in dynamic:
-            z = _z(cell.panel, _grid(cell.panel, cell.channel, trace.values_at(t, cell.panel.name)))
-            data.append({"type": "heatmap", "z": _enc(z)})
+            z = _z(cell.panel, cell.cut(_grid(cell.panel, cell.channel, trace.values_at(t, cell.panel.name))))
+            fdata.append({"type": "heatmap", "z": _enc(z)})
             idx.append(ti)
         step = trace.steps[t]
-        frames.append({"name": str(t), "data": data, "traces": idx,
+        frames.append({"name": str(t), "data": fdata, "traces": idx,
                        "layout": {"title": {"text": _frame_title(step.title, step.caption, t, n, wrap)}}})
-    fig._raw_frames = frames
     first = trace.steps[start] if n else None
-    fig.update_layout(
+    windows = []
+    for c in windowed:
+        if c.channel in (None, 0):
+            p = c.panel
+            windows.append({"panel": p.name, "title": p.title, "shape": list(p.grid_shape), "rows": [c.r0, c.r1],
+                            "cols": [c.c0, c.c1], "row_start": p.row_start, "col_start": p.col_start,
+                            "row_label": p.row_label, "col_label": p.col_label})
+    layout = dict(
         height=fig_h, width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
         title=dict(text=_frame_title(first.title, first.caption, start, n, wrap) if first else trace.title,
                    font=dict(size=font_size + 1), x=0.01, xanchor="left", xref="paper", y=1, yref="container",
                    yanchor="top", pad=dict(t=8)),
         annotations=annotations, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),
-        showlegend=False, dragmode=False, meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage},
-        uirevision=trace.stage,
+        showlegend=False, dragmode=False, uirevision=trace.stage,
+        meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
+              "steps_in_view": len(visible), "steps": n,
+              "windows_movable": any(h.panel == c.panel.name and not h.mask.all() for s in trace.steps
+                                     for h in s.highlights for c in windowed)},
+        **axes_layout,
     )
     if len(frames) > 1:
-        _add_controls(fig, kept, start, font_size)
-    return fig
+        layout.update(_controls(kept, start, font_size))
+    return AnimatedFigure(layout=layout, raw_data=data, raw_frames=frames)
 
 
 def _short_error(e: float) -> str:
@@ -357,7 +528,7 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
     Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
     subplot alike.
     """
-    return max(cell.panel.grid_shape[1], MIN_SUBPLOT_PX * font_size / 12 / px)
+    return max(cell.shape[1], MIN_SUBPLOT_PX * font_size / 12 / px)
 
 
 def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
@@ -369,61 +540,81 @@ def _frame_title(title: str, caption: str, t: int, n: int, width: int = 120) -> 
     return f"<b>Step {t + 1}/{n}: {title}</b><br>{_wrap(caption, width)}"
 
 
-def _overlay(mask: np.ndarray, role: str, axes: dict, name: str) -> go.Heatmap:
+def _overlay(mask: np.ndarray, role: str, axes: dict, name: str, gap: int = 1, place: dict | None = None) -> dict:
     """A 0/1 uint8 grid drawn transparent at 0 and in the role's colour at 1."""
     colour = ROLE_COLOURS[role]
-    return go.Heatmap(z=mask, zmin=0, zmax=1, colorscale=[[0.0, "rgba(0,0,0,0)"], [1.0, colour]], showscale=False,
-                      hoverinfo="skip", name=name, xgap=1, ygap=1, **axes)
+    out = dict(type="heatmap", z=_enc(mask), zmin=0, zmax=1, colorscale=[[0.0, "rgba(0,0,0,0)"], [1.0, colour]],
+               showscale=False, hoverinfo="skip", name=name, **axes, **(place or {}))
+    if gap:
+        out.update(xgap=gap, ygap=gap)
+    return out
 
 
-def _outline_xy(mask: np.ndarray) -> dict:
-    """Scatter data of an outline: one open square per cell, or a single rectangle round a whole panel."""
-    if mask.size > 1 and mask.all():
-        h, w = mask.shape
-        return dict(x=[-0.5, w - 0.5, w - 0.5, -0.5, -0.5], y=[-0.5, -0.5, h - 0.5, h - 0.5, -0.5], mode="lines")
+def _outline_xy(mask: np.ndarray, cell: Cell | None = None, inset: float = 0.5) -> dict:
+    """Scatter data of an outline, in the panel's own coordinates (a window's mask is offset by its first row and
+    column): one rectangle round the cells when they fill one (a whole panel, an undilated window, a column), drawn
+    `inset` cells from their centres; otherwise one open square marker per cell (every marker is restyled on each
+    animation frame, a rectangle is one path)."""
+    r0, c0 = (cell.r0, cell.c0) if cell is not None else (0, 0)
     rr, cc = np.nonzero(mask)
-    return dict(x=cc.astype(np.int16), y=rr.astype(np.int16), mode="markers")
+    if rr.size > 1 and rr.size == (rr.max() - rr.min() + 1) * (cc.max() - cc.min() + 1):
+        x_lo, x_hi = c0 + cc.min() - inset, c0 + cc.max() + inset
+        y_lo, y_hi = r0 + rr.min() - inset, r0 + rr.max() + inset
+        return dict(x=[x_lo, x_hi, x_hi, x_lo, x_lo], y=[y_lo, y_lo, y_hi, y_hi, y_lo], mode="lines")
+    return dict(x=(cc + c0).astype(np.int16), y=(rr + r0).astype(np.int16), mode="markers")
 
 
-def _outline(mask: np.ndarray, role: str, axes: dict, size: float) -> go.Scatter:
+def _outline(mask: np.ndarray, role: str, axes: dict, size: float, cell: Cell | None = None) -> dict:
     """Cells of a mask drawn as open squares in the role's colour (hover and clicks pass through)."""
-    return go.Scatter(**_outline_xy(mask), name=role, hoverinfo="skip",
-                      marker=dict(symbol="square-open", size=size, color=ROLE_COLOURS[role],
-                                  line=dict(width=max(2.0, size / 11), color=ROLE_COLOURS[role])),
-                      line=dict(color=ROLE_COLOURS[role], width=max(2.0, size / 11)), showlegend=False, **axes)
+    xy = _outline_xy(mask, cell, _inset(role))
+    return dict(type="scatter", x=_enc(np.asarray(xy["x"])), y=_enc(np.asarray(xy["y"])), mode=xy["mode"], name=role,
+                hoverinfo="skip", marker=dict(symbol="square-open", size=size, color=ROLE_COLOURS[role],
+                                              line=dict(width=max(2.0, size / 11), color=ROLE_COLOURS[role])),
+                line=dict(color=ROLE_COLOURS[role], width=max(2.0, size / 11)), showlegend=False, **axes)
 
 
-def _step_mask(trace: Trace, t: int, panel: str, role: str, channel: int | None, shape: tuple[int, int]) -> np.ndarray:
-    mask = np.zeros(shape, dtype=np.uint8)
+def _inset(role: str) -> float:
+    """Half a rectangle outline's margin round its cells, as the role's square markers: focus sits inside read."""
+    return 0.5 if role == "read" else 0.5 * OUTLINE_SCALE[role] / OUTLINE_SCALE["read"]
+
+
+def _step_mask(trace: Trace, t: int, cell: Cell, role: str) -> np.ndarray:
+    """The cells of `cell`'s window that step t highlights in `role`, as 0/1 uint8."""
+    mask = np.zeros(cell.shape, dtype=np.uint8)
     if not trace.steps:
         return mask
     for h in trace.steps[t].highlights:
-        if h.panel == panel and h.role == role:
-            mask |= _channel_mask(h.mask, channel).astype(np.uint8)
+        if h.panel == cell.panel.name and h.role == role:
+            mask |= cell.cut(_channel_mask(h.mask, cell.channel))
     return mask
 
 
-def _add_controls(fig: go.Figure, kept: list[int], start: int, font_size: int) -> None:
+FRAME_MS = {"play": 700, "fast": 80, "slow": 1600}  # per animation frame; Fast stays above 10 frames a second
+
+
+def _controls(kept: list[int], start: int, font_size: int) -> dict:
     """Play/pause at three speeds and a step slider; all client-side."""
     def play(ms: int) -> dict:
         return dict(frame=dict(duration=ms, redraw=True), transition=dict(duration=0), fromcurrent=True, mode="immediate")
 
     pause = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0), mode="immediate")
-    fig.update_layout(
+    label_every = max(1, int(np.ceil(len(kept) / SLIDER_LABELS)))  # the current step's number shows above the slider
+    return dict(
         updatemenus=[dict(
             type="buttons", direction="left", x=0.0, y=0.0, xanchor="left", yanchor="top", pad=dict(t=8, r=10),
             showactive=False, font=dict(size=font_size),
             buttons=[
-                dict(label="▶ Play", method="animate", args=[None, play(700)]),
+                dict(label="▶ Play", method="animate", args=[None, play(FRAME_MS["play"])]),
                 dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
-                dict(label="▶▶ Fast", method="animate", args=[None, play(150)]),
-                dict(label="▷ Slow", method="animate", args=[None, play(1600)]),
+                dict(label="▶▶ Fast", method="animate", args=[None, play(FRAME_MS["fast"])]),
+                dict(label="▷ Slow", method="animate", args=[None, play(FRAME_MS["slow"])]),
             ],
         )],
         sliders=[dict(
             active=kept.index(start) if start in kept else 0, x=0.0, y=0.0, len=1.0, xanchor="left", yanchor="top",
             pad=dict(t=30 + 2 * font_size), currentvalue=dict(prefix="step ", font=dict(size=font_size)),
             font=dict(size=max(8, font_size - 3)),
-            steps=[dict(label=str(t + 1), method="animate", args=[[str(t)], pause]) for t in kept],
+            steps=[dict(label=str(t + 1) if k % label_every == 0 else "", method="animate", args=[[str(t)], pause])
+                   for k, t in enumerate(kept)],
         )],
     )

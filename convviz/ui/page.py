@@ -21,7 +21,7 @@ import streamlit as st
 
 from .. import data as cvdata
 from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
-from ..figures.trace_figure import FILL_ROLES
+from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS
 from ..geometry import ConvSpec
 from ..traces.base import Trace
 from .export import export_row
@@ -242,6 +242,35 @@ def show_trace_object(
                 st.code(inspect.getsource(fn), language="python")
 
 
+def _span_text(lo: int, hi: int, first: int) -> str:
+    return f"{lo + first:,}–{hi - 1 + first:,}"
+
+
+def window_notes(windows: Sequence[dict], movable: bool = True) -> list[str]:
+    """One line per figure that shows panels in part (see trace_figure's max_panel_cells): which rows and columns of
+    which panels, why, and how to see the rest. Panels cut the same way (e.g. i and j) share the line."""
+    groups: dict[tuple, list[dict]] = {}
+    for w in windows:
+        (gh, gw), (r0, r1), (c0, c1) = w["shape"], w["rows"], w["cols"]
+        parts = []
+        if (r0, r1) != (0, gh):
+            parts.append(f"rows {_span_text(r0, r1, w['row_start'])} of {gh:,}")
+        if (c0, c1) != (0, gw):
+            parts.append(f"columns {_span_text(c0, c1, w['col_start'])} of {gw:,}")
+        groups.setdefault(tuple(parts), []).append(w)
+    out = []
+    for parts, ws in groups.items():
+        names = [f"**{escape_md(w['title'])}**" for w in ws]
+        names_text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        big = max(ws, key=lambda w: w["shape"][0] * w["shape"][1])
+        gh, gw = big["shape"]
+        how = ("Choose another step to move the window, or lower" if movable else "Lower")
+        out.append(f"Showing {' and '.join(parts)} of {names_text}: at these settings the largest is {gh:,} × {gw:,} = "
+                   f"{gh * gw:,} cells, more than a figure draws readably (at most {MAX_PANEL_CELLS:,} cells a panel). "
+                   f"{how} H, W, C or the kernel size to see it all; every number shown is exact.")
+    return out
+
+
 def _move_step(slider_key: str, delta: int, count: int) -> None:
     """Button callback (runs before the script, so the slider is created with the new value)."""
     st.session_state[slider_key] = min(max(int(st.session_state.get(slider_key, 0)) + delta, 0), count - 1)
@@ -278,8 +307,15 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
     presenter = bool(st.session_state.get("cv_present", False))
     cell_px, font_size = (52.0, 18) if presenter else (34.0, 12)
     fig = figure_for(trace, rows_t, start, clickable, cell_px, font_size)
-    shown = len(fig.layout.meta["frame_steps"]) if fig.layout.meta else len(trace.steps)
-    if 1 < shown < len(trace.steps):
+    meta = fig.layout.meta or {}
+    shown = len(meta["frame_steps"]) if meta else len(trace.steps)
+    for line in window_notes(meta.get("windows") or [], bool(meta.get("windows_movable", True))):
+        st.info(line)
+    in_view = int(meta.get("steps_in_view", len(trace.steps))) if meta else len(trace.steps)
+    if in_view < len(trace.steps):
+        st.caption(f"The animation plays {shown} of the {in_view} steps whose cells are inside the part shown; "
+                   "the step selector reaches every step and moves the part shown with it.")
+    elif 1 < shown < len(trace.steps):
         st.caption(f"The animation plays {shown} of these {len(trace.steps)} steps so the figure stays small; "
                    "the step selector reaches every one.")
     # Fixed width: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.

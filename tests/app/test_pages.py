@@ -413,3 +413,41 @@ def test_the_root_url_opens_the_shapes_page_with_navigation_to_every_page():
     assert at.number_input(key="cv_sh").value == 2
     at.switch_page("pages/gradcheck.py").run()
     assert not at.exception and at.title[0].value.startswith("Gradient check")
+
+
+LARGEST = {"h": "32", "w": "32", "n": "4", "cin": "4", "cout": "4", "kh": "7", "kw": "7", "pad": "same", "data": "random"}
+
+
+def shown_part(fig: dict, name: str) -> tuple[np.ndarray, slice]:
+    """A windowed panel's decoded grid and the columns of the whole panel it shows (from its x0 and width)."""
+    (t,) = [t for t in fig["data"] if t["type"] == "heatmap" and t.get("hovertemplate", "").endswith(f"<extra>{name}</extra>")]
+    grid = decode(t["z"])
+    c0 = int(t.get("x0", 0))
+    assert int(t.get("y0", 0)) == 0
+    return grid, slice(c0, c0 + grid.shape[1])
+
+
+def test_largest_settings_show_part_of_the_big_matrices_say_so_and_stay_exact():
+    settings, spec, (x, w, b, dout) = engine_data(LARGEST)
+    at = run("pages/im2col.py", LARGEST)
+    idx_fig, gather_fig, product_fig = figures(at)
+    cols = cv.im2col(pad_input(x, spec), spec.kernel_size, spec.stride, 0, spec.dilation)[0]  # (C*KH*KW, L)
+    L = spec.oh * spec.ow
+    for fig in (gather_fig, product_fig):
+        grid, part = shown_part(fig, "cols")
+        assert 0 < grid.shape[1] < L and grid.shape[0] == cols.shape[0]
+        np.testing.assert_array_equal(grid, cols[:, part])
+    grid, part = shown_part(product_fig, "Y")
+    np.testing.assert_allclose(grid, (w.reshape(spec.f, -1) @ cols + b[:, None])[:, part], rtol=1e-12, atol=1e-12)
+    idx = cv.im2col_indices(spec)
+    for name in ("i", "j"):
+        grid, part = shown_part(idx_fig, name)
+        np.testing.assert_array_equal(grid, getattr(idx, name)[:, part])
+    notes = [e.value for e in at.info]
+    assert any("columns 0–" in n and f"of {L:,}" in n for n in notes), notes  # the cap is explained in the page
+    for fig in figures(at):
+        assert len(json.dumps(fig)) < 2_000_000
+
+    (fig,) = figures(run("pages/col2im.py", LARGEST))
+    grid, part = shown_part(fig, "dcols")
+    np.testing.assert_allclose(grid, (w.reshape(spec.f, -1).T @ dout[0].reshape(spec.f, -1))[:, part], atol=1e-12)

@@ -76,8 +76,18 @@ def test_outline_points_are_the_highlighted_cells(case):
         step = tr.steps[int(frame["name"])]
         mask = next(h.mask for h in step.highlights if h.role == "read")
         data = dict(zip(frame["traces"], frame["data"]))[read_traces[0]]
-        cells = set(zip(decode(data["y"]).astype(int), decode(data["x"]).astype(int)))
-        assert cells == set(zip(*np.nonzero(mask)))
+        assert outlined_cells(data, mask.shape) == set(zip(*np.nonzero(mask)))
+
+
+def outlined_cells(data: dict, shape) -> set:
+    """The cells an outline trace marks: one per marker, or every cell inside its rectangle."""
+    x, y = decode(data["x"]), decode(data["y"])
+    if data["mode"] == "lines":
+        assert len(x) == 5 and x[0] == x[-1] and y[0] == y[-1]
+        rows = [r for r in range(shape[0]) if y.min() < r < y.max()]
+        cols = [c for c in range(shape[1]) if x.min() < c < x.max()]
+        return {(r, c) for r in rows for c in cols}
+    return set(zip(y.astype(int), x.astype(int)))
 
 
 def test_colours_belong_to_kinds_and_roles(case):
@@ -118,3 +128,97 @@ def test_largest_app_settings_stay_under_two_megabytes():
         tr = STAGES[stage](spec, a)
         size = len(trace_figure(tr).to_json())
         assert size < 2_000_000, (stage, size)
+
+
+@pytest.mark.parametrize("a", [
+    np.arange(12, dtype=np.float64).reshape(3, 4) / 7, np.arange(5, dtype=np.float32), np.array([[1, -2], [3, 4]]),
+    np.array([[300, -2], [3, 4]]), np.array([70000, 1]), np.arange(6, dtype=np.uint8).reshape(2, 3),
+    np.array([5, 250], dtype=np.uint64), np.arange(8, dtype=np.int16).reshape(2, 2, 2),
+])
+def test_encoded_arrays_are_plotlys_own_typed_arrays(a):
+    from _plotly_utils.utils import to_typed_array_spec
+
+    from convviz.figures.trace_figure import _enc
+
+    assert _enc(a) == to_typed_array_spec(a)
+    np.testing.assert_array_equal(decode(_enc(a)), a)
+
+
+def test_raw_traces_and_frames_pass_plotlys_validation(case):
+    import plotly.graph_objects as go
+
+    spec, x, w, b, d = case
+    for tr, kw in ((T.forward_trace(x, w, b, spec), dict(clickable="y")), (T.col2im_trace(x, w, d, spec), {}),
+                   (T.transposed_trace(x, w, d, spec), dict(max_panel_cells=40))):
+        fig = trace_figure(tr, **kw)
+        go.Figure(fig.to_dict())  # raises on any property plotly does not know or a value it refuses
+
+
+def test_values_stay_exact_in_the_compact_types():
+    from convviz.figures.trace_figure import _exact_compact
+
+    rng = np.random.default_rng(0)
+    for g in (rng.normal(size=(40, 40)), np.arange(-500, 500, dtype=float).reshape(20, 50), np.full((3, 3), 0.5),
+              np.array([[0.1, 2**40]]), np.array([[-0.0, 1.0]]), np.arange(9).reshape(3, 3)):
+        out = _exact_compact(g)
+        assert np.array_equal(out.astype(np.float64), g)
+        assert np.array_equal(np.signbit(out.astype(np.float64)), np.signbit(np.asarray(g, dtype=float)))
+    assert _exact_compact(rng.normal(size=(4, 4))).dtype == np.float64  # random values need all 53 bits
+
+
+def _largest_case():
+    from convviz.ui.page import Arrays
+    from convviz.ui.settings import Settings
+
+    spec = Settings(h=32, w=32, cin=4, cout=4, n=4, kh=7, kw=7, pad="same").spec()
+    return spec, Arrays(make_input(spec, "random"), make_kernel(spec), make_bias(spec), make_dout(spec.output_shape))
+
+
+def test_a_panel_too_big_to_draw_shows_a_window_with_the_engines_numbers():
+    from convviz.figures.trace_figure import MAX_PANEL_CELLS
+
+    spec, a = _largest_case()
+    cols = cv.im2col(np.pad(a.x, ((0, 0), (0, 0), (spec.top, spec.bottom), (spec.left, spec.right))),
+                     spec.kernel_size, spec.stride, 0, spec.dilation)[1]  # (C*KH*KW, L), sample 1, from the engine's API
+    L = spec.oh * spec.ow
+    assert cols.size > MAX_PANEL_CELLS
+    tr = T.im2col_gather_trace(a.x, spec, n=1, max_steps=400)
+    start = len(tr.steps) * 3 // 4
+    fig = trace_figure(tr, rows=[["xpad"], ["cols"]], start=start)
+    js = json.loads(fig.to_json())
+    (win,) = js["layout"]["meta"]["windows"]
+    (c0, c1), (r0, r1) = win["cols"], win["rows"]
+    assert win["panel"] == "cols" and win["shape"] == [cols.shape[0], L] and (r0, r1) == (0, cols.shape[0])
+    assert 0 < c1 - c0 < L and (c1 - c0) * cols.shape[0] <= MAX_PANEL_CELLS
+    (hm,) = heatmaps_of(js, "cols")
+    np.testing.assert_array_equal(decode(hm["z"]), cols[:, c0:c1])  # exact, and placed at the real column numbers
+    assert (hm["x0"], hm["y0"]) == (c0, 0)
+    ax = js["layout"]["xaxis" + hm["xaxis"][1:]]
+    assert ax["range"] == [c0 - 0.5, c1 - 0.5] and ax["tickvals"][0] == c0
+    step_col = int(tr.steps[start].title.split()[1])  # "Column l = window (i, j)"
+    assert c0 <= step_col < c1  # the window is round the step shown first
+    write = next(i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "write")
+    assert js["frames"]
+    for frame in js["frames"]:  # only steps inside the window play, each outlining its own column
+        data = dict(zip(frame["traces"], frame["data"]))[write]
+        l = int(tr.steps[int(frame["name"])].title.split()[1])
+        assert c0 <= l < c1
+        assert {c for _, c in outlined_cells(data, (cols.shape[0], L))} == {l}
+
+
+def test_largest_app_settings_keep_every_heatmap_small():
+    from convviz.figures.trace_figure import MAX_PANEL_CELLS
+    from convviz.ui.stages import STAGES
+
+    spec, a = _largest_case()
+    for stage in STAGES:
+        try:
+            tr = STAGES[stage](spec, a)
+        except ValueError:  # a stage these settings do not allow
+            continue
+        js = json.loads(trace_figure(tr).to_json())
+        for t in js["data"]:
+            if t["type"] == "heatmap":
+                assert decode(t["z"]).size <= MAX_PANEL_CELLS, (stage, t.get("name"))
+                if decode(t["z"]).size > 2000:
+                    assert "texttemplate" not in t and "xgap" not in t
