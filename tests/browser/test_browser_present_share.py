@@ -1,0 +1,89 @@
+"""Presenter mode and "Link to this view" in a real browser (issue 4, items 1 and 2).
+
+A teacher prepares a link with `present=1` and opens it on the projector: the sidebar must be tucked away, the
+text larger, and the big Previous / Next buttons must move the step. A learner copies "Link to this view" and the
+link must open the same page with the same settings in another session.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_support import SCREENSHOTS
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")
+
+
+def step_of(app) -> tuple[int, int]:
+    m = STEP_TITLE.match(app.chart_title())
+    assert m, f"the chart title does not start with 'Step k/N: ': {app.chart_title()!r}"
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_prepared_presenter_link_opens_in_presenter_mode(app):
+    app.open("forward?h=7&present=1")
+    page = app.page
+    # the sidebar is tucked away, and its switch is on
+    expect(page.locator('[data-testid="stSidebar"]')).to_have_attribute("data-collapsed", "true")
+    # larger text for a projector (the normal body text is 16 px)
+    body_px = page.evaluate("""() => parseFloat(getComputedStyle(
+        document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
+    assert body_px >= 20, body_px
+    # the big step buttons move the animation's step, and the mode stays in the URL
+    prev_button = page.get_by_role("button", name="◀ Previous step").first
+    next_button = page.get_by_role("button", name="Next step ▶").first
+    expect(next_button).to_be_visible()
+    expect(prev_button).to_be_disabled()
+    first, count = step_of(app)
+    assert (first, count) == (1, 20)  # 7x6 input, 3x3 kernel: 5x4 windows
+    next_button.click()
+    app.wait_for_app()
+    next_button.click()
+    app.wait_for_app()
+    assert step_of(app) == (3, 20)
+    prev_button.click()
+    app.wait_for_app()
+    assert step_of(app) == (2, 20)
+    assert app.query().get("present") == "1" and app.query().get("h") == "7"
+    app.full_screenshot(SCREENSHOTS / "presenter.png")
+    app.assert_healthy()
+
+
+def test_presenter_cells_are_larger_than_normal(new_app):
+    """The same figure in presenter mode draws bigger cells (a projector at the back of a room)."""
+    def cell_px(path: str) -> float:
+        app = new_app().open(path)
+        return app.page.evaluate("""() => {
+            const plot = document.querySelector('.js-plotly-plot');
+            const ax = plot._fullLayout.xaxis;  // first panel: the padded input
+            return Math.abs(ax.l2p(1) - ax.l2p(0));
+        }""")
+
+    normal, big = cell_px("forward?h=5"), cell_px("forward?h=5&present=1")
+    assert big > normal * 1.3, (normal, big)
+
+
+def test_link_to_this_view_reopens_the_same_page_and_settings(new_app):
+    app = new_app().open("im2col?h=9&kh=2&sw=2")
+    page = app.page
+    page.get_by_role("button", name=re.compile("Link to this view")).click()
+    code = page.locator('[data-testid="stPopoverBody"] code').first
+    expect(code).to_be_visible()
+    link = code.inner_text().strip()
+    assert link.startswith(app.base_url + "/im2col?"), link
+    for part in ("h=9", "kh=2", "sw=2"):
+        assert re.search(rf"[?&]{part}(&|$)", link), (part, link)
+    page.screenshot(path=str(SCREENSHOTS / "share_link.png"))
+    app.assert_healthy()
+
+    other = new_app()  # another tab: a new session, as when a student opens the shared link
+    other.page.goto(link)
+    other.wait_for_app(just_triggered=False)
+    assert other.nav_label() == "im2col"
+    expect(other.number_input("H (height)")).to_have_value("9")
+    expect(other.number_input("KH (kernel)")).to_have_value("2")
+    expect(other.number_input("SW (stride)")).to_have_value("2")
+    other.assert_healthy()
