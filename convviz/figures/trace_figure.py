@@ -490,7 +490,7 @@ def trace_figure(
         height=fig_h, width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
         title=dict(text=_frame_title(first.title, first.caption, start, n, wrap) if first else trace.title,
                    font=dict(size=font_size + 1), x=0.01, xanchor="left", xref="paper", y=1, yref="container",
-                   yanchor="top", pad=dict(t=8)),
+                   yanchor="top", pad=dict(t=8 + font_size // 2)),
         annotations=annotations, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),
         showlegend=False, dragmode=False, uirevision=trace.stage,
         meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
