@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import re
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ RUN_TIMEOUT = 45.0  # seconds one script run may take (the first run of a page i
 FIRST_DEEP_LINK = "input_gradient?h=7&sh=2"  # a page in pages/, not the default page
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 PLOTLY_ANIMATION_INTERRUPT = "undefined"  # the page error of a stopped Plotly animation (see AppPage.assert_healthy)
+STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")  # an animated figure's title: "Step k/N: ..."
 
 
 def app_pages() -> list[tuple[str, str]]:
@@ -144,3 +146,10 @@ class AppPage:
         path.parent.mkdir(parents=True, exist_ok=True)
         p.screenshot(path=str(path), full_page=True)
         p.set_viewport_size(VIEWPORT)
+
+
+def step_of(app: AppPage) -> tuple[int, int]:
+    """(k, N) from the first chart's title "Step k/N: ..."."""
+    m = STEP_TITLE.match(app.chart_title())
+    assert m, f"the chart title does not start with 'Step k/N: ': {app.chart_title()!r}"
+    return int(m.group(1)), int(m.group(2))

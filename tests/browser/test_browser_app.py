@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import FIRST_DEEP_LINK, SCREENSHOTS, app_pages
+from browser_support import FIRST_DEEP_LINK, SCREENSHOTS, app_pages, step_of
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -15,7 +15,6 @@ pytestmark = pytest.mark.browser
 PAGES = app_pages()
 URL_PATHS = [u for u, _ in PAGES]
 EDGE = "h=7&w=8&kh=2&kw=3&sh=2&sw=3&pad=custom&pt=1&pl=2&cin=2"
-STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")
 ROOT = ""  # the default page (Shapes) is served at the root; /shapes opens it too (test_browser_default_page.py)
 
 
@@ -24,11 +23,6 @@ def url_with(**params) -> re.Pattern:
     looks = "".join(rf"(?=.*[?&]{re.escape(k)}={re.escape(str(v))}(?:&|$))" for k, v in params.items())
     return re.compile(rf"^{looks}.*$")
 
-
-def step_of(app) -> tuple[int, int]:
-    m = STEP_TITLE.match(app.chart_title())
-    assert m, f"the chart title does not start with 'Step k/N: ': {app.chart_title()!r}"
-    return int(m.group(1)), int(m.group(2))
 
 
 # ------------------------------------------------------------------------------------------------- 1. deep links

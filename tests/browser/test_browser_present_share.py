@@ -9,18 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import SCREENSHOTS
+from browser_support import SCREENSHOTS, step_of
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")
 
-
-def step_of(app) -> tuple[int, int]:
-    m = STEP_TITLE.match(app.chart_title())
-    assert m, f"the chart title does not start with 'Step k/N: ': {app.chart_title()!r}"
-    return int(m.group(1)), int(m.group(2))
 
 
 def test_prepared_presenter_link_opens_in_presenter_mode(app):
