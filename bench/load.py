@@ -190,6 +190,16 @@ def mismatches(snap: dict, exp: Expected) -> list[str]:
     return out
 
 
+def seed_owners(snap: dict) -> set[int]:
+    """The sessions whose seed the page shows (URL or sidebar): seeds are 1 + i or 5001 + i for session i."""
+    owners = set()
+    for raw in (snap["query"].get("seed"), snap["inputs"].get(SEED_LABEL)):
+        with contextlib.suppress(TypeError, ValueError):
+            if int(raw) >= 1:
+                owners.add((int(raw) - 1) % 5000)
+    return owners
+
+
 CHECKS_PER_SNAPSHOT = 5 + 4 + 1  # query, nav, caption, exception box, dialog; 4 sidebar inputs; page errors
 
 
@@ -434,10 +444,17 @@ async def interact(s: Session, page, kind: str, action, t0: float | None = None)
         idle_age = (snap.get("idleAge") or 0.0) / 1000
         s.latencies[kind].append(max(0.0, end - start - idle_age))
         return
-    # slow: over INTERACTION_TIMEOUT but right in the end; wrong state: another URL/inputs/caption/page than this
-    # session's own (a bleed would show here); error: an exception box, a page error or a dialog.
+    # bleed: the page shows another session's seed (seeds are unique per session, see session_settings);
+    # timeout: not done within INTERACTION_TIMEOUT (the snapshot may be a half-drawn page); wrong state: done, but
+    # another URL/inputs/caption/page than this session's own; error: an exception box, a page error or a dialog;
+    # slow: over INTERACTION_TIMEOUT but right in the end.
     wrong = [p for p in problems if not p.startswith(("Streamlit exception", "a dialog"))]
-    s.kinds["wrong state" if wrong else "error" if problems or new_errors else "slow"] += 1
+    owners = seed_owners(snap) - {s.index}
+    kind = ("bleed" if owners else "timeout" if wrong and outcome == "timeout" else "wrong state" if wrong
+            else "error" if problems or new_errors else "slow")
+    s.kinds[kind] += 1
+    if owners:
+        problems.append(f"shows the seed of session(s) {sorted(owners)}")
     detail = "; ".join(problems + [f"page error: {e}" for e in new_errors]) or "(state looked right at the end)"
     detail += f" (script runs seen {snap.get('runs') - before['runs']}, {end - start:.1f} s)"
     s.failures.append(f"session {s.index} {kind} -> /{url_path(s.exp.page)} [{outcome}]: {detail}")
@@ -718,7 +735,8 @@ def print_report(r: dict) -> None:
         if v["n"]:
             print(f"{kind:<12}{v['n']:>6}{v['p50']:>9.2f}{v['p95']:>9.2f}{v['max']:>9.2f}")
     print(f"checks: {r['checks']} over {r['interactions']} interactions; failures: {len(r['failures'])} "
-          f"(failed interactions by kind: {r['failed_interactions'] or 'none'})")
+          f"(failed interactions by kind: {r['failed_interactions'] or 'none'}); "
+          f"bleed (a page showing another session's seed): {r['failed_interactions'].get('bleed', 0)}")
     warm = f", after a warm-up visit of every page {r['rss_mb_warm']}" if "rss_mb_warm" in r else ""
     print(f"app RSS (MB): fresh process {r.get('rss_mb_start')}{warm}, peak during the sessions {r.get('rss_mb_peak')}, "
           f"20 s after they closed {r.get('rss_mb_after_close_20s')}, {r.get('settle_s')} s after "
