@@ -154,6 +154,11 @@ def _grid(panel: Panel, channel: int | None, values: np.ndarray | None = None) -
     return v[channel] if channel is not None else v
 
 
+def _any_channel(mask: np.ndarray) -> np.ndarray:
+    """A highlight's (H, W) footprint: cells highlighted in any channel of a (C, H, W) mask."""
+    return mask.any(axis=0) if mask.ndim == 3 else mask
+
+
 def _channel_mask(mask: np.ndarray, channel: int | None) -> np.ndarray:
     return mask[channel] if (mask.ndim == 3 and channel is not None) else mask
 
@@ -244,7 +249,7 @@ def _windows(trace: Trace, names: set[str], start: int, max_cells: int, max_side
     if trace.steps:
         for h in trace.steps[start].highlights:
             if h.panel in names and h.role in OUTLINE_ROLES:
-                m = h.mask.any(axis=0) if h.mask.ndim == 3 else h.mask
+                m = _any_channel(h.mask)
                 if not m.all():
                     marks[h.panel] = marks[h.panel] | m if h.panel in marks else m
 
@@ -296,7 +301,7 @@ def _in_view(trace: Trace, t: int, cells: Sequence[Cell]) -> bool:
     for h in trace.steps[t].highlights:
         for c in cells:
             if c.panel.name == h.panel:
-                m = h.mask.any(axis=0) if h.mask.ndim == 3 else h.mask
+                m = _any_channel(h.mask)
                 if m.any() and not c.cut(m).any():
                     return False
                 break
@@ -486,6 +491,7 @@ def trace_figure(
             windows.append({"panel": p.name, "title": p.title, "shape": list(p.grid_shape), "rows": [c.r0, c.r1],
                             "cols": [c.c0, c.c1], "row_start": p.row_start, "col_start": p.col_start,
                             "row_label": p.row_label, "col_label": p.col_label})
+    windowed_names = {c.panel.name for c in windowed}
     layout = dict(
         height=fig_h, width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
         title=dict(text=_frame_title(first.title, first.caption, start, n, wrap) if first else trace.title,
@@ -495,8 +501,8 @@ def trace_figure(
         showlegend=False, dragmode=False, uirevision=trace.stage,
         meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
               "steps_in_view": len(visible), "steps": n,
-              "windows_movable": any(h.panel == c.panel.name and not h.mask.all() for s in trace.steps
-                                     for h in s.highlights for c in windowed)},
+              "windows_movable": any(h.panel in windowed_names and not h.mask.all() for s in trace.steps
+                                     for h in s.highlights)},
         **axes_layout,
     )
     if len(frames) > 1:
