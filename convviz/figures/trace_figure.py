@@ -7,6 +7,8 @@ the panel's kind and the overlay colour to the highlight's role.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -136,10 +138,16 @@ class Cell:
     r1: int = 0
     c0: int = 0
     c1: int = 0
+    x_off: int = 0  # channels of one panel share its subplot, side by side: column j is drawn at x = x_off + j
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.r1 - self.r0, self.c1 - self.c0
+
+    @property
+    def x_start(self) -> int:
+        """Where the first column shown is drawn on the subplot's x axis."""
+        return self.x_off + self.c0
 
     @property
     def windowed(self) -> bool:
@@ -171,6 +179,8 @@ GAP_MIN_PX = 8.0  # below this cell size the 1-pixel gaps between cells would hi
 MAX_FRAMES = 100  # animation frames (and play-slider steps) per figure at most: keeps Fast above 10 fps
 SLIDER_LABELS = 24  # step numbers printed under the slider at most (each is redrawn on every frame)
 CLICK_CELLS = 2048  # a clickable panel with more cells (all channels) gets its click grid on channel 0 only
+CLICK_MIN_PX = 10.0  # smaller cells get no click grid: too small to aim at, and its markers are ~40 % of a frame's redraw
+MAX_TEXT_CELLS = 1_000  # numbers in cells only up to this many cells a figure: each is an SVG text redrawn every frame
 TICK_PX = 28  # at least this many pixels between tick labels: every label costs time on each animation frame
 
 
@@ -290,8 +300,8 @@ def _layout_cells(trace: Trace, rows: Sequence[Sequence[str]], start: int = 0, m
         for name in names_row:
             p = trace.panel(name)
             for ch in (range(p.channels) if p.values.ndim == 3 else [None]):
-                row.append(Cell(p, ch, axis, *win[name]))
-                axis += 1
+                row.append(Cell(p, ch, axis, *win[name]))  # the channels of a panel share its subplot
+            axis += 1
         out.append(row)
     return out
 
@@ -346,14 +356,18 @@ def trace_figure(
     layout_rows = _layout_cells(trace, rows, start, max_panel_cells, max_panel_side)
     all_cells = [c for r in layout_rows for c in r]
     windowed = [c for c in all_cells if c.windowed]
-    gap_units = 1.0
+    def row_units(r: Sequence[Cell], px: float) -> float:
+        subs = _subplots(r)
+        return (sum(_units(c, px, font_size) for c in r) + _channel_gap(px) * (len(r) - len(subs))
+                + _subplot_gap(px) * (len(subs) - 1))
     heights = [max(c.shape[0] for c in r) for r in layout_rows]
     px = float(cell_px)
     for _ in range(3):  # titles take a fixed number of pixels, cells scale: settle the cell size
-        widths = [sum(_units(c, px, font_size) for c in r) + gap_units * (len(r) - 1) for r in layout_rows]
+        widths = [row_units(r, px) for r in layout_rows]
         px = max(4.0, float(min(cell_px, (max_width - 80) / max(max(widths), 1))))
-    widths = [sum(_units(c, px, font_size) for c in r) + gap_units * (len(r) - 1) for r in layout_rows]
-    show_text = text if text is not None else px >= 15
+    widths = [row_units(r, px) for r in layout_rows]
+    text_cells = sum(c.shape[0] * c.shape[1] for c in all_cells)
+    show_text = text if text is not None else (px >= 15 and text_cells <= MAX_TEXT_CELLS)
     gap = 1 if px >= GAP_MIN_PX else 0
     line_px = font_size + 5
     row_lines = [max(len(_wrap_title(_label(c), _units(c, px, font_size) * px, font_size)) for c in r) for r in layout_rows]
@@ -362,6 +376,10 @@ def trace_figure(
     fig_h = int(sum(h * px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
+
+    layout_rows = [_place_channels(r, px, font_size) for r in layout_rows]
+    all_cells = [c for r in layout_rows for c in r]
+    windowed = [c for c in all_cells if c.windowed]
 
     data: list[dict] = []
     axes_layout: dict[str, dict] = {}
@@ -374,74 +392,92 @@ def trace_figure(
     y_cursor = 1.0
     total_h = sum(heights) * px + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
+    def _cell_traces(cell: Cell) -> None:
+        """The heatmap of one channel of a panel, its overlays and its click grid, appended to `data`."""
+        p = cell.panel
+        gh, gw = cell.shape
+        axes = dict(xaxis=f"x{'' if cell.axis == 1 else cell.axis}", yaxis=f"y{'' if cell.axis == 1 else cell.axis}")
+        place = dict(x0=cell.x_start, dx=1, y0=cell.r0, dy=1) if (cell.windowed or cell.x_off) else {}
+        grid = cell.cut(_grid(p, cell.channel, trace.values_at(start, p.name) if p.name in changing else None))
+        rr, cc = np.mgrid[cell.r0:cell.r1, cell.c0:cell.c1]
+        where = "" if cell.channel is None else f"{p.channel_label} {cell.channel}, "
+        hm = dict(type="heatmap", z=_enc(_z(p, grid)), colorscale=KIND_SCALES[p.kind], showscale=False, name=_label(cell),
+                  customdata=_enc(np.stack([rr + p.row_start, cc + p.col_start], axis=-1).astype(np.int16)),
+                  hovertemplate=f"{where}{p.row_label} %{{customdata[0]}}, {p.col_label} %{{customdata[1]}}: %{{z:.6g}}"
+                                f"<extra>{p.name}</extra>",
+                  **_scale_range(p, trace), **axes, **place)
+        if gap:
+            hm.update(xgap=gap, ygap=gap)
+        if show_text:
+            if p.kind == "error":
+                hm.update(text=np.vectorize(_short_error, otypes=[object])(grid).tolist(), texttemplate="%{text}")
+            else:
+                hm.update(texttemplate="%{z:.4~g}")
+            hm["textfont"] = dict(size=max(7, min(font_size, int(px * 0.38))), color="#111")
+        data.append(hm)
+        if p.name in changing:
+            dynamic.append((len(data) - 1, cell))
+        if p.padding is not None and p.padding.any():
+            data.append(_overlay(cell.cut(p.padding).astype(np.uint8), "padding", axes, "padding", gap, place))
+        for role in ("uncovered",) + OUTLINE_ROLES:
+            if (p.name, role) in roles_used:
+                mask = _step_mask(trace, start, cell, role)
+                if role in FILL_ROLES:
+                    data.append(_overlay(mask, role, axes, role, gap, place))
+                else:
+                    data.append(_outline(mask, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9, cell))
+                overlays.append((len(data) - 1, cell, role))
+        if clickable == p.name and px >= CLICK_MIN_PX and (cell.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS):
+            data.append(dict(
+                type="scatter", x=_enc((cc + cell.x_off).ravel().astype(np.int16)), y=_enc(rr.ravel().astype(np.int16)),
+                mode="markers", marker=dict(size=max(6, px * 0.9), opacity=0, symbol="square"),
+                customdata=_enc(np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1).astype(np.int16)),
+                hovertemplate="select (%{customdata[0]}, %{customdata[1]})<extra></extra>", name="select", showlegend=False,
+                **axes))
+
     for r, row in enumerate(layout_rows):
         row_h = heights[r] * px / total_h
         title_h = title_px_rows[r] / total_h
         x_cursor = 0.0
         unit = 1.0 / max(widths)
-        for cell in row:
-            p, ax = cell.panel, cell.axis
-            gh, gw = cell.shape
-            span = _units(cell, px, font_size)
+        for sub in _subplots(row):
+            p, ax = sub[0].panel, sub[0].axis
+            first, last = sub[0], sub[-1]
+            gh = first.shape[0]
+            span = last.x_off + _units(last, px, font_size)
             dom_x = [x_cursor, min(1.0, x_cursor + span * unit)]
-            x_cursor += (span + gap_units) * unit
+            x_cursor += (span + _subplot_gap(px)) * unit
             own_h = gh * px / total_h  # each subplot only as tall as its own grid, top-aligned in the row
             dom_y = [max(0.0, y_cursor - title_h - own_h), y_cursor - title_h]
             suffix = "" if ax == 1 else str(ax)
-            label = _label(cell)
-            lines = _wrap_title(label, span * px, font_size)
-            annotations.append(dict(text="<br>".join(f"<b>{t}</b>" for t in lines), x=dom_x[0], y=dom_y[1], xref="paper",
-                                    yref="paper", xanchor="left", yanchor="bottom", align="left", yshift=12 + font_size,
-                                    showarrow=False, font=dict(size=font_size)))
+            axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
             every = max(1, int(np.ceil(TICK_PX / px)))
-            r_idx, c_idx = range(cell.r0, cell.r1, every), range(cell.c0, cell.c1, every)
-            # Coordinates are the panel's own row/column indices (a window starts at r0, c0), so hover, outlines
-            # and clicks name the real cell. Explicit ranges: autorange would pad for the outline markers.
+            r_idx = range(first.r0, first.r1, every)
+            c_vals, c_text = [], []
+            for cell in sub:
+                label = _label(cell)
+                lines = _wrap_title(label, _units(cell, px, font_size) * px, font_size)
+                annotations.append(dict(text="<br>".join(f"<b>{t}</b>" for t in lines), x=cell.x_off + cell.c0 - 0.5,
+                                        y=dom_y[1], xref=axes["xaxis"], yref="paper", xanchor="left", yanchor="bottom",
+                                        align="left", yshift=12 + font_size, showarrow=False, font=dict(size=font_size)))
+                c_idx = range(cell.c0, cell.c1, every)
+                c_vals += [cell.x_off + j for j in c_idx]
+                c_text += [str(j + p.col_start) for j in c_idx]
+            # Coordinates are the panel's own row/column indices (a window starts at r0, c0; channel k is shifted right
+            # by its x_off), so outlines and clicks name the real cell. Explicit ranges: autorange would pad for the
+            # outline markers.
             axes_layout[f"xaxis{suffix}"] = dict(
-                domain=dom_x, anchor=f"y{suffix}", range=[cell.c0 - 0.5, cell.c1 - 0.5], autorange=False,
-                tickmode="array", tickvals=list(c_idx), ticktext=[str(j + p.col_start) for j in c_idx], side="top",
+                domain=dom_x, anchor=f"y{suffix}", range=[first.c0 - 0.5, last.x_off + last.c1 - 0.5], autorange=False,
+                tickmode="array", tickvals=c_vals, ticktext=c_text, side="top",
                 showgrid=False, zeroline=False, constrain="domain", constraintoward="left", fixedrange=True,
                 tickfont=tick_font, ticklabeloverflow="allow")
             axes_layout[f"yaxis{suffix}"] = dict(
-                domain=dom_y, anchor=f"x{suffix}", range=[cell.r1 - 0.5, cell.r0 - 0.5], autorange=False,
+                domain=dom_y, anchor=f"x{suffix}", range=[first.r1 - 0.5, first.r0 - 0.5], autorange=False,
                 tickmode="array", tickvals=list(r_idx), ticktext=[str(i + p.row_start) for i in r_idx], showgrid=False,
                 zeroline=False, scaleanchor=f"x{suffix}", constrain="domain", constraintoward="top", fixedrange=True,
                 tickfont=tick_font, ticklabeloverflow="allow")
-            axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-            place = dict(x0=cell.c0, dx=1, y0=cell.r0, dy=1) if cell.windowed else {}
-            grid = cell.cut(_grid(p, cell.channel, trace.values_at(start, p.name) if p.name in changing else None))
-            hm = dict(type="heatmap", z=_enc(_z(p, grid)), colorscale=KIND_SCALES[p.kind], showscale=False, name=label,
-                      hovertemplate=f"{p.row_label} %{{y}}, {p.col_label} %{{x}}: %{{z:.6g}}<extra>{p.name}</extra>",
-                      **_scale_range(p, trace), **axes, **place)
-            if gap:
-                hm.update(xgap=gap, ygap=gap)
-            if show_text:
-                if p.kind == "error":
-                    hm.update(text=np.vectorize(_short_error, otypes=[object])(grid).tolist(), texttemplate="%{text}")
-                else:
-                    hm.update(texttemplate="%{z:.4~g}")
-                hm["textfont"] = dict(size=max(7, min(font_size, int(px * 0.38))), color="#111")
-            data.append(hm)
-            if p.name in changing:
-                dynamic.append((len(data) - 1, cell))
-            if p.padding is not None and p.padding.any():
-                data.append(_overlay(cell.cut(p.padding).astype(np.uint8), "padding", axes, "padding", gap, place))
-            for role in ("uncovered",) + OUTLINE_ROLES:
-                if (p.name, role) in roles_used:
-                    mask = _step_mask(trace, start, cell, role)
-                    if role in FILL_ROLES:
-                        data.append(_overlay(mask, role, axes, role, gap, place))
-                    else:
-                        data.append(_outline(mask, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9, cell))
-                    overlays.append((len(data) - 1, cell, role))
-            if clickable == p.name and (cell.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS):
-                rr, cc = np.mgrid[cell.r0:cell.r1, cell.c0:cell.c1]
-                data.append(dict(
-                    type="scatter", x=_enc(cc.ravel().astype(np.int16)), y=_enc(rr.ravel().astype(np.int16)),
-                    mode="markers", marker=dict(size=max(6, px * 0.9), opacity=0, symbol="square"),
-                    customdata=_enc(np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1).astype(np.int16)),
-                    hovertemplate="select (%{customdata[0]}, %{customdata[1]})<extra></extra>", name="select", showlegend=False,
-                    **axes))
+            for cell in sub:
+                _cell_traces(cell)
         y_cursor -= title_h + row_h
 
     # Frames: only overlays and changing heatmaps are resent, so frames stay small. Estimate a frame's bytes
@@ -500,7 +536,8 @@ def trace_figure(
         annotations=annotations, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),
         showlegend=False, dragmode=False, uirevision=trace.stage,
         meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
-              "steps_in_view": len(visible), "steps": n,
+              "steps_in_view": len(visible), "steps": n, "click_grid": any(t.get("name") == "select" for t in data),
+              "numbers_hidden": text is None and px >= 15 and not show_text,
               "windows_movable": any(h.panel in windowed_names and not h.mask.all() for s in trace.steps
                                      for h in s.highlights)},
         **axes_layout,
@@ -534,7 +571,47 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
     Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
     subplot alike.
     """
-    return max(cell.shape[1], MIN_SUBPLOT_PX * font_size / 12 / px)
+    return max(cell.shape[1], math.ceil(MIN_SUBPLOT_PX * font_size / 12 / px))
+
+
+SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
+
+
+CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
+
+
+def _channel_gap(px: float) -> int:
+    """The gap between two channel blocks of a subplot, in whole cell units (blocks start on whole columns)."""
+    return max(1, math.ceil(CHANNEL_GAP_PX / px))
+
+
+def _subplot_gap(px: float) -> float:
+    """The gap between two subplots of a row, in cell units."""
+    return max(1.0, SUBPLOT_GAP_PX / px)
+
+
+def _subplots(row: Sequence[Cell]) -> list[list[Cell]]:
+    """The cells of a figure row grouped by subplot (the channels of one panel share one)."""
+    out: list[list[Cell]] = []
+    for c in row:
+        if out and out[-1][0].axis == c.axis:
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out
+
+
+def _place_channels(row: Sequence[Cell], px: float, font_size: int) -> list[Cell]:
+    """Give every channel of a multi-channel panel its x offset in the panel's subplot: channel blocks side by side,
+    each as wide as its own subplot used to be, `_channel_gap` apart (one subplot per panel instead of one per channel:
+    plotly.js redraws every subplot's axes on each animation frame, ~7 ms a subplot)."""
+    out = []
+    for sub in _subplots(row):
+        off = 0
+        for c in sub:
+            out.append(dataclasses.replace(c, x_off=int(off)))
+            off += _units(c, px, font_size) + _channel_gap(px)
+    return out
 
 
 def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
@@ -561,7 +638,7 @@ def _outline_xy(mask: np.ndarray, cell: Cell | None = None, inset: float = 0.5) 
     column): one rectangle round the cells when they fill one (a whole panel, an undilated window, a column), drawn
     `inset` cells from their centres; otherwise one open square marker per cell (every marker is restyled on each
     animation frame, a rectangle is one path)."""
-    r0, c0 = (cell.r0, cell.c0) if cell is not None else (0, 0)
+    r0, c0 = (cell.r0, cell.x_start) if cell is not None else (0, 0)
     rr, cc = np.nonzero(mask)
     if rr.size > 1 and rr.size == (rr.max() - rr.min() + 1) * (cc.max() - cc.min() + 1):
         x_lo, x_hi = c0 + cc.min() - inset, c0 + cc.max() + inset
@@ -595,7 +672,9 @@ def _step_mask(trace: Trace, t: int, cell: Cell, role: str) -> np.ndarray:
     return mask
 
 
-FRAME_MS = {"play": 700, "fast": 80, "slow": 1600}  # per animation frame; Fast stays above 10 frames a second
+# Per animation frame. A frame starts when the previous one is drawn and at least this long after it started, so
+# Fast runs at min(20, 1000 / draw time) frames a second.
+FRAME_MS = {"play": 700, "fast": 50, "slow": 1600}
 
 
 def _controls(kept: list[int], start: int, font_size: int) -> dict:

@@ -21,7 +21,7 @@ import streamlit as st
 
 from .. import data as cvdata
 from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
-from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS
+from ..figures.trace_figure import CLICK_MIN_PX, FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS
 from ..geometry import ConvSpec
 from ..traces.base import Trace
 from .export import export_row
@@ -282,13 +282,20 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
     state_key = f"cv_step_{key}"
     start = int(st.session_state.get(state_key, 0))
     start = min(max(start, 0), max(len(trace.steps) - 1, 0))
+    presenter = bool(st.session_state.get("cv_present", False))
+    cell_px, font_size = (52.0, 18) if presenter else (34.0, 12)
+    slider_key = f"cv_slider_{key}"
     if len(trace.steps) > 1:
-        labels = [f"{t + 1}: {s.title}" for t, s in enumerate(trace.steps)]
-        slider_key = f"cv_slider_{key}"
         if st.session_state.get(slider_key) not in range(len(trace.steps)):
             # Set through Session State (not value=) so the browser's slider moves too: a clicked cell's step
             # (the click handler drops this key) would otherwise be undone by the slider's stale value on the next rerun.
             st.session_state[slider_key] = start
+        start = int(st.session_state[slider_key])  # what the step selector below will return
+    fig = figure_for(trace, rows_t, start, clickable, cell_px, font_size)
+    meta = fig.layout.meta or {}
+    click = bool(clickable) and bool(meta.get("click_grid", True))
+    if len(trace.steps) > 1:
+        labels = [f"{t + 1}: {s.title}" for t, s in enumerate(trace.steps)]
         if st.session_state.get("cv_present"):
             prev_col, next_col = st.columns(2)
             step_now = int(st.session_state.get(slider_key, start))
@@ -297,17 +304,13 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
             next_col.button("Next step ▶", key=f"cv_next_{key}", use_container_width=True,
                             disabled=step_now >= len(trace.steps) - 1, on_click=_move_step, args=(slider_key, 1, len(trace.steps)))
         start = st.select_slider(f"Step, or click a{'n' if select_label[0] in 'aeiou' else ''} {select_label} in the figure"
-                                 if clickable else "Step (Play below animates in the browser)",
+                                 if click else "Step (Play below animates in the browser)",
                                  options=range(len(trace.steps)),
                                  format_func=lambda t: labels[t], key=slider_key)
         st.session_state[state_key] = start
     if trace.total_steps > len(trace.steps):
         st.caption(f"Showing {len(trace.steps)} of {trace.total_steps} steps, evenly spaced (the app's step budget "
                    f"is {STEP_BUDGET}); every value shown is still exact.")
-    presenter = bool(st.session_state.get("cv_present", False))
-    cell_px, font_size = (52.0, 18) if presenter else (34.0, 12)
-    fig = figure_for(trace, rows_t, start, clickable, cell_px, font_size)
-    meta = fig.layout.meta or {}
     shown = len(meta["frame_steps"]) if meta else len(trace.steps)
     for line in window_notes(meta.get("windows") or [], bool(meta.get("windows_movable", True))):
         st.info(line)
@@ -318,11 +321,17 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
     elif 1 < shown < len(trace.steps):
         st.caption(f"The animation plays {shown} of these {len(trace.steps)} steps so the figure stays small; "
                    "the step selector reaches every one.")
+    if meta.get("numbers_hidden"):
+        st.caption(f"Numbers are printed in the cells of figures up to {MAX_TEXT_CELLS:,} cells (each one is redrawn on "
+                   "every animation frame); hover a cell for its value.")
+    if clickable and not click:
+        st.caption(f"At this size the cells are too small to click (under {CLICK_MIN_PX:.0f} px); the step selector "
+                   "reaches every step.")
     # Fixed width: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
-    event = st.plotly_chart(fig, key=f"cv_chart_{key}_{start}", on_select="rerun" if clickable else "ignore",
+    event = st.plotly_chart(fig, key=f"cv_chart_{key}_{start}", on_select="rerun" if click else "ignore",
                             selection_mode="points", width="content", theme=None,
                             config={"displaylogo": False, "scrollZoom": False})
-    if clickable and event:
+    if click and event:
         points = (event.get("selection") or {}).get("points") or []
         for pt in points:
             cd = pt.get("customdata")

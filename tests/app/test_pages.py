@@ -451,3 +451,15 @@ def test_largest_settings_show_part_of_the_big_matrices_say_so_and_stay_exact():
     (fig,) = figures(run("pages/col2im.py", LARGEST))
     grid, part = shown_part(fig, "dcols")
     np.testing.assert_allclose(grid, (w.reshape(spec.f, -1).T @ dout[0].reshape(spec.f, -1))[:, part], atol=1e-12)
+
+
+def test_cells_too_small_to_click_say_so_and_the_step_selector_stops_offering_clicks():
+    at = run("pages/forward.py", {})
+    assert any("click" in s.label for s in at.select_slider)  # default size: click an output cell
+    assert not [c for c in at.caption if "too small to click" in c.value]
+    at = run("pages/forward.py", LARGEST)
+    assert_healthy(at)
+    assert not any("click" in s.label for s in at.select_slider)
+    assert [c for c in at.caption if "too small to click" in c.value]
+    (fig,) = figures(at)
+    assert not [t for t in fig["data"] if t.get("name") == "select"]

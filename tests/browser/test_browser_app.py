@@ -120,11 +120,9 @@ CELL_CENTRE_JS = """([title, row, col]) => {
   const strip = s => s.replace(/<[^>]*>/g, ' ').replace(/\\s+/g, ' ').trim();
   const ann = fl.annotations.find(a => strip(a.text).startsWith(title));
   if (!ann) return {error: 'no subplot titled ' + title + ': ' + fl.annotations.map(a => strip(a.text)).join(' | ')};
-  // The subplot whose domain starts at the annotation (titles sit at the top-left corner of their grid).
-  const xs = Object.keys(fl).filter(k => /^xaxis\\d*$/.test(k));
-  const near = (a, b) => Math.abs(a - b) < 1e-9;
-  const xk = xs.find(k => near(fl[k].domain[0], ann.x) && near(fl[fl[k].anchor.replace('y', 'yaxis')].domain[1], ann.y));
-  if (!xk) return {error: 'no axes under the title ' + title};
+  // A title sits at the top-left corner of its grid, placed on the subplot's x axis (the channels of a panel share it).
+  const xk = ann.xref === 'paper' ? null : 'xaxis' + ann.xref.slice(1);
+  if (!xk || !fl[xk]) return {error: 'no axes under the title ' + title};
   const xa = fl[xk], ya = fl[xa.anchor.replace('y', 'yaxis')];
   const select = gd._fullData.find(d => d.name === 'select');
   if (!select || select.xaxis !== xa._id || select.yaxis !== ya._id) return {error: 'the subplot has no click grid'};

@@ -222,3 +222,71 @@ def test_largest_app_settings_keep_every_heatmap_small():
                 assert decode(t["z"]).size <= MAX_PANEL_CELLS, (stage, t.get("name"))
                 if decode(t["z"]).size > 2000:
                     assert "texttemplate" not in t and "xgap" not in t
+
+
+def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
+    """One subplot per panel (plotly.js redraws every subplot's axes on each animation frame): channel k's block is
+    shifted right, its ticks, hover labels and outlines still name the panel's own cells."""
+    spec, x, w, b, d = case  # two input channels, padding (top 1, bottom 0, left 2, right 1)
+    tr = T.forward_trace(x, w, b, spec, n=1, f=2)
+    js = json.loads(trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]]).to_json())
+    xpad = heatmaps_of(js, "xpad")
+    assert len(xpad) == spec.c == 2 and len({hm["xaxis"] for hm in xpad}) == 1
+    gh, gw = spec.h + 1, spec.w + 3
+    off = xpad[1]["x0"]
+    assert xpad[0].get("x0", 0) == 0 and off > gw  # side by side, with a gap, no overlap
+    ax = js["layout"]["xaxis" + xpad[0]["xaxis"][1:]]
+    ticks = dict(zip(ax["tickvals"], ax["ticktext"]))
+    for j in range(gw):  # both blocks label their columns from -left
+        for x0 in (0, off):
+            assert ticks.get(x0 + j, str(j - 2)) == str(j - 2)
+    assert any(v >= off for v in ticks)
+    for c, hm in enumerate(xpad):  # hover: the channel, and the labelled (row, column) of each cell
+        cd = decode(hm["customdata"])
+        assert cd.shape == (gh, gw, 2)
+        np.testing.assert_array_equal(cd[..., 0], np.broadcast_to(np.arange(gh)[:, None] - 1, (gh, gw)))
+        np.testing.assert_array_equal(cd[..., 1], np.broadcast_to(np.arange(gw)[None, :] - 2, (gh, gw)))
+        assert hm["hovertemplate"].startswith(f"{tr.panel('xpad').channel_label} {c}, ")
+    # channel 1's read outline sits in channel 1's block, on the cells the step reads in channel 1
+    reads = [i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "read"
+             and t["xaxis"] == xpad[0]["xaxis"]]
+    assert len(reads) == 2
+    for frame in js["frames"]:
+        step = tr.steps[int(frame["name"])]
+        mask = next(h.mask for h in step.highlights if h.role == "read" and h.panel == "xpad")
+        data = dict(zip(frame["traces"], frame["data"]))[reads[1]]
+        shifted = dict(data, x=(decode(data["x"]) - off).tolist())
+        assert outlined_cells(shifted, (gh, gw)) == set(zip(*np.nonzero(mask[1] if mask.ndim == 3 else mask)))
+
+
+def test_cells_too_small_to_aim_at_get_no_click_grid(case):
+    from convviz.figures.trace_figure import CLICK_MIN_PX
+
+    spec, x, w, b, d = case
+    tr = T.forward_trace(x, w, b, spec)
+    big = json.loads(trace_figure(tr, clickable="y").to_json())
+    (grid,) = [t for t in big["data"] if t.get("name") == "select"]
+    oh, ow = spec.output_shape[2:]
+    assert decode(grid["x"]).size == oh * ow and big["layout"]["meta"]["click_grid"] is True
+    small = json.loads(trace_figure(tr, clickable="y", cell_px=CLICK_MIN_PX - 1).to_json())
+    assert not [t for t in small["data"] if t.get("name") == "select"]
+    assert small["layout"]["meta"]["click_grid"] is False
+    # at the app's largest settings the output cells are a few pixels: no grid (its markers were ~40 % of a frame)
+    spec, a = _largest_case()
+    tr = T.forward_trace(a.x, a.w, a.b, spec, max_steps=400)
+    assert trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]], clickable="y").layout.meta["click_grid"] is False
+
+
+def test_numbers_are_printed_only_in_figures_small_enough_to_redraw_fast():
+    from convviz.figures.trace_figure import MAX_TEXT_CELLS
+
+    def fig_of(h):
+        spec = cv.ConvSpec.create(h, h, 3, 1, 1, 1)
+        x = make_input(spec, "random", 0)
+        return json.loads(trace_figure(T.forward_trace(x, make_kernel(spec, "random", 0), make_bias(spec, "random", 0), spec),
+                                       rows=[["xpad"]], max_width=5000).to_json())
+
+    small, big = fig_of(8), fig_of(32)  # 10x10 and 34x34 padded cells at the full 34 px
+    assert (10 * 10 <= MAX_TEXT_CELLS < 34 * 34)
+    assert heatmaps_of(small, "xpad")[0].get("texttemplate") and not small["layout"]["meta"]["numbers_hidden"]
+    assert "texttemplate" not in heatmaps_of(big, "xpad")[0] and big["layout"]["meta"]["numbers_hidden"]
