@@ -402,7 +402,7 @@ def trace_figure(
         rr, cc = np.mgrid[cell.r0:cell.r1, cell.c0:cell.c1]
         where = "" if cell.channel is None else f"{p.channel_label} {cell.channel}, "
         hm = dict(type="heatmap", z=_enc(_z(p, grid)), colorscale=KIND_SCALES[p.kind], showscale=False, name=_label(cell),
-                  customdata=_enc(np.stack([rr + p.row_start, cc + p.col_start], axis=-1).astype(np.int16)),
+                  customdata=_enc(_narrow_int(np.stack([rr + p.row_start, cc + p.col_start], axis=-1).astype(np.int64))),
                   hovertemplate=f"{where}{p.row_label} %{{customdata[0]}}, {p.col_label} %{{customdata[1]}}: %{{z:.6g}}"
                                 f"<extra>{p.name}</extra>",
                   **_scale_range(p, trace), **axes, **place)
