@@ -172,6 +172,39 @@ def test_clicking_an_output_cell_selects_its_step(app):
     app.assert_healthy()
 
 
+HOVER_CELL_JS = """([title, row, col]) => {
+  // Centre of cell (row, col) of the channel block titled `title` (a block's title sits at its first column).
+  const gd = document.querySelector('.js-plotly-plot');
+  const fl = gd._fullLayout;
+  const strip = s => s.replace(/<[^>]*>/g, ' ').replace(/\\s+/g, ' ').trim();
+  const ann = fl.annotations.find(a => strip(a.text).endsWith(title));
+  if (!ann || ann.xref === 'paper') return {error: 'no block titled ' + title};
+  const xa = fl['xaxis' + ann.xref.slice(1)], ya = fl[xa.anchor.replace('y', 'yaxis')];
+  const box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(ann.x + 0.5 + col), y: box.top + ya._offset + ya.l2p(row)};
+}"""
+
+
+def test_hover_names_the_channel_and_the_labelled_cell(app):
+    """Channels share a subplot (shifted right); the hover must still name the channel, the row and column as the
+    axes label them (padded input: from -top, -left) and the engine's value there."""
+    from convviz.data import make_input
+    from convviz.ui.settings import parse_query
+
+    query = {"cin": "2", "pad": "custom", "pt": "1", "pb": "0", "pl": "2", "pr": "0"}
+    settings, _ = parse_query(query)
+    x = make_input(settings.spec(), settings.data, settings.seed)
+    app.open("forward?" + "&".join(f"{k}={v}" for k, v in query.items()))
+    chart = app.page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    where = app.page.evaluate(HOVER_CELL_JS, ["[c=1]", 3, 4])  # padded row 3, column 4 = input row 2, column 2
+    assert "error" not in where, where["error"]
+    app.page.mouse.move(where["x"], where["y"])
+    value = x[0, 1, 2, 2]
+    expect(app.page.locator(".hoverlayer .hovertext").first).to_contain_text(f"c 1, row 2, col 2: {value:.6g}")
+    app.assert_healthy()
+
+
 # ------------------------------------------------------------------------------------------------- 6./7. bad links
 
 
