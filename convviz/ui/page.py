@@ -237,9 +237,15 @@ def show_trace_object(
 
         st.table([{md(h): md(v) for h, v in zip(header, r)} for r in body])
     if code:
-        with st.expander("The engine's NumPy code for this stage"):
-            for fn in code:
-                st.code(inspect.getsource(fn), language="python")
+        # Lazy: the source is sent only while the expander is open (opening it reruns the page), not on every rerun.
+        box = st.expander(CODE_LABEL, key=f"cv_code_{key}", on_change="rerun")
+        if box.open:
+            with box:
+                for fn in code:
+                    st.code(inspect.getsource(fn), language="python")
+
+
+CODE_LABEL = "The engine's NumPy code for this stage"
 
 
 def _span_text(lo: int, hi: int, first: int) -> str:

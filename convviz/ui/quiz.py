@@ -66,11 +66,17 @@ def _new_question(box_key: str) -> None:
     st.session_state[f"cvq_seed_{box_key}"] = int(st.session_state.get(f"cvq_seed_{box_key}", 0)) + 1
 
 
+QUIZ_LABEL = "Quiz: predict, then reveal"
+
+
 def quiz_box(topic: str, ctx: Context, key: str | None = None) -> None:
     """An expander with one question of `topic` (see convviz.quiz.TOPICS) about the current layer."""
     key = key or topic
-    with st.expander("Quiz: predict, then reveal", icon="🎯"):
-        _quiz_body(topic, ctx, key)
+    # Lazy: the question and its form are built and sent only while the box is open (opening it reruns the page).
+    box = st.expander(QUIZ_LABEL, icon="🎯", key=f"cvq_box_{key}", on_change="rerun")
+    if box.open:
+        with box:
+            _quiz_body(topic, ctx, key)
 
 
 def _quiz_body(topic: str, ctx: Context, key: str) -> None:

@@ -17,11 +17,14 @@ from tests.quiz_support import size_by_hand
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 QUIZ = "Quiz: predict, then reveal"
+QUIZ_TOPICS = ("window_cells", "output_size", "im2col_column", "gradient")  # the pages' quiz_box topics
 
 
 def open_page(page: str, query: dict) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.query_params.update(query)
+    for topic in QUIZ_TOPICS:  # the quiz box is lazy: open it, as a click on it does
+        at.session_state[f"cvq_box_{topic}"] = True
     at.switch_page(page)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -199,3 +202,14 @@ def test_input_gradient_quiz_asks_where_gradient_goes_then_which_cells_get_none(
     at.multiselect(key=quiz(at).multiselect[0].key).set_value([f"(7, {c})" for c in range(6)])
     check(at, "gradient")
     assert quiz(at).success and "2 of 2" in score(at)
+
+
+def test_the_quiz_is_built_only_while_its_box_is_open():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page("pages/forward.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not quiz(at).markdown and not quiz(at).button, "closed: no question is built or sent"
+    at.session_state["cvq_box_window_cells"] = True
+    at.run()
+    assert prompt(at).startswith("**Question 1.**")

@@ -463,3 +463,20 @@ def test_cells_too_small_to_click_say_so_and_the_step_selector_stops_offering_cl
     assert [c for c in at.caption if "too small to click" in c.value]
     (fig,) = figures(at)
     assert not [t for t in fig["data"] if t.get("name") == "select"]
+
+
+def test_the_engines_code_is_sent_only_while_its_expander_is_open():
+    import inspect
+
+    from convviz.ui.page import CODE_LABEL
+
+    at = run("pages/forward.py", {})
+    (box,) = [e for e in at.expander if e.label == CODE_LABEL]
+    assert not box.code, "closed: the source is not sent on every rerun"
+    at.session_state["cv_code_forward"] = True  # what a click on the expander sets
+    at.run()
+    assert_healthy(at)
+    (box,) = [e for e in at.expander if e.label == CODE_LABEL]
+    from convviz.conv import _forward_loops  # the function pages/forward.py shows
+
+    assert [c.value.strip() for c in box.code] == [inspect.getsource(_forward_loops).strip()]

@@ -205,6 +205,16 @@ def test_hover_names_the_channel_and_the_labelled_cell(app):
     app.assert_healthy()
 
 
+def test_the_code_expander_loads_its_source_when_opened(app):
+    app.open("forward")
+    box = app.page.locator('[data-testid="stExpander"]', has_text="The engine's NumPy code for this stage")
+    expect(box.locator('[data-testid="stCode"]')).to_have_count(0)  # closed: not sent
+    box.locator("summary").click()
+    expect(box.locator('[data-testid="stCode"]').first).to_contain_text("def _forward_loops", timeout=20_000)
+    app.wait_for_app()
+    app.assert_healthy()
+
+
 # ------------------------------------------------------------------------------------------------- 6./7. bad links
 
 
