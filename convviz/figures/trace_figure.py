@@ -182,6 +182,8 @@ CLICK_CELLS = 2048  # a clickable panel with more cells (all channels) gets its 
 CLICK_MIN_PX = 10.0  # smaller cells get no click grid: too small to aim at, and its markers are ~40 % of a frame's redraw
 MAX_TEXT_CELLS = 1_000  # numbers in cells only up to this many cells a figure: each is an SVG text redrawn every frame
 TICK_PX = 28  # at least this many pixels between tick labels: every label costs time on each animation frame
+SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
+CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
 
 
 def _z(panel: Panel, grid: np.ndarray) -> np.ndarray:
@@ -354,8 +356,7 @@ def trace_figure(
     """
     rows = [list(r) for r in (rows or [[p.name for p in trace.panels]])]
     layout_rows = _layout_cells(trace, rows, start, max_panel_cells, max_panel_side)
-    all_cells = [c for r in layout_rows for c in r]
-    windowed = [c for c in all_cells if c.windowed]
+
     def row_units(r: Sequence[Cell], px: float) -> float:
         subs = _subplots(r)
         return (sum(_units(c, px, font_size) for c in r) + _channel_gap(px) * (len(r) - len(subs))
@@ -366,7 +367,7 @@ def trace_figure(
         widths = [row_units(r, px) for r in layout_rows]
         px = max(4.0, float(min(cell_px, (max_width - 80) / max(max(widths), 1))))
     widths = [row_units(r, px) for r in layout_rows]
-    text_cells = sum(c.shape[0] * c.shape[1] for c in all_cells)
+    text_cells = sum(c.shape[0] * c.shape[1] for r in layout_rows for c in r)
     show_text = text if text is not None else (px >= 15 and text_cells <= MAX_TEXT_CELLS)
     gap = 1 if px >= GAP_MIN_PX else 0
     line_px = font_size + 5
@@ -392,6 +393,7 @@ def trace_figure(
     y_cursor = 1.0
     total_h = sum(heights) * px + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
+
     def _cell_traces(cell: Cell) -> None:
         """The heatmap of one channel of a panel, its overlays and its click grid, appended to `data`."""
         p = cell.panel
@@ -572,12 +574,6 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
     subplot alike.
     """
     return max(cell.shape[1], math.ceil(MIN_SUBPLOT_PX * font_size / 12 / px))
-
-
-SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
-
-
-CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
 
 
 def _channel_gap(px: float) -> int:
