@@ -209,6 +209,9 @@ def show_trace(
     return show_trace_object(trace, key or stage, rows, clickable, code, select_label)
 
 
+CODE_LABEL = "The engine's NumPy code for this stage"
+
+
 def show_trace_object(
     trace: Trace,
     key: str,
@@ -243,9 +246,6 @@ def show_trace_object(
             with box:
                 for fn in code:
                     st.code(inspect.getsource(fn), language="python")
-
-
-CODE_LABEL = "The engine's NumPy code for this stage"
 
 
 def _span_text(lo: int, hi: int, first: int) -> str:
@@ -302,13 +302,12 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
     click = bool(clickable) and bool(meta.get("click_grid", True))
     if len(trace.steps) > 1:
         labels = [f"{t + 1}: {s.title}" for t, s in enumerate(trace.steps)]
-        if st.session_state.get("cv_present"):
+        if presenter:
             prev_col, next_col = st.columns(2)
-            step_now = int(st.session_state.get(slider_key, start))
-            prev_col.button("◀ Previous step", key=f"cv_prev_{key}", use_container_width=True, disabled=step_now <= 0,
+            prev_col.button("◀ Previous step", key=f"cv_prev_{key}", use_container_width=True, disabled=start <= 0,
                             on_click=_move_step, args=(slider_key, -1, len(trace.steps)))
             next_col.button("Next step ▶", key=f"cv_next_{key}", use_container_width=True,
-                            disabled=step_now >= len(trace.steps) - 1, on_click=_move_step, args=(slider_key, 1, len(trace.steps)))
+                            disabled=start >= len(trace.steps) - 1, on_click=_move_step, args=(slider_key, 1, len(trace.steps)))
         start = st.select_slider(f"Step, or click a{'n' if select_label[0] in 'aeiou' else ''} {select_label} in the figure"
                                  if click else "Step (Play below animates in the browser)",
                                  options=range(len(trace.steps)),
