@@ -4,6 +4,7 @@ import streamlit as st
 from convviz.figures.timing_figure import memory_figure, timing_figure
 from convviz.geometry import ConvSpec
 from convviz.timing import LOOP_BUDGET_SECONDS, budget_problems, time_methods, torch_version, work_of
+from convviz.ui.controls import stop_page
 from convviz.ui.methods import (
     REPORT_KEY,
     RUN_KEY,
@@ -30,7 +31,7 @@ try:
                            padding_arg(values["padding"]), values["dilation"], n=values["n"], c=values["c"], f=values["f"])
 except ValueError as err:
     st.error(f"These sizes do not make a valid layer. {err}")
-    st.stop()
+    stop_page()
 work = work_of(spec)
 st.caption(escape_md(f"x {spec.input_shape} · w {spec.weight_shape} · padding (t, b, l, r) {spec.padding} → y {spec.output_shape} · "
                      f"{work.macs:,} multiply-adds · naive loops: {work.loop_windows:,} window products per pass"))

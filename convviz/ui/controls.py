@@ -1,13 +1,15 @@
 """The shared sidebar controls and their two-way sync with the URL.
 
 Flow on every run: (1) once per session, the URL is parsed and validated (`settings.parse_query`) and the
-widgets' state is seeded from it, so no widget ever reads a raw URL value; (2) the widgets render; (3) the
-URL is rewritten from the widgets, leaving defaults out. Settings live in st.session_state, so they
+widgets' state is seeded from it, so no widget ever reads a raw URL value; (2) the settings are read from that
+state and the URL is rewritten from them, leaving defaults out (`session_settings`); (3) the page is drawn, then
+the widgets (`draw_sidebar`, after the page so its chart reaches the browser first). Settings live in st.session_state, so they
 survive page switches; the URL always mirrors them, so a copied link reopens the same view.
 """
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
 from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, Settings, parse_query, to_query
@@ -64,8 +66,21 @@ def _pair(a: str, b: str) -> None:
     _int_input(b, right)
 
 
-def render_sidebar() -> Settings:
-    """Draw the shared controls in the sidebar and return the settings they hold."""
+def session_settings() -> Settings:
+    """The settings of this run, read before any control is drawn, and the URL made to mirror them.
+
+    Widget state is in st.session_state from the start of a run (a changed control's new value included), so
+    the page can be drawn first and the sidebar after it (`draw_sidebar`): the browser then gets the page's
+    chart before the sidebar's 30-odd elements, and draws it sooner after a change.
+    """
+    seed_from_url()
+    settings = current_settings()
+    sync_url(settings)
+    return settings
+
+
+def draw_sidebar() -> Settings:
+    """Draw the shared controls in the sidebar (from the state `session_settings` read) and return their settings."""
     seed_from_url()
     with st.sidebar:
         st.toggle("Presenter mode", key=PRESENT, help="Large cells and fonts, big step buttons; kept in the link "
@@ -94,9 +109,24 @@ def render_sidebar() -> Settings:
                          max_chars=400, height=80)
         _int_input("seed")
         st.button("Reset to defaults", use_container_width=True, on_click=_reset)
-    settings = current_settings()
-    sync_url(settings)
-    return settings
+    return current_settings()
+
+
+class PageStop(StopException):
+    """Raised by `stop_page`. app.py catches it, so the run ends normally with the sidebar drawn after the page.
+
+    A subclass of Streamlit's own stop, so a page run without app.py (it never is: see shell.py) still stops
+    quietly rather than showing an exception.
+    """
+
+
+def stop_page() -> None:
+    """Stop the page here, like st.stop(), once it has explained why it cannot go on.
+
+    Not st.stop(): app.py draws the sidebar after the page, and nothing runs after st.stop(), so the user would
+    be left without the controls that fix the settings.
+    """
+    raise PageStop()
 
 
 def _reset() -> None:

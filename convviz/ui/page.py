@@ -24,6 +24,7 @@ from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
 from ..figures.trace_figure import CLICK_MIN_PX, FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS
 from ..geometry import ConvSpec
 from ..traces.base import Trace
+from .controls import stop_page
 from .export import export_row
 from .settings import Settings
 from .shell import ensure_app_navigation
@@ -112,7 +113,7 @@ def page_context(title: str, intro: str) -> Context:
     except ValueError as err:
         st.error(f"These settings do not make a valid layer. {err}")
         st.info("Change the controls in the sidebar (or press 'Reset to defaults').")
-        st.stop()
+        stop_page()
     st.caption(geometry_line(spec))
     return Context(settings, spec, arrays)
 

@@ -76,5 +76,10 @@ def test_a_layer_over_the_budget_is_refused_with_the_reason():
 
 
 def test_an_impossible_layer_is_explained_not_raised():
-    at = set_sizes(open_methods(), h=3, w=3, kh=7, kw=7, padding="valid")
+    at = set_sizes(open_methods({"h": "9"}), h=3, w=3, kh=7, kw=7, padding="valid")
     assert any("do not make a valid layer" in e.value and "kernel_size" in e.value for e in at.error)
+    # The page stopped early; the shared controls are still drawn and keep their values (a control left undrawn
+    # in a run would lose its state, resetting the user's settings).
+    assert at.sidebar.number_input(key="cv_h").value == 9
+    at.run()
+    assert at.sidebar.number_input(key="cv_h").value == 9

@@ -247,6 +247,36 @@ def test_impossible_geometry_explains_itself(app):
     errors = app.alerts("Error")
     assert any("kernel_size" in e for e in errors), errors
     assert app.page.locator(".js-plotly-plot").count() == 0
+    # The page stopped early, yet the controls are there with the user's values, ready to be fixed.
+    expect(app.number_input("H (height)")).to_have_value("2")
+    expect(app.number_input("KH (kernel)")).to_have_value("5")
+    app.assert_healthy()
+
+
+def test_a_change_sends_the_chart_before_the_sidebar(app):
+    """app.py draws the page before the sidebar, so after a change the browser gets (and can draw) the new chart
+    before the sidebar's controls: the websocket messages of one rerun, decoded, in the order they arrived."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    frames: list[bytes] = []
+    app.page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
+    app.open("forward")
+    box = app.number_input("H (height)")
+    frames.clear()
+    box.fill("7")
+    box.press("Enter")
+    app.wait_for_app()
+    order = []
+    for raw in frames:
+        msg = ForwardMsg()
+        msg.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
+        if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            order.append((msg.metadata.delta_path[0], msg.delta.new_element.WhichOneof("type")))
+    sidebar = 1  # delta_path[0]: the root container (0 is the main area)
+    kinds = [k for _, k in order]
+    assert "plotly_chart" in kinds and (sidebar, "number_input") in order, order
+    assert kinds.index("plotly_chart") < order.index((sidebar, "number_input")), order
+    expect(box).to_have_value("7")
     app.assert_healthy()
 
 
