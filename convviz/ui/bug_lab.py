@@ -15,6 +15,7 @@ import streamlit as st
 
 from ..bugs import BUGS, BugCheck, BugRun, buggy_backward, check_bug, live_check
 from ..figures.bug_figure import bug_figure
+from .housekeeping import register_releaser
 from .page import build_arrays
 from .settings import Settings
 
@@ -59,3 +60,12 @@ def bug_lab_figure(settings: Settings, bug_id: str, n: int, c: int) -> go.Figure
     """Correct vs buggy dx of sample n, input channel c (shared between sessions: do not modify it)."""
     run = bug_lab(settings, bug_id).run
     return bug_figure(run.dx_ok[n, c], run.dx_aligned[n, c], run.wrong_mask[n, c])
+
+
+def release_lab_caches() -> None:
+    """Drop the bug lab's shared caches (the housekeeping thread calls this once the app has been idle a while)."""
+    bug_lab.clear()
+    bug_lab_figure.clear()
+
+
+register_releaser(release_lab_caches)

@@ -1,20 +1,44 @@
-"""Server housekeeping: hand freed memory back to the operating system.
+"""Server housekeeping: drop the shared caches when the app has been idle, and hand freed memory back to the OS.
 
-A Streamlit server runs every session's script in its own thread, and glibc's allocator gives each busy thread
-an arena of its own. When a class leaves, Python frees the sessions' arrays and figures, but glibc keeps most of
-the freed pages mapped in those arenas, so the process's resident memory stays near its peak although the
-caches are bounded. `malloc_trim(0)` releases the free pages of every arena. A daemon thread calls it every
-`period` seconds (a few milliseconds each time); on a C library without it (musl, macOS) nothing happens.
+A class fills the shared caches (traces, arrays, figures, bug labs; each bounded, see page.py) with what the
+students looked at. Bounded is not enough for a teacher's server: when the class has left, that memory would stay
+taken until the next class replaces it. So every run calls `touch()`, and when no run has happened for
+`idle_seconds` (CONVVIZ_IDLE_RELEASE_S, default 120 s) the registered releasers clear the caches, once per idle
+spell. The next visitor recomputes what they look at (tens of milliseconds a page; the gradient check up to ~1 s).
+
+glibc's allocator gives each busy script thread an arena of its own and keeps freed pages mapped in them, so the
+process's resident memory would stay near its peak even with the caches empty. `malloc_trim(0)` releases the free
+pages of every arena. One daemon thread does both every `period` seconds (a few milliseconds each time); on a C
+library without malloc_trim (musl, macOS) only the caches are dropped.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import gc
+import os
 import threading
 import time
+from collections.abc import Callable
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_releasers: list[Callable[[], None]] = []
+_last_run = time.monotonic()
+_released = True  # nothing cached before the first run
+
+IDLE_ENV = "CONVVIZ_IDLE_RELEASE_S"
+IDLE_SECONDS_DEFAULT = 120.0
+
+
+def idle_seconds() -> float:
+    """Idle time after which the caches are dropped (CONVVIZ_IDLE_RELEASE_S; a bad value means the default)."""
+    try:
+        value = float(os.environ.get(IDLE_ENV, IDLE_SECONDS_DEFAULT))
+    except ValueError:
+        return IDLE_SECONDS_DEFAULT
+    return value if value > 0 and value != float("inf") else IDLE_SECONDS_DEFAULT
 
 
 def _malloc_trim():
@@ -27,20 +51,51 @@ def _malloc_trim():
     return trim
 
 
-def start_memory_trimmer(period: float = 20.0) -> bool:
-    """Start the trimming thread once per process; returns whether one is running."""
+def register_releaser(release: Callable[[], None]) -> None:
+    """Call `release` (e.g. a cache's clear) when the app has been idle; registering twice is a no-op."""
+    with _lock:
+        if release not in _releasers:
+            _releasers.append(release)
+
+
+def touch(now: float | None = None) -> None:
+    """Record activity (a script run): the caches are in use."""
+    global _last_run, _released
+    _last_run = time.monotonic() if now is None else now
+    _released = False
+
+
+def release_if_idle(idle: float, now: float | None = None) -> bool:
+    """Run every releaser if there has been no activity for `idle` seconds and they have not run since the last
+    activity; returns whether they ran."""
+    global _released
+    now = time.monotonic() if now is None else now
+    with _lock:
+        if _released or now - _last_run < idle:
+            return False
+        _released = True
+        releasers = list(_releasers)
+    for release in releasers:
+        with contextlib.suppress(Exception):  # a releaser that fails must not stop the others or the thread
+            release()
+    gc.collect()
+    return True
+
+
+def start_memory_trimmer(period: float = 10.0) -> bool:
+    """Start the housekeeping thread once per process; returns whether malloc_trim is available."""
     global _thread
+    trim = _malloc_trim()
     with _lock:
         if _thread is None:
-            trim = _malloc_trim()
-            if trim is None:
-                return False
 
             def loop() -> None:
                 while True:
                     time.sleep(period)
-                    trim(0)
+                    release_if_idle(idle_seconds())
+                    if trim is not None:
+                        trim(0)
 
             _thread = threading.Thread(target=loop, name="convviz-malloc-trim", daemon=True)
             _thread.start()
-    return True
+    return trim is not None

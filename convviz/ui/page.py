@@ -26,6 +26,7 @@ from ..geometry import ConvSpec
 from ..traces.base import Trace
 from .controls import stop_page
 from .export import export_row
+from .housekeeping import register_releaser, touch
 from .settings import Settings
 from .shell import ensure_app_navigation
 from .stages import STAGES, STEP_BUDGET
@@ -176,6 +177,12 @@ def _figure_store() -> dict:
     return {}
 
 
+def release_caches() -> None:
+    """Drop the pages' shared caches (the housekeeping thread calls this once the app has been idle a while)."""
+    for cached in (build_arrays, get_trace, _figure_store, _gradcheck_store):
+        cached.clear()
+
+
 def figure_for(trace: Trace, rows: tuple, start: int, clickable: str | None, cell_px: float, font_size: int) -> go.Figure:
     """The figure of a trace for one view, built once. The entry keeps the trace alive, so its id stays unique."""
     store = _figure_store()
@@ -286,6 +293,7 @@ def _move_step(slider_key: str, delta: int, count: int) -> None:
 @st.fragment
 def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, select_label: str) -> None:
     """Step selector, animated figure (with click-to-select) and the chosen step's caption."""
+    touch()  # a fragment rerun is activity too: the caches are in use
     state_key = f"cv_step_{key}"
     start = int(st.session_state.get(state_key, 0))
     start = min(max(start, 0), max(len(trace.steps) - 1, 0))
@@ -394,3 +402,6 @@ def gradcheck_trace_cached(settings: Settings, n: int, f: int) -> Trace:
             store.pop(next(iter(store)))
         store[key] = trace
     return store[key]
+
+
+register_releaser(release_caches)
