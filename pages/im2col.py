@@ -5,6 +5,8 @@ from convviz.conv import _forward_im2col
 from convviz.im2col import im2col_gather, im2col_indices, im2col_matrix
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
+PARTS = ("1. Generating the index arrays", "2. Gathering the columns", "3. One matrix product")
+
 ctx = page_context(
     "im2col: windows as columns, then one matrix product",
     "im2col copies every window into one column of a matrix, so the whole convolution becomes a single matrix "
@@ -12,18 +14,25 @@ ctx = page_context(
     "where each window starts, and `k` which channel a row belongs to. Same layout as `torch.nn.functional.unfold`.",
 )
 (n,) = pick_indices("im2col", n=("sample n", ctx.spec.n))
-st.header("1. Generating the index arrays")
-st.latex(r"i = i_0[:, \mathrm{None}] + i_1[\mathrm{None}, :],\quad j = j_0[:, \mathrm{None}] + j_1[\mathrm{None}, :]")
-show_trace("im2col_indices", ctx.settings, key="im2col_idx", rows=[["i0", "i1", "i"], ["k", "j0", "j1", "j"]],
-           code=[im2col_indices])
-st.header("2. Gathering the columns")
-st.latex(r"\mathrm{cols}[n, r, l] = x_{pad}[n,\ k[r],\ i[r, l],\ j[r, l]]")
-show_trace("im2col_gather", ctx.settings, options_of(n=n), key="im2col_gather", rows=[["xpad"], ["cols"]],
-           code=[im2col_gather, im2col_matrix])
-st.header("3. One matrix product")
-st.latex(r"Y = W_{(F,\ C K_H K_W)}\ \mathrm{cols}_{(C K_H K_W,\ OH \cdot OW)} + b,\quad y = Y.\mathrm{reshape}(F, OH, OW)")
-show_trace("im2col_product", ctx.settings, options_of(n=n), key="im2col_prod", rows=[["W", "cols"], ["Y"], ["y"]],
-           clickable="y", code=[_forward_im2col])
+# One part at a time, as tabs: only the open tab's figure is built and sent (opening another reruns the page), so a
+# change of settings redraws one chart, not three (at the largest settings each is ~200 KB of plotly.js work).
+index_tab, gather_tab, product_tab = st.tabs(list(PARTS), key="cv_im2col_part", on_change="rerun")
+if index_tab.open:
+    with index_tab:
+        st.latex(r"i = i_0[:, \mathrm{None}] + i_1[\mathrm{None}, :],\quad j = j_0[:, \mathrm{None}] + j_1[\mathrm{None}, :]")
+        show_trace("im2col_indices", ctx.settings, key="im2col_idx", rows=[["i0", "i1", "i"], ["k", "j0", "j1", "j"]],
+                   code=[im2col_indices])
+if gather_tab.open:
+    with gather_tab:
+        st.latex(r"\mathrm{cols}[n, r, l] = x_{pad}[n,\ k[r],\ i[r, l],\ j[r, l]]")
+        show_trace("im2col_gather", ctx.settings, options_of(n=n), key="im2col_gather", rows=[["xpad"], ["cols"]],
+                   code=[im2col_gather, im2col_matrix])
+if product_tab.open:
+    with product_tab:
+        st.latex(r"Y = W_{(F,\ C K_H K_W)}\ \mathrm{cols}_{(C K_H K_W,\ OH \cdot OW)} + b,\quad "
+                 r"y = Y.\mathrm{reshape}(F, OH, OW)")
+        show_trace("im2col_product", ctx.settings, options_of(n=n), key="im2col_prod", rows=[["W", "cols"], ["Y"], ["y"]],
+                   clickable="y", code=[_forward_im2col])
 from convviz.ui.quiz import quiz_box
 
 quiz_box("im2col_column", ctx)

@@ -67,6 +67,28 @@ def figures(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+IM2COL_PARTS = ("1. Generating the index arrays", "2. Gathering the columns", "3. One matrix product")
+
+
+def open_im2col_part(at: AppTest, part: int) -> AppTest:
+    """Open tab `part` of the im2col page (lazy tabs: only the open tab's content is built) and rerun."""
+    assert [t.label for t in at.tabs] == list(IM2COL_PARTS)
+    at.session_state["cv_im2col_part"] = IM2COL_PARTS[part]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def im2col_figures(at: AppTest) -> list[dict]:
+    """The im2col page's three figures (index arrays, gather, product), one tab at a time; each tab sends only its
+    own figure."""
+    out = []
+    for part in range(3):
+        (fig,) = figures(open_im2col_part(at, part))
+        out.append(fig)
+    return out
+
+
 def panel(fig: dict, name: str) -> list[np.ndarray]:
     """The decoded heatmap grids of one panel (one per channel), found by the panel name in the hover text."""
     grids = [decode(t["z"]) for t in fig["data"]
@@ -108,6 +130,8 @@ def assert_healthy(at: AppTest) -> None:
 def test_every_page_renders_every_edge_case_with_passing_live_checks(page, case):
     at = run(page, EDGE_CASES[case])
     assert_healthy(at)
+    if page == "pages/im2col.py":  # its live check sits under the product, in the last tab
+        assert_healthy(open_im2col_part(at, 2))
     if page != "pages/shapes.py":
         assert at.success, "no live check line"
     assert at.title and at.caption, "title and the geometry line"
@@ -145,7 +169,7 @@ def test_forward_page_follows_the_sample_and_channel_selectors():
 def test_im2col_page_shows_unfold_and_the_product(case):
     query = EDGE_CASES[case]
     settings, spec, (x, w, b, dout) = engine_data(query)
-    idx_fig, gather_fig, product_fig = figures(run("pages/im2col.py", query))
+    idx_fig, gather_fig, product_fig = im2col_figures(run("pages/im2col.py", query))
     # Asymmetric padding: pad first, then unfold with none (convviz.im2col takes symmetric padding, like F.unfold).
     cols = cv.im2col(pad_input(x, spec), spec.kernel_size, spec.stride, 0, spec.dilation)  # (N, C*KH*KW, L)
     np.testing.assert_array_equal(one(gather_fig, "cols"), cols[0])
@@ -159,6 +183,23 @@ def test_im2col_page_shows_unfold_and_the_product(case):
     assert len(panel(product_fig, "y")) == spec.f
     for f, grid in enumerate(panel(product_fig, "y")):
         np.testing.assert_allclose(grid, y[0, f])
+
+
+def test_im2col_tabs_build_only_the_open_parts_figure():
+    """A settings change redraws one chart, not three: only the open tab's trace is drawn and sent."""
+    at = run("pages/im2col.py", {"h": "7"})
+    stages = []
+    for part in range(3):
+        if part:
+            open_im2col_part(at, part)
+        (fig,) = figures(at)  # one chart per run
+        stages.append(fig["layout"]["meta"]["stage"])
+        open_tabs = [t.label for t in at.tabs if len(t.children)]
+        assert open_tabs == [IM2COL_PARTS[part]], open_tabs  # the other tabs are empty
+    assert stages == ["im2col_indices", "im2col_gather", "im2col_product"]
+    at.number_input(key="cv_h").set_value(8).run()  # the open tab stays open across a settings change
+    (fig,) = figures(at)
+    assert fig["layout"]["meta"]["stage"] == "im2col_product" and at.session_state["cv_im2col_part"] == IM2COL_PARTS[2]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -430,7 +471,7 @@ def shown_part(fig: dict, name: str) -> tuple[np.ndarray, slice]:
 def test_largest_settings_show_part_of_the_big_matrices_say_so_and_stay_exact():
     settings, spec, (x, w, b, dout) = engine_data(LARGEST)
     at = run("pages/im2col.py", LARGEST)
-    idx_fig, gather_fig, product_fig = figures(at)
+    idx_fig, gather_fig, product_fig = figures_ = im2col_figures(at)
     cols = cv.im2col(pad_input(x, spec), spec.kernel_size, spec.stride, 0, spec.dilation)[0]  # (C*KH*KW, L)
     L = spec.oh * spec.ow
     for fig in (gather_fig, product_fig):
@@ -443,9 +484,9 @@ def test_largest_settings_show_part_of_the_big_matrices_say_so_and_stay_exact():
     for name in ("i", "j"):
         grid, part = shown_part(idx_fig, name)
         np.testing.assert_array_equal(grid, getattr(idx, name)[:, part])
-    notes = [e.value for e in at.info]
+    notes = [e.value for e in at.info]  # the product tab is open last
     assert any("columns 0–" in n and f"of {L:,}" in n for n in notes), notes  # the cap is explained in the page
-    for fig in figures(at):
+    for fig in figures_:
         assert len(json.dumps(fig)) < 2_000_000
 
     (fig,) = figures(run("pages/col2im.py", LARGEST))

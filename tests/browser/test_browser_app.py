@@ -280,6 +280,26 @@ def test_a_change_sends_the_chart_before_the_sidebar(app):
     app.assert_healthy()
 
 
+def test_im2col_tabs_load_their_part_when_opened(app):
+    """The im2col page shows one part at a time: opening a tab reruns the page and draws that part's figure."""
+    app.open("im2col?h=7")
+    tabs = app.page.locator('[data-testid="stMain"] [role="tab"]')
+    expect(tabs).to_have_count(3)
+    assert app.page.locator(".js-plotly-plot").count() == 1
+    assert "i0" in app.chart_title() or "kernel rows" in app.chart_title(), app.chart_title()
+    tabs.nth(2).click()
+    app.wait_for_app()
+    expect(app.page.locator(".js-plotly-plot")).to_have_count(1)
+    expect(app.page.locator('[data-testid="stMain"]')).to_contain_text("Step, or click an output cell in the figure")
+    box = app.number_input("H (height)")  # a settings change keeps the open tab
+    box.fill("8")
+    box.press("Enter")
+    app.wait_for_app()
+    expect(tabs.nth(2)).to_have_attribute("aria-selected", "true")
+    expect(app.page.locator('[data-testid="stCaptionContainer"]').first).to_contain_text("(1, 1, 8, 6)")
+    app.assert_healthy()
+
+
 def test_tables_show_formulas_literally(app):
     """st.table renders Markdown: the strided page's 'SH*sH = 1*48 = 48' must not turn into italics."""
     app.open("strided")
