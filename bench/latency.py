@@ -8,14 +8,14 @@ What it does (everything it starts it stops; loopback only, offline):
 2. drives Debian chromium (Playwright sync API, /usr/bin/chromium, the browser tests' CHROMIUM_ARGS), one tab per
    (app, page, settings), for every page of convviz/ui/shell.py PAGES (read at run time) at the default settings and
    at the LARGEST settings (printed; the caps of convviz/ui/settings.py);
-3. load -> chart: `performance.now()` (whose origin is the navigation start) at the first animation frame in which
-   the page's first .js-plotly-plot has data and an SVG drawn. Measured twice per tab: the first visit of those
-   settings (the server's caches cold for that page) and a reload (warm);
+3. load -> chart: `performance.now()` (whose origin is the navigation start) when plotly.js finished drawing the
+   page's first chart (its plotly_afterplot event; every chart is hooked as it appears, AFTERPLOT_INIT). Measured
+   twice per tab: the first visit of those settings (the server's caches cold for that page) and a reload (warm);
 4. change -> chart: types a new value into a sidebar number input + Enter (convviz: H, alternating H-1 / H; the
    floor: its seed, alternating) and, sampling every animation frame in the page, records when the first chart's
-   data object was replaced and drawn ("chart") and when the app is also idle (script state notRunning, nothing
-   stale: "idle"). The clock starts in the page just before Playwright types; the typing round trips (a few ms)
-   are in both the app's and the floor's numbers. The first two changes hit cold caches (new settings), the rest
+   data object was replaced and plotly.js finished drawing it (its plotly_afterplot event: "chart") and when the
+   app is also idle (script state notRunning, nothing stale: "idle"). The clock starts in the page just before
+   Playwright types; the typing round trips (a few ms) are in both the app's and the floor's numbers. The first two changes hit cold caches (new settings), the rest
    revisit settings the server has cached: p50/p95 are over all reps, "cold" is the slower of the first two;
 5. payload: sizes of the websocket frames the browser received during each change (Playwright's framereceived,
    after permessage-deflate is undone): the biggest frame (the chart's delta message) and the total;
@@ -54,15 +54,17 @@ TIMEOUT_MS = 20_000  # per load or change; a page that misses it is reported and
 ANIM_SECONDS = 4.0
 
 # Waits in the page, one check per animation frame, for the first chart to carry a data object other than the one
-# saved in window.__cvOld and for the app to be idle; returns ms since window.__cvT0 for both moments.
+# saved in window.__cvOld and to have finished drawing it, and for the app to be idle; returns ms since window.__cvT0
+# for both moments. "Finished drawing": plotly.js fired plotly_afterplot for that data object (AFTERPLOT_INIT). Streamlit
+# remounts the chart on every change (the element's id hashes the figure), so this is a Plotly.newPlot, whose SVG
+# shows traces ~100 ms before the plot is done on a multi-panel figure.
 WAIT_CHANGE_JS = """async (timeoutMs) => {
   const t0 = window.__cvT0, old = window.__cvOld;
   let chart = null;
   while (performance.now() - t0 < timeoutMs) {
     await new Promise(r => requestAnimationFrame(r));
     const gd = document.querySelector('.js-plotly-plot');
-    if (chart === null && gd && gd.data && gd.data !== old && gd._fullLayout && gd.querySelector('.main-svg'))
-      chart = performance.now() - t0;
+    if (chart === null && gd && gd.data && gd.data !== old && gd.__cvAfterData === gd.data) chart = gd.__cvAfterAt - t0;
     const app = document.querySelector('[data-testid="stApp"]');
     const idle = app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'
       && !document.querySelector('[data-stale="true"]') && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
@@ -76,11 +78,23 @@ WAIT_LOAD_JS = """async (timeoutMs) => {
   while (performance.now() < timeoutMs) {
     await new Promise(r => requestAnimationFrame(r));
     const gd = document.querySelector('.js-plotly-plot');
-    if (gd && gd.data && gd.data.length && gd._fullLayout && gd.querySelector('.main-svg .trace, .main-svg .hm'))
-      return performance.now();
+    if (gd && gd.data && gd.data.length && gd.__cvAfterData === gd.data) return gd.__cvAfterAt;
   }
   return null;
 }"""
+
+# Installed before any page script: every plotly chart that appears is hooked at once (a MutationObserver sees the div
+# get its js-plotly-plot class, before plotly.js has finished drawing it) so that the end of each of its draws,
+# plotly_afterplot, is recorded on the element with the data object it drew.
+AFTERPLOT_INIT = """(() => {
+  const hook = gd => {
+    if (gd.__cvHooked || typeof gd.on !== 'function') return;
+    gd.__cvHooked = true;
+    gd.on('plotly_afterplot', () => { gd.__cvAfterAt = performance.now(); gd.__cvAfterData = gd.data; });
+  };
+  const scan = () => document.querySelectorAll('.js-plotly-plot').forEach(hook);
+  new MutationObserver(scan).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['class']});
+})();"""
 
 # Installed before any page script: logs every websocket message's arrival time and size in the page, so a change can
 # be split into "server + network" (until the chart's message arrived) and "browser" (until the chart was drawn).
@@ -417,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             context = browser.new_context(viewport=VIEWPORT)
             context.add_init_script(WS_LOG_INIT)
+            context.add_init_script(AFTERPLOT_INIT)
             warm = Tab(context)  # untimed: the browser's first load compiles Streamlit's JS; the server's first run imports
             for base in (floor_base, app_base):
                 warm.load(base + "/")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +79,9 @@ class AnimatedFigure(go.Figure):
         out["data"] = list(out.get("data") or []) + self._raw_data
         if self._raw_frames:
             out["frames"] = self._raw_frames
+        meta = out.get("layout", {}).get("meta")
+        if isinstance(meta, dict):  # sent as text, see `meta_of`; fig.layout.meta stays a dict on the server
+            out["layout"]["meta"] = json.dumps(meta, separators=(",", ":"))
         return out
 
     def to_plotly_json(self) -> dict:
@@ -89,6 +94,11 @@ class AnimatedFigure(go.Figure):
 
 
 # numpy dtype -> plotly.js typed-array code (_plotly_utils.utils.plotlyjsShortTypes)
+# A figure sends its arrays as plain JSON lists (see data_revision) when their base64 is at most PLAIN_MAX_BYTES
+# characters and the lists' JSON at most PLAIN_MAX_JSON (lists take ~1.2-2.5x the bytes); typed arrays otherwise.
+PLAIN_MAX_BYTES = 400_000
+PLAIN_MAX_JSON = 1_200_000
+
 TYPED_ARRAY_CODES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
                      "float32": "f4", "float64": "f8"}
 _INT_STEPS = ((np.int8, -128, 127), (np.int16, -(2**15), 2**15 - 1), (np.int32, -(2**31), 2**31 - 1))
@@ -333,6 +343,7 @@ def trace_figure(
     max_width: int = 980,
     max_panel_cells: int = MAX_PANEL_CELLS,
     max_panel_side: int = MAX_PANEL_SIDE,
+    plain_arrays: bool | None = None,
 ) -> AnimatedFigure:
     """Build the animated figure of `trace`.
 
@@ -350,6 +361,8 @@ def trace_figure(
         max_panel_cells, max_panel_side: a panel with more cells, or a longer side, shows a window of its rows /
             columns round what step `start` highlights (panels of the same length share the window); the
             animation then plays only the steps whose highlights fall inside the windows.
+        plain_arrays: arrays as JSON lists rather than typed arrays (default: when that stays within PLAIN_MAX_BYTES
+            and PLAIN_MAX_JSON; see `data_revision` for why).
     Returns:
         AnimatedFigure (a go.Figure) with frames named by step index in `raw_frames`; layout.meta holds
         {"frame_steps": [...], "windows": [...]}: every windowed panel with the rows and columns shown.
@@ -546,7 +559,73 @@ def trace_figure(
     )
     if len(frames) > 1:
         layout.update(_controls(kept, start, font_size))
-    return AnimatedFigure(layout=layout, raw_data=data, raw_frames=frames)
+    if layout["meta"]["click_grid"]:
+        # What Streamlit sets itself for a chart with point selection (st.plotly_chart on_select): set here, its
+        # second render of the chart changes nothing, so plotly.js need not draw it again (see data_revision).
+        layout.update(clickmode="event+select", hovermode="closest", dragmode="pan")
+    layout["datarevision"] = data_revision(data, frames)  # of the compact form: the same digest for the same numbers
+    auto = plain_arrays is None
+    if auto:
+        plain_arrays = _typed_bytes(data) + _typed_bytes(frames) <= PLAIN_MAX_BYTES
+    if plain_arrays:
+        plain = _plain(data), _plain(frames)
+        if not auto or len(json.dumps(plain, separators=(",", ":"))) <= PLAIN_MAX_JSON:
+            data, frames = plain
+    fig = AnimatedFigure(layout=layout, raw_data=data, raw_frames=frames)
+    fig.layout.template = None  # see data_revision: the default template is an object Plotly.react cannot match
+    return fig
+
+
+def meta_of(spec: dict) -> dict:
+    """layout.meta of a figure as sent to the browser (JSON text: a dict would make Plotly.react redraw, see
+    `data_revision`)."""
+    meta = spec.get("layout", {}).get("meta")
+    return json.loads(meta) if isinstance(meta, str) else (meta or {})
+
+
+def _is_typed(v) -> bool:
+    return isinstance(v, dict) and "bdata" in v and "dtype" in v
+
+
+def _typed_bytes(v) -> int:
+    """Characters of base64 in the typed arrays of a figure part."""
+    if _is_typed(v):
+        return len(v["bdata"])
+    if isinstance(v, dict):
+        return sum(_typed_bytes(x) for x in v.values())
+    if isinstance(v, list):
+        return sum(_typed_bytes(x) for x in v)
+    return 0
+
+
+def _plain(v):
+    """A figure part with every typed array turned back into (nested) JSON lists."""
+    if _is_typed(v):
+        dtype = {code: name for name, code in TYPED_ARRAY_CODES.items()}[v["dtype"]]
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=dtype)
+        if "shape" in v:
+            a = a.reshape([int(k) for k in v["shape"].split(",") if k.strip()])
+        return a.tolist()
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def data_revision(data: list, frames: list) -> str:
+    """A digest of the figure's traces and frames, for layout.datarevision.
+
+    Streamlit hands plotly.js each chart twice per script run (Plotly.newPlot when it mounts the chart, then
+    Plotly.react when the run finishes), both times freshly parsed from the spec. Plotly.react redraws the whole
+    figure (as long again as the first draw: 40 ms for Forward at the defaults, 80-100 ms for a multi-panel figure at
+    the largest settings) unless every attribute compares equal. So the spec avoids what can never compare equal
+    between two parses: plain-list arrays count as unchanged while layout.datarevision is (this digest changes
+    exactly when the data does); typed arrays ({dtype, bdata}) always count as new, so small figures send plain
+    lists (PLAIN_MAX_BYTES); layout.meta is sent as text and the default template (an object) is left out.
+    """
+    blob = json.dumps([data, frames], separators=(",", ":"), sort_keys=True, default=str).encode()
+    return hashlib.blake2b(blob, digest_size=12).hexdigest()
 
 
 def _short_error(e: float) -> str:

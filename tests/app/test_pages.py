@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import convviz as cv
 from convviz.data import make_bias, make_dout, make_input, make_kernel
+from convviz.figures.trace_figure import meta_of
 from convviz.ui.settings import Settings, parse_query
 from convviz.ui.shell import PAGES
 
@@ -193,13 +194,13 @@ def test_im2col_tabs_build_only_the_open_parts_figure():
         if part:
             open_im2col_part(at, part)
         (fig,) = figures(at)  # one chart per run
-        stages.append(fig["layout"]["meta"]["stage"])
+        stages.append(meta_of(fig)["stage"])
         open_tabs = [t.label for t in at.tabs if len(t.children)]
         assert open_tabs == [IM2COL_PARTS[part]], open_tabs  # the other tabs are empty
     assert stages == ["im2col_indices", "im2col_gather", "im2col_product"]
     at.number_input(key="cv_h").set_value(8).run()  # the open tab stays open across a settings change
     (fig,) = figures(at)
-    assert fig["layout"]["meta"]["stage"] == "im2col_product" and at.session_state["cv_im2col_part"] == IM2COL_PARTS[2]
+    assert meta_of(fig)["stage"] == "im2col_product" and at.session_state["cv_im2col_part"] == IM2COL_PARTS[2]
 
 
 @pytest.mark.parametrize("case", CASES)

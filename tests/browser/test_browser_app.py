@@ -300,6 +300,46 @@ def test_im2col_tabs_load_their_part_when_opened(app):
     app.assert_healthy()
 
 
+# Installed before the page's scripts: every chart is watched from the moment plotly.js takes its div, and each draw's
+# end (plotly_afterplot) is logged with whether plotly.js computed the figure anew (a new calcdata object) and how many
+# DOM changes it made in the chart since the previous draw (a redraw of the same figure makes thousands).
+DRAW_LOG_INIT = """(() => {
+  window.__draws = [];
+  const watch = gd => {
+    if (gd.__watched || typeof gd.on !== 'function') return;
+    gd.__watched = true;
+    let changes = 0;
+    new MutationObserver(list => { changes += list.length; }).observe(gd, {subtree: true, childList: true, attributes: true});
+    gd.on('plotly_afterplot', () => {
+      window.__draws.push({calc: gd.calcdata === gd.__calc ? 'same' : 'new', changes});
+      gd.__calc = gd.calcdata;
+      changes = 0;
+    });
+  };
+  new MutationObserver(() => document.querySelectorAll('.js-plotly-plot').forEach(watch))
+    .observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['class']});
+})();"""
+
+
+@pytest.mark.parametrize("url_path", ["forward", "shapes"])
+def test_a_change_draws_the_chart_once(app, url_path):
+    """Streamlit mounts the new chart and hands it to plotly.js again when the run finishes; the figure spec makes that
+    second pass a no-op (no new calcdata, no DOM change), so a change of settings costs one draw, not two."""
+    app.page.add_init_script(DRAW_LOG_INIT)
+    app.open(url_path)
+    box = app.number_input("H (height)")
+    for value in ("7", "8"):
+        app.page.evaluate("window.__draws = []")
+        box.fill(value)
+        box.press("Enter")
+        app.wait_for_app()
+        app.page.wait_for_timeout(300)
+        draws = app.page.evaluate("window.__draws")
+        assert draws and draws[0]["calc"] == "new" and draws[0]["changes"] > 100, draws  # the new figure, drawn
+        assert all(d == {"calc": "same", "changes": 0} for d in draws[1:]), draws  # ...once
+    app.assert_healthy()
+
+
 def test_tables_show_formulas_literally(app):
     """st.table renders Markdown: the strided page's 'SH*sH = 1*48 = 48' must not turn into italics."""
     app.open("strided")

@@ -9,7 +9,7 @@ import convviz as cv
 from convviz import traces as T
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures import trace_figure
-from convviz.figures.trace_figure import KIND_SCALES, ROLE_COLOURS
+from convviz.figures.trace_figure import KIND_SCALES, ROLE_COLOURS, meta_of
 
 DTYPES = {"f8": np.float64, "f4": np.float32, "i1": np.int8, "u1": np.uint8, "i2": np.int16, "u2": np.uint16,
           "i4": np.int32, "u4": np.uint32}
@@ -54,7 +54,7 @@ def test_frames_carry_each_steps_highlights_and_values(case):
     tr = T.col2im_trace(x, w, d, spec, n=0)
     fig = trace_figure(tr, rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]])
     js = json.loads(fig.to_json())
-    kept = js["layout"]["meta"]["frame_steps"]
+    kept = meta_of(js)["frame_steps"]
     assert [f["name"] for f in js["frames"]] == [str(t) for t in kept]
     assert len(kept) == len(tr.steps)  # small case: nothing sampled
     acc_traces = [i for i, t in enumerate(js["data"]) if t.get("hovertemplate", "").endswith("<extra>acc</extra>")]
@@ -186,7 +186,7 @@ def test_a_panel_too_big_to_draw_shows_a_window_with_the_engines_numbers():
     start = len(tr.steps) * 3 // 4
     fig = trace_figure(tr, rows=[["xpad"], ["cols"]], start=start)
     js = json.loads(fig.to_json())
-    (win,) = js["layout"]["meta"]["windows"]
+    (win,) = meta_of(js)["windows"]
     (c0, c1), (r0, r1) = win["cols"], win["rows"]
     assert win["panel"] == "cols" and win["shape"] == [cols.shape[0], L] and (r0, r1) == (0, cols.shape[0])
     assert 0 < c1 - c0 < L and (c1 - c0) * cols.shape[0] <= MAX_PANEL_CELLS
@@ -267,10 +267,10 @@ def test_cells_too_small_to_aim_at_get_no_click_grid(case):
     big = json.loads(trace_figure(tr, clickable="y").to_json())
     (grid,) = [t for t in big["data"] if t.get("name") == "select"]
     oh, ow = spec.output_shape[2:]
-    assert decode(grid["x"]).size == oh * ow and big["layout"]["meta"]["click_grid"] is True
+    assert decode(grid["x"]).size == oh * ow and meta_of(big)["click_grid"] is True
     small = json.loads(trace_figure(tr, clickable="y", cell_px=CLICK_MIN_PX - 1).to_json())
     assert not [t for t in small["data"] if t.get("name") == "select"]
-    assert small["layout"]["meta"]["click_grid"] is False
+    assert meta_of(small)["click_grid"] is False
     # at the app's largest settings the output cells are a few pixels: no grid (its markers were ~40 % of a frame)
     spec, a = _largest_case()
     tr = T.forward_trace(a.x, a.w, a.b, spec, max_steps=400)
@@ -288,5 +288,51 @@ def test_numbers_are_printed_only_in_figures_small_enough_to_redraw_fast():
 
     small, big = fig_of(8), fig_of(32)  # 10x10 and 34x34 padded cells at the full 34 px
     assert (10 * 10 <= MAX_TEXT_CELLS < 34 * 34)
-    assert heatmaps_of(small, "xpad")[0].get("texttemplate") and not small["layout"]["meta"]["numbers_hidden"]
-    assert "texttemplate" not in heatmaps_of(big, "xpad")[0] and big["layout"]["meta"]["numbers_hidden"]
+    assert heatmaps_of(small, "xpad")[0].get("texttemplate") and not meta_of(small)["numbers_hidden"]
+    assert "texttemplate" not in heatmaps_of(big, "xpad")[0] and meta_of(big)["numbers_hidden"]
+
+
+def test_the_spec_lets_plotly_react_skip_a_redraw_of_the_same_figure(case):
+    """Streamlit hands plotly.js each chart twice per run, freshly parsed; Plotly.react redraws unless every attribute
+    compares equal. So: small figures send plain lists (typed arrays always count as new), layout.meta goes as text,
+    no template object, and datarevision is a digest that changes exactly when the data does."""
+    spec, x, w, b, d = case
+    tr = T.forward_trace(x, w, b, spec)
+    js = trace_figure(tr, clickable="y").to_dict()
+    assert "template" not in js["layout"]
+    assert isinstance(js["layout"]["meta"], str) and meta_of(js)["stage"] == tr.stage
+    blobs = [v for t in js["data"] for v in t.values() if isinstance(v, dict) and "bdata" in v]
+    assert not blobs  # a small figure: plain lists only
+    again = trace_figure(tr, clickable="y").to_dict()
+    assert again["layout"]["datarevision"] == js["layout"]["datarevision"]
+    other = trace_figure(T.forward_trace(x, w + 1.0, b, spec), clickable="y").to_dict()
+    assert other["layout"]["datarevision"] != js["layout"]["datarevision"]
+    assert trace_figure(tr, clickable="y", start=1).to_dict()["layout"]["datarevision"] != js["layout"]["datarevision"]
+    # Lists and typed arrays carry the same numbers.
+    typed = trace_figure(tr, clickable="y", plain_arrays=False).to_dict()
+    assert any(isinstance(v, dict) and "bdata" in v for t in typed["data"] for v in t.values())
+    for a, b_ in zip(js["data"], typed["data"]):
+        for k in ("z", "x", "y", "customdata"):
+            if k in a:
+                np.testing.assert_array_equal(decode(a[k]), decode(b_[k]))
+    # With a click grid, the layout already holds what st.plotly_chart sets for point selection.
+    assert (js["layout"]["clickmode"], js["layout"]["hovermode"], js["layout"]["dragmode"]) == ("event+select", "closest", "pan")
+    assert "clickmode" not in trace_figure(tr).to_dict()["layout"]
+    # Lists only while they stay small enough: past the caps a figure keeps compact typed arrays.
+    import importlib
+
+    tf = importlib.import_module("convviz.figures.trace_figure")  # the module (the package exports the function)
+    assert tf.PLAIN_MAX_JSON <= 1_500_000  # well inside the 2 MB a figure may take
+    spec_big, a_big = _largest_case()
+    big_trace = T.col2im_trace(a_big.x, a_big.w, a_big.dout, spec_big)
+    big = trace_figure(big_trace).to_dict()
+    assert len(json.dumps(big)) <= tf.PLAIN_MAX_JSON + 200_000 and not any(
+        isinstance(v, dict) and "bdata" in v for t in big["data"] for v in t.values())
+    monkey = pytest.MonkeyPatch()
+    try:
+        monkey.setattr(tf, "PLAIN_MAX_JSON", 10_000)
+        capped = trace_figure(big_trace).to_dict()
+    finally:
+        monkey.undo()
+    assert any(isinstance(v, dict) and "bdata" in v for t in capped["data"] for v in t.values())
+    assert capped["layout"]["datarevision"] == big["layout"]["datarevision"]  # the same numbers, the same digest
