@@ -15,8 +15,9 @@ What it does (everything it starts it stops; loopback only, offline):
    floor: its seed, alternating) and, sampling every animation frame in the page, records when the first chart's
    data object was replaced and plotly.js finished drawing it (its plotly_afterplot event: "chart") and when the
    app is also idle (script state notRunning, nothing stale: "idle"). The clock starts in the page just before
-   Playwright types; the typing round trips (a few ms) are in both the app's and the floor's numbers. The first two changes hit cold caches (new settings), the rest
-   revisit settings the server has cached: p50/p95 are over all reps, "cold" is the slower of the first two;
+   Playwright types; the typing round trips (a few ms) are in both the app's and the floor's numbers. The first two
+   changes hit cold caches (new settings), the rest revisit settings the server has cached: p50/p95 are over all
+   reps, "cold" is the slower of the first two;
 5. payload: sizes of the websocket frames the browser received during each change (Playwright's framereceived,
    after permessage-deflate is undone): the biggest frame (the chart's delta message) and the total;
 6. animation (largest settings): clicks the figure's "Fast" button, listens to plotly_animatingframe on the graph
