@@ -5,10 +5,13 @@ backends, one round each (open a deep link with its own settings, switch page, c
 recipe promises: no session ever sees another's settings or an error, every session's requests (page loads, static
 files, the websocket) stay on one backend, and new browsers are spread over both backends.
 
+Also the load test's server-side clock: which websocket frames start and end a server response.
+
 Needs /usr/sbin/nginx (CI: apt-get install nginx) and /usr/bin/chromium; a missing one fails the test, it never skips.
 """
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import re
@@ -73,6 +76,12 @@ def test_two_backends_behind_nginx_hold_concurrent_sessions(tmp_path):
     # Every session did its three interactions (open, navigate, setting), each followed by its checks.
     assert report["interactions"] == 3 * SESSIONS
     assert report["latency_s"]["all"]["n"] == 3 * SESSIONS
+    # ... and each was also timed at the server (rerun request -> script finished, network timestamps), which can only
+    # be shorter than the same interaction timed in the browser (that adds the click and the drawing).
+    server, browser = report["server_s"], report["latency_s"]
+    assert server["all"]["n"] == 3 * SESSIONS
+    for kind in ("open", "navigate", "setting"):
+        assert 0 < server[kind]["p50"] <= browser[kind]["p50"], (kind, server[kind], browser[kind])
     assert report["checks"] >= 9 * 3 * SESSIONS
     nginx = report["nginx"]
     # Sticky: each session's requests all went to one backend (load.py checks the access log per cookie).
@@ -83,3 +92,43 @@ def test_two_backends_behind_nginx_hold_concurrent_sessions(tmp_path):
     assert all(n > 0 for n in nginx["probes_per_backend"].values()), nginx
     assert sum(nginx["probes_per_backend"].values()) == nginx["probes"]
     assert elapsed < BUDGET_S, f"the recipe run took {elapsed:.0f} s (budget {BUDGET_S:.0f} s)"
+
+
+def _frame(msg, opcode: int = 2) -> dict:
+    """A Network.webSocketFrame* event's params, as Chrome reports a binary frame (base64 payload)."""
+    return {"timestamp": 1.0, "response": {"opcode": opcode, "mask": False,
+                                           "payloadData": base64.b64encode(msg.SerializeToString()).decode()}}
+
+
+def test_server_clock_reads_streamlits_own_messages():
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    load = _load_module()
+    rerun = BackMsg()
+    rerun.rerun_script.query_string = "h=7"
+    stop = BackMsg()
+    stop.stop_script = True
+    finished = ForwardMsg()
+    finished.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    delta = ForwardMsg()
+    delta.delta.new_element.markdown.body = "x"
+    assert load.ws_event(_frame(rerun), sent=True) == "rerun"
+    assert load.ws_event(_frame(finished), sent=False) == "finished"
+    assert load.ws_event(_frame(stop), sent=True) is None
+    assert load.ws_event(_frame(delta), sent=False) is None
+    assert load.ws_event(_frame(finished), sent=True) is None  # direction matters: the browser never sends that
+    text = _frame(finished, opcode=1)
+    assert load.ws_event(text, sent=False) is None
+    garbage = {"timestamp": 1.0, "response": {"opcode": 2, "payloadData": base64.b64encode(b"\xff\xff\xff").decode()}}
+    assert load.ws_event(garbage, sent=False) is None
+
+
+def test_server_response_spans_first_request_to_last_finish():
+    load = _load_module()
+    events = [(0.5, "finished"), (1.0, "rerun"), (1.25, "finished"), (1.3, "rerun"), (1.75, "finished")]
+    # A finish left over from before the request does not count; a second run the first one caused does.
+    assert load.server_response(events) == 0.75
+    assert load.server_response([(1.0, "rerun")]) is None
+    assert load.server_response([(1.0, "finished")]) is None
+    assert load.server_response([]) is None
