@@ -26,8 +26,8 @@ What it does, all on loopback, everything started here is stopped here:
 Latency is measured from just before the click/keypress until the moment the app went idle with the expected
 state (the browser records that moment; the 250 ms quiet window used to be sure it is over is not counted).
 On this 2-core machine the 20 headless browsers use most of the CPU (each one stands in for a student's own laptop);
---browser-nice runs them at a lower priority so that the server's column shows what the server can do, while the
-browser column then also carries the browsers' wait for CPU.
+--browser-nice runs their renderers at a lower priority so that the server's column shows what the server can do,
+while the browser column then also carries the renderers' wait for CPU.
 """
 from __future__ import annotations
 
@@ -604,14 +604,36 @@ def pct(values: list[float], q: float) -> float:
     return v[min(len(v) - 1, max(0, int(round(q * len(v) + 0.5)) - 1))] if v else float("nan")
 
 
-def chromium_executable(nice: int, workdir: Path) -> str:
-    """Debian's chromium, or a wrapper that starts it (and so every renderer it forks) at a lower CPU priority."""
-    if not nice:
-        return CHROMIUM
-    wrapper = workdir / "chromium-nice.sh"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {nice} {CHROMIUM} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
+def renice_renderers(nice: int) -> int:
+    """Lower the CPU priority of every thread of chromium's renderer and GPU processes (the work each student's own
+    laptop would do: script, layout, painting); the browser process and its network service keep theirs, so the
+    network timestamps of the server's replies are not delayed by the renderers. Linux's nice is per thread, hence
+    every /proc/<pid>/task. Returns how many threads were changed."""
+    changed = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")  # chromium rewrites its own into one string
+            if not cmd.startswith(b"/usr/lib/chromium/chromium ") or not (b" --type=renderer " in cmd
+                                                                          or b" --type=gpu-process " in cmd):
+                continue
+            for task in (proc / "task").iterdir():
+                tid = int(task.name)
+                if os.getpriority(os.PRIO_PROCESS, tid) != nice:
+                    os.setpriority(os.PRIO_PROCESS, tid, nice)
+                    changed += 1
+        except (OSError, ValueError):  # the process or thread ended meanwhile
+            continue
+    return changed
+
+
+async def keep_reniced(nice: int, stop: asyncio.Event) -> None:
+    """Renice chromium's renderers and their threads as they appear (a new session opens a new renderer)."""
+    while not stop.is_set():
+        renice_renderers(nice)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.2)
 
 
 async def drive(args, b: Backends, report: dict) -> list[Session]:
@@ -630,8 +652,8 @@ async def drive(args, b: Backends, report: dict) -> list[Session]:
                 await asyncio.wait_for(stop.wait(), 0.5)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_executable(args.browser_nice, b.workdir),
-                                           args=CHROMIUM_ARGS, headless=True)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        renicer = asyncio.create_task(keep_reniced(args.browser_nice, stop)) if args.browser_nice else None
         try:
             if args.warmup and "warmup_done" not in report:
                 report["warmup_s"] = round(await warm_up(browser, b.base_url), 1)
@@ -655,6 +677,9 @@ async def drive(args, b: Backends, report: dict) -> list[Session]:
             stop.set()
             await sampler
         finally:
+            stop.set()
+            if renicer:
+                await renicer
             await browser.close()
     wall = cpu1[3] - cpu0[3]
     report["sessions_wall_s"] = round(wall, 1)
@@ -718,8 +743,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--waves", type=int, default=1, help="run the sessions this many times, one class after another")
     ap.add_argument("--settle", type=float, default=20.0, help="seconds to wait after the sessions closed before the last RSS")
     ap.add_argument("--browser-nice", type=int, default=0, metavar="N",
-                    help="run chromium at nice N (1..19): the browsers stand in for the students' own machines, so the "
-                         "server gets the CPU first, as it would in a classroom")
+                    help="run chromium's renderer and GPU processes at nice N (1..19): they stand in for the students' "
+                         "own laptops, so the server (and the browser's network service) get the CPU first")
     ap.add_argument("--json", type=Path, help="also write the report here as JSON")
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= 200 or not 0 <= args.rounds <= 100 or not 1 <= args.backends <= 8 or not 1 <= args.waves <= 10 \
