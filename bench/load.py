@@ -377,7 +377,7 @@ def start(backends: int, behind_nginx: bool) -> Backends:
 # ------------------------------------------------------------------------------------------ nginx's access log
 
 LOG_RE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) .*upstream=(?P<up>\S+(?:, \S+)*) urt=.*? '
-                    r'node="(?P<node>[^"]*)" key="(?P<key>[^"]*)"')
+                    r'node="(?P<node>[^"]*)" key="(?P<key>[^"]*)"(?: cache=(?P<cache>\S+))?')
 
 
 def read_access_log(path: Path) -> list[dict]:
@@ -699,6 +699,8 @@ def nginx_summary(b: Backends, sessions: list[Session], probes: int) -> tuple[di
     by_key: dict[str, set[str]] = defaultdict(set)
     stream_keys = set()
     for ln in lines:
+        if ln["cache"] == "HIT":  # served from nginx's copy of the front-end files: no backend involved
+            continue
         by_key[ln["key"]].add(ln["up"])
         if ln["path"].startswith("/_stcore/stream"):
             stream_keys.add(ln["key"])
@@ -724,7 +726,9 @@ def nginx_summary(b: Backends, sessions: list[Session], probes: int) -> tuple[di
             # with random cookies all of k sessions land on one of 2 backends with probability 2^(1-k): an
             # assertion only where that is negligible (20 sessions: 2e-6); the probes above cover small runs.
             failures.append(f"backend {addr} served none of the {len(sessions)} browser sessions")
+    static = [ln for ln in lines if ln["path"].startswith("/static/")]
     summary = {"sessions_per_backend": {a: per_backend[a] for a in ports},
+               "static_cache": dict(Counter(ln["cache"] for ln in static)), "static_files": len({ln["path"] for ln in static}),
                "probes_per_backend": {a: probe_per_backend[a] for a in ports},
                "sticky_sessions": sum(per_backend.values()), "access_log_lines": len(lines), "probes": probes}
     return summary, failures
@@ -859,7 +863,8 @@ def print_report(r: dict) -> None:
     if "nginx" in r:
         n = r["nginx"]
         print(f"nginx: sessions per backend {n['sessions_per_backend']}, {n['sticky_sessions']}/{r['sessions']} sessions stayed on "
-              f"one backend; new-browser probes per backend {n['probes_per_backend']}")
+              f"one backend; new-browser probes per backend {n['probes_per_backend']}; front-end files by cache status "
+              f"{n.get('static_cache')}")
     for f in r["failures"][:30]:
         print("FAIL:", f)
     if "logs_kept_in" in r:

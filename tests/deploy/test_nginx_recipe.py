@@ -3,7 +3,8 @@
 A CI-sized run of `bench/load.py --behind-nginx`: 4 concurrent browser sessions (Debian chromium) on a cold pair of
 backends, one round each (open a deep link with its own settings, switch page, change a setting). Asserts what the
 recipe promises: no session ever sees another's settings or an error, every session's requests (page loads, static
-files, the websocket) stay on one backend, and new browsers are spread over both backends.
+files, the websocket) stay on one backend, new browsers are spread over both backends, and the front-end files go
+through an app process once, then come from nginx's cache.
 
 Also the load test's server-side clock: which websocket frames start and end a server response.
 
@@ -91,6 +92,11 @@ def test_two_backends_behind_nginx_hold_concurrent_sessions(tmp_path):
     assert len(nginx["probes_per_backend"]) == 2
     assert all(n > 0 for n in nginx["probes_per_backend"].values()), nginx
     assert sum(nginx["probes_per_backend"].values()) == nginx["probes"]
+    # Front-end files: each went through an app process at most once (a MISS), every other request came from nginx's
+    # copy (HIT), although the sessions opened at the same moment (proxy_cache_lock).
+    cache = nginx["static_cache"]
+    assert 0 < cache.get("MISS", 0) <= nginx["static_files"], cache
+    assert cache.get("HIT", 0) >= (SESSIONS - 1) * nginx["static_files"] // 2, cache
     assert elapsed < BUDGET_S, f"the recipe run took {elapsed:.0f} s (budget {BUDGET_S:.0f} s)"
 
 
