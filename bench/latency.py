@@ -4,7 +4,9 @@ animation frame rate; every convviz page against a bare Streamlit slider->heatma
 Run:  python bench/latency.py [--reps 10] [--pages forward im2col ...] [--no-largest] [--no-anim] [--json out.json]
 
 What it does (everything it starts it stops; loopback only, offline):
-1. starts `streamlit run bench/floor_app.py` and `streamlit run app.py` (headless, free ports, no file watcher);
+1. starts `streamlit run bench/floor_app.py` and `streamlit run app.py` (headless, free ports, no file watcher), both
+   from the repository root, so both read .streamlit/config.toml (e.g. runner.postScriptGC = false: the floor is the
+   same server set up the same way; with Streamlit's defaults its p50 was ~140 ms a change here, with ours ~90 ms);
 2. drives Debian chromium (Playwright sync API, /usr/bin/chromium, the browser tests' CHROMIUM_ARGS), one tab per
    (app, page, settings), for every page of convviz/ui/shell.py PAGES (read at run time) at the default settings and
    at the LARGEST settings (printed; the caps of convviz/ui/settings.py);
