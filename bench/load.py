@@ -608,11 +608,10 @@ def renice_renderers(nice: int) -> int:
     """Lower the CPU priority of every thread of chromium's renderer and GPU processes (the work each student's own
     laptop would do: script, layout, painting); the browser process and its network service keep theirs, so the
     network timestamps of the server's replies are not delayed by the renderers. Linux's nice is per thread, hence
-    every /proc/<pid>/task. Returns how many threads were changed."""
+    every /proc/<pid>/task. Only this script's own descendants are touched. Returns how many threads were changed."""
     changed = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+    for pid in tree(os.getpid())[1:]:
+        proc = Path(f"/proc/{pid}")
         try:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")  # chromium rewrites its own into one string
             if not cmd.startswith(b"/usr/lib/chromium/chromium ") or not (b" --type=renderer " in cmd

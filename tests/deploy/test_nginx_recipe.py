@@ -13,6 +13,7 @@ Needs /usr/sbin/nginx (CI: apt-get install nginx) and /usr/bin/chromium; a missi
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import json
 import re
@@ -138,3 +139,37 @@ def test_server_response_spans_first_request_to_last_finish():
     assert load.server_response([(1.0, "rerun")]) is None
     assert load.server_response([(1.0, "finished")]) is None
     assert load.server_response([]) is None
+
+
+def test_browser_nice_lowers_renderers_only():
+    """--browser-nice: every thread of chromium's renderers gets the nice value; the browser process keeps its own."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    _require_tools()
+    load = _load_module()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=load.CHROMIUM, args=load.CHROMIUM_ARGS)
+        try:
+            browser.new_page().goto("about:blank")
+            assert load.renice_renderers(19) > 0
+            load.renice_renderers(19)  # threads started since (load.py repeats this every 0.2 s)
+            renderers, others = [], []
+            for pid in load.tree(os.getpid())[1:]:
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                except OSError:
+                    continue
+                if b" --type=renderer " in cmd:
+                    renderers.append(pid)
+                elif cmd.startswith(b"/usr/lib/chromium/chromium ") and b" --type=" not in cmd:
+                    others.append(pid)  # the browser process itself
+            assert renderers and others
+            for pid in renderers:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    with contextlib.suppress(OSError):  # a thread may end meanwhile
+                        assert os.getpriority(os.PRIO_PROCESS, int(task.name)) == 19
+            assert all(os.getpriority(os.PRIO_PROCESS, pid) != 19 for pid in others)
+        finally:
+            browser.close()
