@@ -156,27 +156,44 @@ def _check_renice(load) -> None:
 
     from playwright.sync_api import sync_playwright
 
+    def renderer_and_browser_pids() -> tuple[list[int], list[int]]:
+        renderers, browsers = [], []
+        for pid in load.tree(os.getpid())[1:]:
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b" --type=renderer " in cmd:
+                renderers.append(pid)
+            elif cmd.startswith(b"/usr/lib/chromium/chromium ") and b" --type=" not in cmd:
+                browsers.append(pid)
+        return renderers, browsers
+
+    def off_priority(pids: list[int]) -> list[tuple[int, int]]:
+        out = []
+        for pid in pids:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):  # a thread may end meanwhile
+                    if os.getpriority(os.PRIO_PROCESS, int(task.name)) != 19:
+                        out.append((int(task.name), os.getpriority(os.PRIO_PROCESS, int(task.name))))
+        return out
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=load.CHROMIUM, args=load.CHROMIUM_ARGS)
         try:
             browser.new_page().goto("about:blank")
             assert load.renice_renderers(19) > 0
-            load.renice_renderers(19)  # threads started since (load.py repeats this every 0.2 s)
-            renderers, others = [], []
-            for pid in load.tree(os.getpid())[1:]:
-                try:
-                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                except OSError:
-                    continue
-                if b" --type=renderer " in cmd:
-                    renderers.append(pid)
-                elif cmd.startswith(b"/usr/lib/chromium/chromium ") and b" --type=" not in cmd:
-                    others.append(pid)  # the browser process itself
-            assert renderers and others
-            for pid in renderers:
-                for task in Path(f"/proc/{pid}/task").iterdir():
-                    with contextlib.suppress(OSError):  # a thread may end meanwhile
-                        assert os.getpriority(os.PRIO_PROCESS, int(task.name)) == 19
-            assert all(os.getpriority(os.PRIO_PROCESS, pid) != 19 for pid in others)
+            # Chromium starts threads (with priorities of its own) at any time; load.py renices every 0.2 s. Here:
+            # repeat until one check finds every renderer thread at 19 (a few rounds at most on a busy machine).
+            renderers, browsers = renderer_and_browser_pids()
+            assert renderers and browsers
+            for _ in range(25):
+                load.renice_renderers(19)
+                left = off_priority(renderers)
+                if not left:
+                    break
+                time.sleep(0.2)
+            assert not left, f"renderer threads not at nice 19: {left}"
+            assert all(os.getpriority(os.PRIO_PROCESS, pid) != 19 for pid in browsers)
         finally:
             browser.close()
