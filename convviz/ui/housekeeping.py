@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_has_trim = False  # set with _thread: whether the C library has malloc_trim
 _releasers: list[Callable[[], None]] = []
 _last_run = time.monotonic()
 _released = True  # nothing cached before the first run
@@ -83,11 +84,18 @@ def release_if_idle(idle: float, now: float | None = None) -> bool:
 
 
 def start_memory_trimmer(period: float = 10.0) -> bool:
-    """Start the housekeeping thread once per process; returns whether malloc_trim is available."""
-    global _thread
-    trim = _malloc_trim()
+    """Start the housekeeping thread once per process; returns whether malloc_trim is available.
+
+    Called on every run (app.py): after the first call it only reads two globals (finding the C library runs
+    ldconfig in a subprocess, so that happens once).
+    """
+    global _thread, _has_trim
+    if _thread is not None:
+        return _has_trim
     with _lock:
         if _thread is None:
+            trim = _malloc_trim()
+            _has_trim = trim is not None
 
             def loop() -> None:
                 while True:
@@ -98,4 +106,4 @@ def start_memory_trimmer(period: float = 10.0) -> bool:
 
             _thread = threading.Thread(target=loop, name="convviz-malloc-trim", daemon=True)
             _thread.start()
-    return trim is not None
+    return _has_trim
