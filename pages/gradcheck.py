@@ -2,7 +2,7 @@
 import streamlit as st
 
 from convviz.gradcheck import GradCheck, check_conv2d, numerical_gradient
-from convviz.ui.page import gradcheck_trace_cached, page_context, pick_indices, show_trace_object
+from convviz.ui.page import TraceRef, gradcheck_trace_cached, page_context, pick_indices, show_trace_object
 
 ctx = page_context(
     "Gradient check: analytic against central differences",
@@ -13,6 +13,6 @@ ctx = page_context(
 st.latex(r"\frac{\partial L}{\partial a_e} \approx \frac{L(a + h e) - L(a - h e)}{2h},\qquad "
          r"\mathrm{rel.\,error} = \frac{|g_{analytic} - g_{numeric}|}{\max(|g_{analytic}|, |g_{numeric}|, \epsilon)}")
 n, f = pick_indices("gc", n=("sample n (shown)", ctx.spec.n), f=("output channel f (shown)", ctx.spec.f))
-trace = gradcheck_trace_cached(ctx.settings, n, f)
-show_trace_object(trace, key="gradcheck", rows=[["dx_a", "dx_n", "dx_e"], ["dw_a", "dw_n", "dw_e"], ["db_a", "db_n", "db_e"]],
+show_trace_object(TraceRef(gradcheck_trace_cached, (ctx.settings, n, f)), key="gradcheck",
+                  rows=[["dx_a", "dx_n", "dx_e"], ["dw_a", "dw_n", "dw_e"], ["db_a", "db_n", "db_e"]],
                   code=[numerical_gradient, check_conv2d, GradCheck])

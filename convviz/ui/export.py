@@ -7,6 +7,7 @@ Image export needs a Chromium; without one the row says so in a sentence instead
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -53,31 +54,37 @@ def _file_stem(trace: Trace, key: str) -> str:
     return f"convviz_{key or trace.stage or 'figure'}"
 
 
-def export_row(trace: Trace, fig: go.Figure, key: str, step: int, settings: Settings) -> None:
+def export_row(trace: Trace, fig: go.Figure, key: str, step: int, settings: Settings,
+               rebuild: Callable[[], go.Figure], view: Hashable) -> None:
     """Downloads for the figure on screen: GIF (rendered on demand, with progress), HTML, PNG, and the code.
 
     Args:
         step: the trace step shown first (the PNG shows it).
+        rebuild: returns `fig` again from the shared caches. The deferred downloads call this: Streamlit keeps them
+            (and a closed tab's whole session) after the run, so they must not hold `fig` or `trace` themselves
+            (see page.TraceRef).
+        view: a small value naming the view on screen; a GIF rendered for it is offered while that view is shown.
     """
     stem = _file_stem(trace, key)
     stage = STAGE_OF_TRACE.get(trace.stage)
     problem = image_export_problem()
     with st.container(horizontal=True):  # the two buttons side by side, under the figure
-        _export_popover(trace, fig, key, step, stem, problem)
+        _export_popover(trace.title, fig, rebuild, view, key, step, stem, problem)
         _code_button(stage, settings, key, stem)
 
 
-def _export_popover(trace: Trace, fig: go.Figure, key: str, step: int, stem: str, problem: str | None) -> None:
+def _export_popover(title: str, fig: go.Figure, rebuild: Callable[[], go.Figure], view: Hashable, key: str, step: int,
+                    stem: str, problem: str | None) -> None:
     with st.popover("📤 Export this figure"):
         st.caption("Files work offline. The HTML file keeps the Play button and the step slider.")
-        st.download_button("🌐 Interactive HTML (offline)", data=lambda: figure_html(fig, f"convviz: {trace.title}"),
+        st.download_button("🌐 Interactive HTML (offline)", data=lambda: figure_html(rebuild(), f"convviz: {title}"),
                            file_name=f"{stem}.html", mime="text/html", on_click="ignore", key=f"cv_dl_html_{key}")
         if problem:
             st.info(f"🖼️ {problem}")
         else:
-            st.download_button(f"🖼️ PNG of step {step + 1}", data=lambda: frame_png(fig, step), file_name=f"{stem}_step{step + 1}.png",
+            st.download_button(f"🖼️ PNG of step {step + 1}", data=lambda: frame_png(rebuild(), step), file_name=f"{stem}_step{step + 1}.png",
                                mime="image/png", on_click="ignore", key=f"cv_dl_png_{key}")
-            _gif_part(fig, key, stem)
+            _gif_part(fig, view, key, stem)
 
 
 def _code_button(stage: str | None, settings: Settings, key: str, stem: str) -> None:
@@ -91,10 +98,11 @@ def _code_button(stage: str | None, settings: Settings, key: str, stem: str) -> 
                            help="A self-contained NumPy script with this page's exact numbers; it prints the arrays shown here.")
 
 
-def _gif_part(fig: go.Figure, key: str, stem: str) -> None:
+def _gif_part(fig: go.Figure, view: Hashable, key: str, stem: str) -> None:
     frames = len(fig.layout.meta["frame_steps"]) if fig.layout.meta else 1
     shown = min(frames, GIF_MAX_FRAMES)
-    view_id = id(fig)  # figures are cached per view (page.figure_for), so a new id means new settings or view
+    # The view itself, not id(fig): a figure's id can be reused by another view's figure once the cache drops it.
+    view_id = view
     state_key = GIF_STATE + key
     if st.button(f"🎞️ Render animated GIF ({'up to ' if shown > GIF_MIN_FRAMES else ''}{shown} frames)", key=f"cv_gif_btn_{key}",
                  help=f"Up to {GIF_MAX_FRAMES} evenly spaced steps of the animation, as many as render in about "

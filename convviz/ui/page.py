@@ -33,6 +33,26 @@ from .stages import STAGES, STEP_BUDGET
 
 Options = tuple  # sorted (name, value) pairs of a stage's options, e.g. (("f", 0), ("n", 0))
 
+
+@dataclass(frozen=True)
+class TraceRef:
+    """Where a shown trace comes from: a cached builder and its small, hashable arguments.
+
+    What a session keeps after its run holds this, never the trace or its figure: the figure fragment (rerun on a
+    step move or a cell click) and the deferred downloads fetch them again from the shared caches (a hit, or a
+    recomputation after the idle release). Streamlit keeps a session's fragments and deferred downloads until the
+    session ends, and keeps a closed tab's session for a reconnect (in 1.67 until some later write to its session
+    store reaps it), so a trace held there would outlive the bounded caches: after bench/load.py's 20 sessions at
+    small settings, the idle release left 89 k objects (16 MB) alive that these references pinned; a col2im trace at
+    the largest settings is tens of MB by itself.
+    """
+
+    build: Callable[..., Trace]
+    args: tuple
+
+    def get(self) -> Trace:
+        return self.build(*self.args)
+
 CACHE_ENTRIES = 48
 
 
@@ -210,18 +230,18 @@ def show_trace(
 ) -> int:
     """Draw a stage's trace for the settings (cached), see `show_trace_object`."""
     try:
-        trace = get_trace(stage, settings, options)
+        get_trace(stage, settings, options)
     except ValueError as err:  # e.g. pooling rules stricter than the convolution's
         st.error(f"This stage cannot run with these settings. {err}")
         return 0
-    return show_trace_object(trace, key or stage, rows, clickable, code, select_label)
+    return show_trace_object(TraceRef(get_trace, (stage, settings, options)), key or stage, rows, clickable, code, select_label)
 
 
 CODE_LABEL = "The engine's NumPy code for this stage"
 
 
 def show_trace_object(
-    trace: Trace,
+    ref: TraceRef,
     key: str,
     rows: Sequence[Sequence[str]] | None = None,
     clickable: str | None = None,
@@ -233,8 +253,9 @@ def show_trace_object(
     A click on a cell of `clickable` (or the step selector) chooses the step shown first. The figure part is
     a fragment: moving the step or clicking a cell reruns only it, not the page.
     """
+    trace = ref.get()
     rows_t = tuple(tuple(r) for r in (rows or [[p.name for p in trace.panels]]))
-    _figure_view(trace, key, rows_t, clickable, select_label)
+    _figure_view(ref, key, rows_t, clickable, select_label)
     legend(trace)
     for c in trace.checks:
         (st.success if c.ok else st.error)(("✓ " if c.ok else "✗ ") + escape_md(c.text))
@@ -291,9 +312,10 @@ def _move_step(slider_key: str, delta: int, count: int) -> None:
 
 
 @st.fragment
-def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, select_label: str) -> None:
+def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None, select_label: str) -> None:
     """Step selector, animated figure (with click-to-select) and the chosen step's caption."""
     touch()  # a fragment rerun is activity too: the caches are in use
+    trace = ref.get()
     state_key = f"cv_step_{key}"
     start = int(st.session_state.get(state_key, 0))
     start = min(max(start, 0), max(len(trace.steps) - 1, 0))
@@ -360,7 +382,9 @@ def _figure_view(trace: Trace, key: str, rows_t: tuple, clickable: str | None, s
     if trace.steps:
         step = trace.steps[start]
         st.markdown(f"**{escape_md(step.title)}**  \n{escape_md(step.caption)}")
-    export_row(trace, fig, key, start, settings_of_session())
+    view = (rows_t, start, clickable, cell_px, font_size)
+    export_row(trace, fig, key, start, settings_of_session(), rebuild=lambda: figure_for(ref.get(), *view),
+               view=(ref, *view))
 
 
 GRADCHECK_BUDGET = 600  # numeric estimates per array at most (each costs two forward passes)
