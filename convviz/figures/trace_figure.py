@@ -500,7 +500,7 @@ def trace_figure(
     n = len(trace.steps)
     visible = [t for t in range(n) if _in_view(trace, t, windowed)] if windowed else list(range(n))
     sample = [trace.steps[t] for t in visible[:8]]
-    outline_cells = max((sum(0 if h.mask.all() else int(h.mask.sum()) for h in s.highlights if h.role in OUTLINE_ROLES)
+    outline_cells = max((sum(0 if h.full else h.count for h in s.highlights if h.role in OUTLINE_ROLES)
                          for s in sample), default=0)
 
     def cells_of(c: Cell) -> int:
@@ -553,7 +553,7 @@ def trace_figure(
         meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
               "steps_in_view": len(visible), "steps": n, "click_grid": any(t.get("name") == "select" for t in data),
               "numbers_hidden": text is None and px >= 15 and not show_text,
-              "windows_movable": any(h.panel in windowed_names and not h.mask.all() for s in trace.steps
+              "windows_movable": any(h.panel in windowed_names and not h.full for s in trace.steps
                                      for h in s.highlights)},
         **axes_layout,
     )

@@ -82,18 +82,69 @@ class Panel:
         return self.values.shape[0] if self.values.ndim == 3 else 1
 
 
-@dataclass(frozen=True)
 class Highlight:
-    """Cells of one panel outlined in one role's colour. mask: (R, K), or (C, R, K) per channel."""
+    """Cells of one panel outlined in one role's colour. mask: (R, K), or (C, R, K) per channel.
 
-    panel: str
-    role: str
-    mask: np.ndarray
+    Immutable, and stored compactly: a mask usually marks a few cells of a large grid (one column of the im2col
+    matrix is 196 of its 200,704 cells at the largest settings) and a trace keeps up to 400 steps, so as dense
+    booleans the masks of the im2col and col2im traces took 81-83 MB per trace there. A mask is kept as the flat
+    indices of its marked cells, or bit-packed when that is smaller; `mask` rebuilds the read-only dense array.
+    """
 
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"role: {self.role!r} is not one of {ROLES}")
-        object.__setattr__(self, "mask", frozen(self.mask, bool))
+    __slots__ = ("panel", "role", "shape", "count", "_indices", "_bits")
+
+    def __init__(self, panel: str, role: str, mask: np.ndarray) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role: {role!r} is not one of {ROLES}")
+        dense = np.asarray(mask, dtype=bool)
+        flat = np.flatnonzero(dense)
+        indices = bits = None
+        if flat.size * 4 <= (dense.size + 7) // 8 and dense.size < 2**31:
+            indices = frozen(flat, np.int32)
+        else:
+            bits = frozen(np.packbits(dense, axis=None))
+        for name, value in (("panel", panel), ("role", role), ("shape", dense.shape), ("count", int(flat.size)),
+                            ("_indices", indices), ("_bits", bits)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Highlight is immutable: cannot set {name!r}")
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The dense read-only boolean mask (built on each access)."""
+        size = int(np.prod(self.shape, dtype=np.int64))
+        if self._indices is not None:
+            out = np.zeros(size, dtype=bool)
+            out[self._indices] = True
+        else:
+            out = np.unpackbits(self._bits, count=size).astype(bool)
+        out = out.reshape(self.shape)
+        out.flags.writeable = False
+        return out
+
+    @property
+    def full(self) -> bool:
+        """Whether every cell is marked (a whole panel in focus)."""
+        return self.count == int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the mask takes here."""
+        return (self._indices if self._indices is not None else self._bits).nbytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Highlight):
+            return NotImplemented
+        return (self.panel, self.role, self.shape) == (other.panel, other.role, other.shape) and bool(np.array_equal(self.mask, other.mask))
+
+    __hash__ = None  # type: ignore[assignment]  # equal masks may be stored differently; nothing hashes highlights
+
+    def __reduce__(self):
+        return (Highlight, (self.panel, self.role, self.mask))
+
+    def __repr__(self) -> str:
+        return f"Highlight(panel={self.panel!r}, role={self.role!r}, shape={self.shape}, cells={int(self.mask.sum())})"
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,44 @@ def test_gradcheck_trace_passes_for_every_method_and_samples_when_asked():
     assert all(c.ok for c in tr.checks)
     assert [r[-1] for r in tr.table[1:]] == ["passes"] * 3
     assert any("20 of" in note for note in tr.notes)
+
+
+MASK_SHAPES = st.one_of(st.tuples(st.integers(1, 40), st.integers(1, 40)),
+                        st.tuples(st.integers(1, 4), st.integers(1, 12), st.integers(1, 12)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(shape=MASK_SHAPES, density=st.sampled_from([0.0, 0.01, 0.1, 0.5, 0.9, 1.0]), seed=st.integers(0, 2**16))
+def test_a_highlight_gives_back_exactly_the_mask_it_was_given(shape, density, seed):
+    """Masks are stored compactly (indices or packed bits, whichever is smaller); what comes out is the mask put in."""
+    import pickle
+
+    from convviz.traces.base import Highlight
+
+    given_mask = np.random.default_rng(seed).random(shape) < density
+    h = Highlight("p", "read", given_mask)
+    out = h.mask
+    assert out.dtype == bool and out.shape == given_mask.shape
+    np.testing.assert_array_equal(out, given_mask)
+    assert not out.flags.writeable
+    assert h.count == int(given_mask.sum()) and h.full == bool(given_mask.all())
+    given_mask[...] = ~given_mask  # the caller's array stays the caller's: the highlight is unchanged
+    np.testing.assert_array_equal(h.mask, ~given_mask)
+    again = pickle.loads(pickle.dumps(h))
+    assert again == h and again.panel == "p" and again.role == "read"
+    with pytest.raises(AttributeError):
+        h.role = "write"
+
+
+def test_a_highlight_of_a_few_cells_of_a_large_grid_stays_small():
+    """One column of the largest im2col matrix (196 x 1024): 196 marked cells, not 200,704 booleans."""
+    from convviz.traces.base import Highlight
+
+    column = np.zeros((196, 1024), bool)
+    column[:, 517] = True
+    h = Highlight("cols", "read", column)
+    assert h.nbytes == 196 * 4
+    everything = Highlight("cols", "focus", np.ones((196, 1024), bool))
+    assert everything.full and everything.nbytes == 196 * 1024 // 8
+    with pytest.raises(ValueError):
+        Highlight("cols", "glow", column)
