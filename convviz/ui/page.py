@@ -53,6 +53,7 @@ class TraceRef:
     def get(self) -> Trace:
         return self.build(*self.args)
 
+
 CACHE_ENTRIES = 48
 
 
@@ -230,11 +231,12 @@ def show_trace(
 ) -> int:
     """Draw a stage's trace for the settings (cached), see `show_trace_object`."""
     try:
-        get_trace(stage, settings, options)
+        trace = get_trace(stage, settings, options)
     except ValueError as err:  # e.g. pooling rules stricter than the convolution's
         st.error(f"This stage cannot run with these settings. {err}")
         return 0
-    return show_trace_object(TraceRef(get_trace, (stage, settings, options)), key or stage, rows, clickable, code, select_label)
+    return show_trace_object(TraceRef(get_trace, (stage, settings, options)), key or stage, rows, clickable, code, select_label,
+                             trace=trace)
 
 
 CODE_LABEL = "The engine's NumPy code for this stage"
@@ -247,13 +249,16 @@ def show_trace_object(
     clickable: str | None = None,
     code: Sequence[Callable] = (),
     select_label: str = "output cell",
+    trace: Trace | None = None,
 ) -> None:
     """Draw the trace's animated figure, the chosen step's caption, the live checks, notes, table and code.
 
     A click on a cell of `clickable` (or the step selector) chooses the step shown first. The figure part is
-    a fragment: moving the step or clicking a cell reruns only it, not the page.
+    a fragment: moving the step or clicking a cell reruns only it, not the page. `trace`: `ref.get()` when the
+    caller has it already (each cache lookup hashes the settings, and this is every run's path).
     """
-    trace = ref.get()
+    if trace is None:
+        trace = ref.get()
     rows_t = tuple(tuple(r) for r in (rows or [[p.name for p in trace.panels]]))
     _figure_view(ref, key, rows_t, clickable, select_label)
     legend(trace)
