@@ -45,9 +45,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))
+sys.path.insert(0, str(REPO))
 from browser_support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402  (shared with the browser tests)
 
-LARGEST = {"h": "32", "w": "32", "n": "4", "cin": "4", "cout": "4", "kh": "7", "kw": "7", "pad": "same", "data": "random"}
+from convviz.ui.settings import LARGEST_QUERY  # noqa: E402  (numpy only: the app's caps)
+
+LARGEST = LARGEST_QUERY  # convviz/ui/settings.py
 # Pages whose first chart does not follow the sidebar (Methods & speed times layers of its own sizes): load only.
 NO_SIDEBAR_CHART = {"methods"}
 DEFAULT_PAGE = [""]  # url_path of PAGES[0], filled by app_pages()

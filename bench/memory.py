@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 warnings.filterwarnings("ignore")  # Streamlit's "no runtime" warnings: the caches are used outside an app here
 
-LARGEST = {"h": "32", "w": "32", "n": "4", "cin": "4", "cout": "4", "kh": "7", "kw": "7", "pad": "same", "data": "random"}
+from convviz.ui.settings import LARGEST_QUERY  # noqa: E402
+
+LARGEST = LARGEST_QUERY  # convviz/ui/settings.py
 
 
 def allocated_by(build) -> tuple[object, int]:

@@ -47,6 +47,10 @@ INT_FIELDS = (
     IntField("seed", "random seed", 0, 0, 9999),
 )
 INT_BY_KEY = {f.key: f for f in INT_FIELDS}
+# The largest settings the benchmarks and tests measure: every size at its cap, stride 1 and "same" padding (the most
+# windows), random data.
+LARGEST_QUERY = {**{k: str(INT_BY_KEY[k].high) for k in ("h", "w", "n", "cin", "cout", "kh", "kw")},
+                 "pad": "same", "data": "random"}
 CHOICE_FIELDS = {
     "pad": ("padding mode", "valid", PAD_MODES),
     "data": ("input data", "ids", tuple(INPUT_PRESETS)),

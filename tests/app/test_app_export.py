@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import convviz as cv
@@ -22,27 +21,6 @@ from convviz.figures.export import image_export_problem
 from convviz.ui.settings import parse_query
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> dict[str, object]:
-    """file name -> bytes (plain downloads) or a callable (deferred downloads), as the page registered them."""
-    seen: dict[str, object] = {}
-    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
-
-    def spy_add(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name:
-            seen[file_name] = data
-        return add(self, data, mimetype, coordinates, file_name=file_name, is_for_static_download=is_for_static_download)
-
-    def spy_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        if file_name:
-            seen[file_name] = data_callable
-        return add_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add", spy_add)
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy_deferred)
-    return seen
 
 
 def open_page(page: str, query: dict) -> AppTest:

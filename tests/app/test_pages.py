@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 import convviz as cv
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.trace_figure import meta_of
-from convviz.ui.settings import Settings, parse_query
+from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -457,7 +457,7 @@ def test_the_root_url_opens_the_shapes_page_with_navigation_to_every_page():
     assert not at.exception and at.title[0].value.startswith("Gradient check")
 
 
-LARGEST = {"h": "32", "w": "32", "n": "4", "cin": "4", "cout": "4", "kh": "7", "kw": "7", "pad": "same", "data": "random"}
+LARGEST = LARGEST_QUERY  # convviz/ui/settings.py
 
 
 def shown_part(fig: dict, name: str) -> tuple[np.ndarray, slice]:

@@ -32,23 +32,6 @@ def alive(kind: type) -> int:
     return sum(issubclass(type(o), kind) for o in gc.get_objects())
 
 
-@pytest.fixture
-def kept_downloads(monkeypatch) -> dict[str, object]:
-    """file name -> the deferred callable the page handed to Streamlit (held here, as Streamlit holds it)."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    seen: dict[str, object] = {}
-    add_deferred = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        if file_name:
-            seen[file_name] = data_callable
-        return add_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return seen
-
-
 def test_the_measure_sees_a_pinned_trace():
     """The check below can fail: a trace held by a live session object is counted."""
     release_caches()
@@ -64,7 +47,7 @@ def test_the_measure_sees_a_pinned_trace():
 
 
 @pytest.mark.parametrize("page", FIGURE_PAGES)
-def test_after_the_idle_release_a_session_pins_no_trace_or_figure(page, kept_downloads):
+def test_after_the_idle_release_a_session_pins_no_trace_or_figure(page, downloads):
     release_caches()
     base_traces, base_figures = alive(Trace), alive(go.Figure)
     at = AppTest.from_file(APP, default_timeout=120)
@@ -78,7 +61,7 @@ def test_after_the_idle_release_a_session_pins_no_trace_or_figure(page, kept_dow
     # `at` (its session state and fragments) and the kept downloads are still alive, as a closed tab's session is.
     assert alive(Trace) == base_traces, f"{page}: a session object still holds a trace after the release"
     assert alive(go.Figure) == base_figures, f"{page}: a session object still holds a figure after the release"
-    html_name = next(n for n in kept_downloads if n.endswith(".html"))
-    html = kept_downloads[html_name]()  # a click after the release: the figure is fetched again
+    html_name = next(n for n in downloads if n.endswith(".html"))
+    html = downloads[html_name]()  # the deferred callable, held as Streamlit holds it: a click after the release
     assert html.lower().startswith(b"<!doctype html>") and b"Plotly.newPlot" in html
     assert at is not None and sys.getrefcount(at) > 1
