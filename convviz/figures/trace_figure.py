@@ -1,4 +1,4 @@
-"""Draw any Trace as an animated Plotly figure: one heatmap per panel (per channel), highlights as
+"""Draw any Trace as an animated Plotly figure: one heatmap per panel (its channels side by side), highlights as
 translucent overlays, one client-side frame per kept step, with play/pause, speed and a step scrubber.
 
 Every page uses this builder, so a colour means the same thing everywhere: the colour scale belongs to
@@ -95,8 +95,10 @@ class AnimatedFigure(go.Figure):
 
 # numpy dtype -> plotly.js typed-array code (_plotly_utils.utils.plotlyjsShortTypes)
 # A figure sends its arrays as plain JSON lists (see data_revision) when their base64 is at most PLAIN_MAX_BYTES
-# characters and the lists' JSON at most PLAIN_MAX_JSON (lists take ~1.2-2.5x the bytes); typed arrays otherwise.
-PLAIN_MAX_BYTES = 400_000
+# characters and the lists' JSON at most PLAIN_MAX_JSON; typed arrays otherwise. Lists take ~1.1x the bytes of float32
+# grids (channels side by side, NaN between them) and up to ~2.5x those of small integers; the first bound only saves
+# building lists that cannot fit.
+PLAIN_MAX_BYTES = 800_000
 PLAIN_MAX_JSON = 1_200_000
 
 TYPED_ARRAY_CODES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
@@ -208,16 +210,19 @@ def _exact_compact(grid: np.ndarray) -> np.ndarray:
     g = np.asarray(grid)
     if g.dtype.kind in "iub":
         return _narrow_int(g.astype(np.int64)) if g.size else g
-    if g.dtype != np.float64 or g.size == 0 or not np.isfinite(g).all():
+    if g.dtype != np.float64 or g.size == 0:
         return g
-    lo, hi = g.min(), g.max()
-    if lo >= -(2**31) and hi < 2**31:
-        as_int = g.astype(np.int64)
-        if np.array_equal(as_int, g) and not np.signbit(g[g == 0]).any():
-            return _narrow_int(as_int)
-    f4 = g.astype(np.float32)
-    if np.array_equal(f4, g):
-        return f4
+    finite = np.isfinite(g)
+    if finite.all():
+        lo, hi = g.min(), g.max()
+        if lo >= -(2**31) and hi < 2**31:
+            as_int = g.astype(np.int64)
+            if np.array_equal(as_int, g) and not np.signbit(g[g == 0]).any():
+                return _narrow_int(as_int)
+    f4 = g.astype(np.float32)  # NaN (the gaps between channel blocks) and infinities stay what they are
+    with np.errstate(over="ignore"):
+        if np.array_equal(f4[finite], g[finite]):
+            return f4
     return g
 
 
@@ -407,46 +412,62 @@ def trace_figure(
     total_h = sum(heights) * px + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
 
-    def _cell_traces(cell: Cell) -> None:
-        """The heatmap of one channel of a panel, its overlays and its click grid, appended to `data`."""
+    def _subplot_traces(sub: Sequence[Cell]) -> None:
+        """The traces of one panel's subplot, appended to `data`: its heatmap, its overlays and its click grid, each one
+        trace for all the panel's channels (blocks side by side, see `_side_by_side`). Every trace costs plotly.js time
+        on each animation frame whatever its size (defaults, calc data and their schema walk), so a trace per channel
+        made 4-channel figures ~20 % slower to animate."""
+        cell = sub[0]
         p = cell.panel
         gh, gw = cell.shape
         axes = dict(xaxis=f"x{'' if cell.axis == 1 else cell.axis}", yaxis=f"y{'' if cell.axis == 1 else cell.axis}")
-        place = dict(x0=cell.x_start, dx=1, y0=cell.r0, dy=1) if (cell.windowed or cell.x_off) else {}
-        grid = cell.cut(_grid(p, cell.channel, trace.values_at(start, p.name) if p.name in changing else None))
+        place = dict(x0=cell.x_start, dx=1, y0=cell.r0, dy=1) if (cell.windowed or cell.x_off or len(sub) > 1) else {}
+        values = trace.values_at(start, p.name) if p.name in changing else None
+        grid = _side_by_side(sub, [c.cut(_grid(p, c.channel, values)) for c in sub], np.nan)
         rr, cc = np.mgrid[cell.r0:cell.r1, cell.c0:cell.c1]
-        where = "" if cell.channel is None else f"{p.channel_label} {cell.channel}, "
+        labels = [rr + p.row_start, cc + p.col_start]
+        where = ""
+        if cell.channel is not None:  # the channel of each cell, for the hover text (-1 in the gaps, never hovered)
+            labels = [_side_by_side(sub, [a] * len(sub), -1) for a in labels]
+            labels.append(_side_by_side(sub, [np.full((gh, gw), c.channel) for c in sub], -1))
+            where = f"{p.channel_label} %{{customdata[2]}}, "
         hm = dict(type="heatmap", z=_enc(_z(p, grid)), colorscale=KIND_SCALES[p.kind], showscale=False, name=_label(cell),
-                  customdata=_enc(_narrow_int(np.stack([rr + p.row_start, cc + p.col_start], axis=-1).astype(np.int64))),
+                  customdata=_enc(_narrow_int(np.stack(labels, axis=-1).astype(np.int64))),
                   hovertemplate=f"{where}{p.row_label} %{{customdata[0]}}, {p.col_label} %{{customdata[1]}}: %{{z:.6g}}"
                                 f"<extra>{p.name}</extra>",
                   **_scale_range(p, trace), **axes, **place)
+        if len(sub) > 1:
+            hm["hoverongaps"] = False
         if gap:
             hm.update(xgap=gap, ygap=gap)
         if show_text:
             if p.kind == "error":
                 hm.update(text=np.vectorize(_short_error, otypes=[object])(grid).tolist(), texttemplate="%{text}")
             else:
-                hm.update(texttemplate="%{z:.4~g}")
+                hm.update(texttemplate="%{z:.4~g}")  # gaps (NaN) get no text
             hm["textfont"] = dict(size=max(7, min(font_size, int(px * 0.38))), color="#111")
         data.append(hm)
         if p.name in changing:
-            dynamic.append((len(data) - 1, cell))
+            dynamic.append((len(data) - 1, sub))
         if p.padding is not None and p.padding.any():
-            data.append(_overlay(cell.cut(p.padding).astype(np.uint8), "padding", axes, "padding", gap, place))
+            pad = cell.cut(p.padding).astype(np.uint8)
+            data.append(_overlay(_side_by_side(sub, [pad] * len(sub), 0), "padding", axes, "padding", gap, place))
         for role in ("uncovered",) + OUTLINE_ROLES:
             if (p.name, role) in roles_used:
-                mask = _step_mask(trace, start, cell, role)
+                masks = [_step_mask(trace, start, c, role) for c in sub]
                 if role in FILL_ROLES:
-                    data.append(_overlay(mask, role, axes, role, gap, place))
+                    data.append(_overlay(_side_by_side(sub, masks, 0), role, axes, role, gap, place))
                 else:
-                    data.append(_outline(mask, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9, cell))
-                overlays.append((len(data) - 1, cell, role))
-        if clickable == p.name and px >= CLICK_MIN_PX and (cell.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS):
+                    data.append(_outline(masks, sub, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9))
+                overlays.append((len(data) - 1, sub, role))
+        if clickable == p.name and px >= CLICK_MIN_PX:
+            aim = [c for c in sub if c.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS]
             data.append(dict(
-                type="scatter", x=_enc((cc + cell.x_off).ravel().astype(np.int16)), y=_enc(rr.ravel().astype(np.int16)),
+                type="scatter", x=_enc(np.concatenate([(cc + c.x_off).ravel() for c in aim]).astype(np.int16)),
+                y=_enc(np.tile(rr.ravel(), len(aim)).astype(np.int16)),
                 mode="markers", marker=dict(size=max(6, px * 0.9), opacity=0, symbol="square"),
-                customdata=_enc(np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1).astype(np.int16)),
+                customdata=_enc(np.tile(np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1),
+                                        (len(aim), 1)).astype(np.int16)),
                 hovertemplate="select (%{customdata[0]}, %{customdata[1]})<extra></extra>", name="select", showlegend=False,
                 **axes))
 
@@ -491,8 +512,7 @@ def trace_figure(
                 tickmode="array", tickvals=list(r_idx), ticktext=[str(i + p.row_start) for i in r_idx], showgrid=False,
                 zeroline=False, scaleanchor=f"x{suffix}", constrain="domain", constraintoward="top", fixedrange=True,
                 tickfont=tick_font, ticklabeloverflow="allow")
-            for cell in sub:
-                _cell_traces(cell)
+            _subplot_traces(sub)
         y_cursor -= title_h + row_h
 
     # Frames: only overlays and changing heatmaps are resent, so frames stay small. Estimate a frame's bytes
@@ -506,8 +526,9 @@ def trace_figure(
     def cells_of(c: Cell) -> int:
         return c.shape[0] * c.shape[1]
 
-    per_frame = 14 * outline_cells * max(1, max((c.panel.channels for _, c, _ in overlays), default=1)) \
-        + sum(cells_of(c) for _, c, r in overlays if r in FILL_ROLES) + sum(8 * cells_of(c) for _, c in dynamic)
+    per_frame = 14 * outline_cells * max(1, max((sub[0].panel.channels for _, sub, _ in overlays), default=1)) \
+        + sum(cells_of(c) for _, sub, r in overlays if r in FILL_ROLES for c in sub) \
+        + sum(8 * cells_of(c) for _, sub in dynamic for c in sub)
     per_frame = int(per_frame * 4 / 3) + 200 * len(overlays) + max((len(s.caption) for s in sample), default=0) + 300
     static = sum(8 * 4 / 3 * cells_of(c) for c in all_cells)
     budget = max(2, int(max(payload_budget - static, 300_000) // per_frame))
@@ -518,18 +539,19 @@ def trace_figure(
     frames = []
     for t in kept:
         fdata, idx = [], []
-        for ti, cell, role in overlays:
-            mask = _step_mask(trace, t, cell, role)
+        for ti, sub, role in overlays:
+            masks = [_step_mask(trace, t, c, role) for c in sub]
             if role in FILL_ROLES:
-                fdata.append({"type": "heatmap", "z": _enc(mask)})
+                fdata.append({"type": "heatmap", "z": _enc(_side_by_side(sub, masks, 0))})
             else:
-                xy = _outline_xy(mask, cell, _inset(role))
-                fdata.append({"type": "scatter", "mode": xy["mode"], "x": _enc(np.asarray(xy["x"])),
-                              "y": _enc(np.asarray(xy["y"]))})
+                xy = _outline_xy(masks, sub, _inset(role))
+                fdata.append({"type": "scatter", "mode": xy["mode"], "x": _enc(xy["x"]), "y": _enc(xy["y"])})
             idx.append(ti)
-        for ti, cell in dynamic:
-            z = _z(cell.panel, cell.cut(_grid(cell.panel, cell.channel, trace.values_at(t, cell.panel.name))))
-            fdata.append({"type": "heatmap", "z": _enc(z)})
+        for ti, sub in dynamic:
+            p = sub[0].panel
+            values = trace.values_at(t, p.name)
+            fdata.append({"type": "heatmap", "z": _enc(_z(p, _side_by_side(sub, [c.cut(_grid(p, c.channel, values))
+                                                                                for c in sub], np.nan)))})
             idx.append(ti)
         step = trace.steps[t]
         frames.append({"name": str(t), "data": fdata, "traces": idx,
@@ -605,12 +627,29 @@ def _plain(v):
         a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=dtype)
         if "shape" in v:
             a = a.reshape([int(k) for k in v["shape"].split(",") if k.strip()])
-        return a.tolist()
+        return _plain_list(a)
     if isinstance(v, dict):
         return {k: _plain(x) for k, x in v.items()}
     if isinstance(v, list):
         return [_plain(x) for x in v]
     return v
+
+
+def _plain_list(a: np.ndarray) -> list:
+    """An array as (nested) JSON-ready lists. A float grid whose numbers are all whole (an integer grid with NaN gaps
+    between channel blocks) is written with integers, "3" not "3.0", and NaN as None (JSON null: a blank cell)."""
+    if a.dtype.kind != "f":
+        return a.tolist()
+    finite = np.isfinite(a)
+    whole = finite.any() and bool((a[finite] == np.round(a[finite])).all()) and np.abs(a[finite]).max() < 2**53 \
+        and not np.signbit(a[finite & (a == 0)]).any()
+    if finite.all() and not whole:
+        return a.tolist()
+    out = a.astype(object)
+    if whole:
+        out[finite] = a[finite].astype(np.int64)
+    out[np.isnan(a)] = None
+    return out.tolist()
 
 
 def data_revision(data: list, frames: list) -> str:
@@ -708,24 +747,58 @@ def _overlay(mask: np.ndarray, role: str, axes: dict, name: str, gap: int = 1, p
     return out
 
 
-def _outline_xy(mask: np.ndarray, cell: Cell | None = None, inset: float = 0.5) -> dict:
-    """Scatter data of an outline, in the panel's own coordinates (a window's mask is offset by its first row and
-    column): one rectangle round the cells when they fill one (a whole panel, an undilated window, a column), drawn
-    `inset` cells from their centres; otherwise one open square marker per cell (every marker is restyled on each
-    animation frame, a rectangle is one path)."""
+def _side_by_side(sub: Sequence[Cell], grids: Sequence[np.ndarray], fill) -> np.ndarray:
+    """The grids of a subplot's channel blocks on one grid: block k from column sub[k].x_off, `fill` in the columns
+    between blocks (NaN: plotly.js leaves such a heatmap cell blank, with no text and, with hoverongaps off, no hover).
+    One block is returned as it is."""
+    if len(sub) == 1:
+        return grids[0]
+    gh = sub[0].shape[0]
+    out = np.full((gh, sub[-1].x_off + sub[-1].shape[1]), fill,
+                  dtype=np.result_type(*[np.asarray(g).dtype for g in grids], np.min_scalar_type(fill)))
+    for c, g in zip(sub, grids):
+        out[:, c.x_off:c.x_off + c.shape[1]] = g
+    return out
+
+
+def _one_outline_xy(mask: np.ndarray, cell: Cell | None = None, inset: float = 0.5) -> dict:
+    """An outline of one block (see `_outline_xy`): x and y as arrays, and the mode."""
     r0, c0 = (cell.r0, cell.x_start) if cell is not None else (0, 0)
     rr, cc = np.nonzero(mask)
     if rr.size > 1 and rr.size == (rr.max() - rr.min() + 1) * (cc.max() - cc.min() + 1):
         x_lo, x_hi = c0 + cc.min() - inset, c0 + cc.max() + inset
         y_lo, y_hi = r0 + rr.min() - inset, r0 + rr.max() + inset
-        return dict(x=[x_lo, x_hi, x_hi, x_lo, x_lo], y=[y_lo, y_lo, y_hi, y_hi, y_lo], mode="lines")
+        return dict(x=np.array([x_lo, x_hi, x_hi, x_lo, x_lo], dtype=float),
+                    y=np.array([y_lo, y_lo, y_hi, y_hi, y_lo], dtype=float), mode="lines")
     return dict(x=(cc + c0).astype(np.int16), y=(rr + r0).astype(np.int16), mode="markers")
 
 
-def _outline(mask: np.ndarray, role: str, axes: dict, size: float, cell: Cell | None = None) -> dict:
-    """Cells of a mask drawn as open squares in the role's colour (hover and clicks pass through)."""
-    xy = _outline_xy(mask, cell, _inset(role))
-    return dict(type="scatter", x=_enc(np.asarray(xy["x"])), y=_enc(np.asarray(xy["y"])), mode=xy["mode"], name=role,
+def _outline_xy(masks: Sequence[np.ndarray], cells: Sequence[Cell | None], inset: float = 0.5) -> dict:
+    """Scatter data of the outlines of one subplot's blocks, in the panel's own coordinates (a window's mask is offset
+    by its first row and column, channel k's by its block's x offset). Where every marked block fills a rectangle (a
+    whole panel, an undilated window, a column): one rectangle round each, drawn `inset` cells from the cell centres,
+    NaN between rectangles (a break in the line); otherwise one open square marker per cell (every marker is restyled
+    on each animation frame, a rectangle is one path)."""
+    parts = [_one_outline_xy(m, c, inset) for m, c in zip(masks, cells) if m.any()]
+    if len(parts) == 1:
+        return parts[0]
+    if parts and all(xy["mode"] == "lines" for xy in parts):
+        gap = np.array([np.nan])
+        return dict(x=np.concatenate([a for xy in parts for a in (xy["x"], gap)][:-1]),
+                    y=np.concatenate([a for xy in parts for a in (xy["y"], gap)][:-1]), mode="lines")
+    xs, ys = [], []
+    for m, c in zip(masks, cells):
+        rr, cc = np.nonzero(m)
+        xs.append(cc + (c.x_start if c is not None else 0))
+        ys.append(rr + (c.r0 if c is not None else 0))
+    return dict(x=np.concatenate(xs or [np.zeros(0)]).astype(np.int16),
+                y=np.concatenate(ys or [np.zeros(0)]).astype(np.int16), mode="markers")
+
+
+def _outline(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str, axes: dict, size: float) -> dict:
+    """Cells of one subplot's masks drawn as open squares in the role's colour (hover and clicks pass through)."""
+    xy = _outline_xy(masks, cells, _inset(role))
+    return dict(type="scatter", x=_enc(xy["x"]), y=_enc(xy["y"]), mode=xy["mode"], name=role,
                 hoverinfo="skip", marker=dict(symbol="square-open", size=size, color=ROLE_COLOURS[role],
                                               line=dict(width=max(2.0, size / 11), color=ROLE_COLOURS[role])),
                 line=dict(color=ROLE_COLOURS[role], width=max(2.0, size / 11)), showlegend=False, **axes)

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from convviz.bugs import BUGS
 from convviz.conv import conv2d_backward_spec
-from tests.app.test_pages import decode, engine_data
+from tests.app.test_pages import engine_data
+from tests.figure_support import decode
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 

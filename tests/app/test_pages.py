@@ -3,7 +3,6 @@
 Expected values are computed here independently, from the engine's public API and the same data presets and
 settings, never read back from the page or its traces.
 """
-import base64
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.trace_figure import meta_of
 from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
+from tests.figure_support import decode, panel_grids
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE_PATHS = [p.path for p in PAGES]
@@ -34,20 +34,6 @@ EDGE_CASES = {
 CASES = list(EDGE_CASES)
 
 # ------------------------------------------------------------------------------------------------- helpers
-
-DTYPES = {"f8": np.float64, "f4": np.float32, "i1": np.int8, "u1": np.uint8, "i2": np.int16, "u2": np.uint16,
-          "i4": np.int32, "u4": np.uint32}
-
-
-def decode(v) -> np.ndarray:
-    """A Plotly 6 typed array ({"dtype", "bdata", "shape"}) or a plain (nested) list -> ndarray."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=DTYPES[v["dtype"]])
-        if "shape" in v:
-            a = a.reshape([int(s) for s in str(v["shape"]).split(",")])
-        return a
-    return np.asarray(v, dtype=float)
-
 
 def run(page: str, query: dict, **widgets) -> AppTest:
     """Open `page` through app.py with URL `query`; then set selectboxes by key (e.g. fwd_f=2) and rerun."""
@@ -91,11 +77,8 @@ def im2col_figures(at: AppTest) -> list[dict]:
 
 
 def panel(fig: dict, name: str) -> list[np.ndarray]:
-    """The decoded heatmap grids of one panel (one per channel), found by the panel name in the hover text."""
-    grids = [decode(t["z"]) for t in fig["data"]
-             if t["type"] == "heatmap" and t.get("hovertemplate", "").endswith(f"<extra>{name}</extra>")]
-    assert grids, f"no heatmap of panel {name!r} in the figure"
-    return grids
+    """The decoded grids of one panel, one per channel (its heatmap, split by the channel each cell's hover names)."""
+    return panel_grids(fig, name)
 
 
 def one(fig: dict, name: str) -> np.ndarray:

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from test_trace_figure import decode  # plotly 6 typed arrays -> ndarray
 
 from convviz.figures.bug_figure import bug_figure
+from tests.figure_support import decode  # plotly 6 typed arrays -> ndarray
 
 
 def heatmaps(fig) -> list[dict]:

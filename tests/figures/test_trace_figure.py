@@ -1,5 +1,4 @@
 """The figure shows exactly the trace's numbers and highlights, with one colour scheme everywhere."""
-import base64
 import json
 
 import numpy as np
@@ -11,22 +10,10 @@ from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures import trace_figure
 from convviz.figures.trace_figure import KIND_SCALES, ROLE_COLOURS, meta_of
 
-DTYPES = {"f8": np.float64, "f4": np.float32, "i1": np.int8, "u1": np.uint8, "i2": np.int16, "u2": np.uint16,
-          "i4": np.int32, "u4": np.uint32}
+from tests.figure_support import (block_shifts, channel_blocks, decode, outlined_by_channel, outlined_points,
+                                  panel_grids, panel_heatmaps, value_heatmap_on)
 
-
-def decode(v):
-    """Plotly 6 typed arrays ({'dtype', 'bdata', 'shape'}) or plain lists -> ndarray."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=DTYPES[v["dtype"]])
-        if "shape" in v:
-            a = a.reshape([int(s) for s in str(v["shape"]).split(",")])
-        return a
-    return np.asarray(v, dtype=float)
-
-
-def heatmaps_of(fig_json, panel):
-    return [t for t in fig_json["data"] if t["type"] == "heatmap" and t.get("hovertemplate", "").endswith(f"<extra>{panel}</extra>")]
+heatmaps_of = panel_heatmaps
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +28,12 @@ def test_heatmaps_equal_panel_values_per_channel(case):
     spec, x, w, b, d = case
     tr = T.forward_trace(x, w, b, spec, n=1, f=2)
     fig = json.loads(trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]]).to_json())
-    xpad = heatmaps_of(fig, "xpad")
-    assert len(xpad) == spec.c  # one subplot per channel, none dropped
-    for c, hm in enumerate(xpad):
-        np.testing.assert_array_equal(decode(hm["z"]), np.pad(x[1, c], ((1, 0), (2, 1))))
-    (y,) = heatmaps_of(fig, "y")
-    np.testing.assert_array_equal(decode(y["z"]), cv.conv2d(x, w, b, (2, 3), (1, 0, 2, 1), (1, 2))[1, 2])
+    xpad = panel_grids(fig, "xpad")  # one heatmap, its channels side by side
+    assert len(xpad) == spec.c  # every channel, none dropped
+    for c, grid in enumerate(xpad):
+        np.testing.assert_array_equal(grid, np.pad(x[1, c], ((1, 0), (2, 1))))
+    (y,) = panel_grids(fig, "y")
+    np.testing.assert_array_equal(y, cv.conv2d(x, w, b, (2, 3), (1, 0, 2, 1), (1, 2))[1, 2])
 
 
 def test_frames_carry_each_steps_highlights_and_values(case):
@@ -57,13 +44,21 @@ def test_frames_carry_each_steps_highlights_and_values(case):
     kept = meta_of(js)["frame_steps"]
     assert [f["name"] for f in js["frames"]] == [str(t) for t in kept]
     assert len(kept) == len(tr.steps)  # small case: nothing sampled
-    acc_traces = [i for i, t in enumerate(js["data"]) if t.get("hovertemplate", "").endswith("<extra>acc</extra>")]
+    (acc,) = [i for i, t in enumerate(js["data"]) if t.get("hovertemplate", "").endswith("<extra>acc</extra>")]
+    assert tr.values_at(0, "acc").shape[0] == spec.c == 2
     for frame in js["frames"]:
         t = int(frame["name"])
         by_trace = dict(zip(frame["traces"], frame["data"]))
-        for c, ti in enumerate(acc_traces):  # the accumulator after step t, per channel
-            np.testing.assert_array_equal(decode(by_trace[ti]["z"]), tr.values_at(t, "acc")[c])
+        blocks = channel_blocks(js["data"][acc], by_trace[acc]["z"])
+        assert len(blocks) == spec.c
+        for c, block in enumerate(blocks):  # the accumulator after step t, per channel
+            np.testing.assert_array_equal(block, tr.values_at(t, "acc")[c])
         assert f"Step {t + 1}/{len(tr.steps)}: {tr.steps[t].title}" in frame["layout"]["title"]["text"]
+
+
+def _expected_cells(mask: np.ndarray, channels: int) -> set:
+    """(channel, row, column) of every cell a highlight marks; a 2-D mask marks the same cells in every channel."""
+    return {(k, int(r), int(c)) for k in range(channels) for r, c in zip(*np.nonzero(mask[k] if mask.ndim == 3 else mask))}
 
 
 def test_outline_points_are_the_highlighted_cells(case):
@@ -72,22 +67,25 @@ def test_outline_points_are_the_highlighted_cells(case):
     js = json.loads(trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]]).to_json())
     read_traces = [i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "read"]
     assert read_traces
-    for frame in js["frames"]:
-        step = tr.steps[int(frame["name"])]
-        mask = next(h.mask for h in step.highlights if h.role == "read")
-        data = dict(zip(frame["traces"], frame["data"]))[read_traces[0]]
-        assert outlined_cells(data, mask.shape) == set(zip(*np.nonzero(mask)))
+    checked = 0
+    for ti in read_traces:
+        hm = value_heatmap_on(js, js["data"][ti]["xaxis"])
+        panel = tr.panel(hm["hovertemplate"].split("<extra>")[1].split("</extra>")[0])
+        shifts = block_shifts(hm)
+        for frame in js["frames"]:
+            step = tr.steps[int(frame["name"])]
+            mask = next(h.mask for h in step.highlights if h.role == "read" and h.panel == panel.name)
+            data = dict(zip(frame["traces"], frame["data"]))[ti]
+            assert outlined_by_channel(data, shifts) == _expected_cells(mask, len(shifts))
+            checked += 1
+    assert checked and any(len(block_shifts(value_heatmap_on(js, js["data"][ti]["xaxis"]))) == spec.c for ti in read_traces)
 
 
 def outlined_cells(data: dict, shape) -> set:
-    """The cells an outline trace marks: one per marker, or every cell inside its rectangle."""
-    x, y = decode(data["x"]), decode(data["y"])
-    if data["mode"] == "lines":
-        assert len(x) == 5 and x[0] == x[-1] and y[0] == y[-1]
-        rows = [r for r in range(shape[0]) if y.min() < r < y.max()]
-        cols = [c for c in range(shape[1]) if x.min() < c < x.max()]
-        return {(r, c) for r in rows for c in cols}
-    return set(zip(y.astype(int), x.astype(int)))
+    """The cells an outline trace of a one-channel panel marks: one per marker, or every cell inside its rectangle."""
+    cells = outlined_points(data)
+    assert all(0 <= r < shape[0] and 0 <= c < shape[1] for r, c in cells)
+    return cells
 
 
 def test_colours_belong_to_kinds_and_roles(case):
@@ -166,6 +164,21 @@ def test_values_stay_exact_in_the_compact_types():
     assert _exact_compact(rng.normal(size=(4, 4))).dtype == np.float64  # random values need all 53 bits
 
 
+def test_plain_lists_write_whole_numbers_as_integers_and_gaps_as_null():
+    """Channel blocks side by side need NaN gaps, so integer grids become floats; as JSON lists they still cost what
+    integers cost ("3", not "3.0") and the gaps are null (a blank cell). A negative zero and fractions stay floats."""
+    from convviz.figures.trace_figure import _enc, _plain
+
+    grid = np.array([[1.0, np.nan, -2.0], [0.0, 300.0, np.nan]], dtype=np.float32)
+    out = _plain(_enc(grid))
+    assert out == [[1, None, -2], [0, 300, None]] and all(type(v) is int for row in out for v in row if v is not None)
+    assert json.dumps(out) == "[[1, null, -2], [0, 300, null]]"
+    assert _plain(_enc(np.array([0.5, np.nan]))) == [0.5, None]
+    neg_zero = _plain(_enc(np.array([-0.0, 1.0])))
+    assert np.signbit(neg_zero[0]) and neg_zero[1] == 1.0
+    assert _plain(_enc(np.array([2.0**60, np.nan]))) == [2.0**60, None]  # past 2**53: not written as an integer
+
+
 def _largest_case():
     from convviz.ui.page import Arrays
     from convviz.ui.settings import Settings
@@ -218,45 +231,50 @@ def test_largest_app_settings_keep_every_heatmap_small():
             continue
         js = json.loads(trace_figure(tr).to_json())
         for t in js["data"]:
+            if t["type"] == "heatmap" and t.get("hovertemplate"):
+                assert all(g.size <= MAX_PANEL_CELLS for g in channel_blocks(t)), (stage, t.get("name"))
             if t["type"] == "heatmap":
-                assert decode(t["z"]).size <= MAX_PANEL_CELLS, (stage, t.get("name"))
                 if decode(t["z"]).size > 2000:
                     assert "texttemplate" not in t and "xgap" not in t
 
 
 def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
-    """One subplot per panel (plotly.js redraws every subplot's axes on each animation frame): channel k's block is
-    shifted right, its ticks, hover labels and outlines still name the panel's own cells."""
+    """One subplot and one trace per panel (plotly.js redraws every subplot's axes, and does per-trace work, on each
+    animation frame): channel k's block is shifted right, its ticks, hover labels and outlines still name the panel's
+    own cells."""
     spec, x, w, b, d = case  # two input channels, padding (top 1, bottom 0, left 2, right 1)
     tr = T.forward_trace(x, w, b, spec, n=1, f=2)
     js = json.loads(trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]]).to_json())
-    xpad = heatmaps_of(js, "xpad")
-    assert len(xpad) == spec.c == 2 and len({hm["xaxis"] for hm in xpad}) == 1
+    (hm,) = heatmaps_of(js, "xpad")
+    assert len(channel_blocks(hm)) == spec.c == 2
     gh, gw = spec.h + 1, spec.w + 3
-    off = xpad[1]["x0"]
-    assert xpad[0].get("x0", 0) == 0 and off > gw  # side by side, with a gap, no overlap
-    ax = js["layout"]["xaxis" + xpad[0]["xaxis"][1:]]
+    x0 = hm.get("x0", 0)
+    (_, off) = block_shifts(hm)
+    assert x0 == 0 and off > gw  # side by side, with a gap, no overlap
+    ax = js["layout"]["xaxis" + hm["xaxis"][1:]]
     ticks = dict(zip(ax["tickvals"], ax["ticktext"]))
     for j in range(gw):  # both blocks label their columns from -left
-        for x0 in (0, off):
-            assert ticks.get(x0 + j, str(j - 2)) == str(j - 2)
+        for shift in (0, off):
+            assert ticks.get(shift + j, str(j - 2)) == str(j - 2)
     assert any(v >= off for v in ticks)
-    for c, hm in enumerate(xpad):  # hover: the channel, and the labelled (row, column) of each cell
-        cd = decode(hm["customdata"])
-        assert cd.shape == (gh, gw, 2)
-        np.testing.assert_array_equal(cd[..., 0], np.broadcast_to(np.arange(gh)[:, None] - 1, (gh, gw)))
-        np.testing.assert_array_equal(cd[..., 1], np.broadcast_to(np.arange(gw)[None, :] - 2, (gh, gw)))
-        assert hm["hovertemplate"].startswith(f"{tr.panel('xpad').channel_label} {c}, ")
+    cd = decode(hm["customdata"])  # hover: the channel, and the labelled (row, column) of each cell
+    assert cd.shape == (gh, off + gw, 3) and hm["hovertemplate"].startswith(f"{tr.panel('xpad').channel_label} %{{customdata[2]}}, ")
+    for c, shift in enumerate((0, off)):
+        block = cd[:, shift:shift + gw]
+        np.testing.assert_array_equal(block[..., 0], np.broadcast_to(np.arange(gh)[:, None] - 1, (gh, gw)))
+        np.testing.assert_array_equal(block[..., 1], np.broadcast_to(np.arange(gw)[None, :] - 2, (gh, gw)))
+        assert (block[..., 2] == c).all()
+    assert (cd[:, gw:off, 2] == -1).all() and hm["hoverongaps"] is False  # the gap is never hovered
     # channel 1's read outline sits in channel 1's block, on the cells the step reads in channel 1
-    reads = [i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "read"
-             and t["xaxis"] == xpad[0]["xaxis"]]
-    assert len(reads) == 2
+    (reads,) = [i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "read" and t["xaxis"] == hm["xaxis"]]
     for frame in js["frames"]:
         step = tr.steps[int(frame["name"])]
         mask = next(h.mask for h in step.highlights if h.role == "read" and h.panel == "xpad")
-        data = dict(zip(frame["traces"], frame["data"]))[reads[1]]
-        shifted = dict(data, x=(decode(data["x"]) - off).tolist())
-        assert outlined_cells(shifted, (gh, gw)) == set(zip(*np.nonzero(mask[1] if mask.ndim == 3 else mask)))
+        data = dict(zip(frame["traces"], frame["data"]))[reads]
+        marked = outlined_points(data)
+        in_1 = {(r, c - off) for r, c in marked if c >= off}
+        assert in_1 == set(zip(*np.nonzero(mask[1] if mask.ndim == 3 else mask)))
+        assert all(c < gw for r, c in marked - {(r, c + off) for r, c in in_1})  # the rest in channel 0's block
 
 
 def test_cells_too_small_to_aim_at_get_no_click_grid(case):
