@@ -845,7 +845,9 @@ def _controls(kept: list[int], start: int, font_size: int) -> dict:
         )],
         sliders=[dict(
             active=kept.index(start) if start in kept else 0, x=0.0, y=0.0, len=1.0, xanchor="left", yanchor="top",
-            pad=dict(t=30 + 2 * font_size), currentvalue=dict(prefix="step ", font=dict(size=font_size)),
+            # No "step N" over the slider: the title says "Step N/M" already, and plotly.js measured and redrew that
+            # label on every frame (~10 ms a frame, ~18 ms of the first draw, Input gradient at the largest settings).
+            pad=dict(t=20 + 2 * font_size), currentvalue=dict(visible=False),
             font=dict(size=max(8, font_size - 3)),
             steps=[dict(label=str(t + 1) if k % label_every == 0 else "", method="animate", args=[[str(t)], pause])
                    for k, t in enumerate(kept)],
