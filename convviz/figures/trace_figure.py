@@ -219,10 +219,10 @@ def _exact_compact(grid: np.ndarray) -> np.ndarray:
             as_int = g.astype(np.int64)
             if np.array_equal(as_int, g) and not np.signbit(g[g == 0]).any():
                 return _narrow_int(as_int)
-    f4 = g.astype(np.float32)  # NaN (the gaps between channel blocks) and infinities stay what they are
     with np.errstate(over="ignore"):
-        if np.array_equal(f4[finite], g[finite]):
-            return f4
+        f4 = g.astype(np.float32)  # NaN (the gaps between channel blocks) and infinities stay what they are
+    if np.array_equal(f4[finite], g[finite]):
+        return f4
     return g
 
 
@@ -753,17 +753,18 @@ def _side_by_side(sub: Sequence[Cell], grids: Sequence[np.ndarray], fill) -> np.
     One block is returned as it is."""
     if len(sub) == 1:
         return grids[0]
-    gh = sub[0].shape[0]
-    out = np.full((gh, sub[-1].x_off + sub[-1].shape[1]), fill,
-                  dtype=np.result_type(*[np.asarray(g).dtype for g in grids], np.min_scalar_type(fill)))
+    dtype = np.result_type(*[np.asarray(g).dtype for g in grids], np.min_scalar_type(fill))
+    if dtype.kind == "f":
+        dtype = np.dtype(np.float64)  # holds every grid's numbers exactly (NaN alone would promote int8 to float16)
+    out = np.full((sub[0].shape[0], sub[-1].x_off + sub[-1].shape[1]), fill, dtype=dtype)
     for c, g in zip(sub, grids):
         out[:, c.x_off:c.x_off + c.shape[1]] = g
     return out
 
 
-def _one_outline_xy(mask: np.ndarray, cell: Cell | None = None, inset: float = 0.5) -> dict:
+def _one_outline_xy(mask: np.ndarray, cell: Cell, inset: float = 0.5) -> dict:
     """An outline of one block (see `_outline_xy`): x and y as arrays, and the mode."""
-    r0, c0 = (cell.r0, cell.x_start) if cell is not None else (0, 0)
+    r0, c0 = cell.r0, cell.x_start
     rr, cc = np.nonzero(mask)
     if rr.size > 1 and rr.size == (rr.max() - rr.min() + 1) * (cc.max() - cc.min() + 1):
         x_lo, x_hi = c0 + cc.min() - inset, c0 + cc.max() + inset
@@ -773,7 +774,7 @@ def _one_outline_xy(mask: np.ndarray, cell: Cell | None = None, inset: float = 0
     return dict(x=(cc + c0).astype(np.int16), y=(rr + r0).astype(np.int16), mode="markers")
 
 
-def _outline_xy(masks: Sequence[np.ndarray], cells: Sequence[Cell | None], inset: float = 0.5) -> dict:
+def _outline_xy(masks: Sequence[np.ndarray], cells: Sequence[Cell], inset: float = 0.5) -> dict:
     """Scatter data of the outlines of one subplot's blocks, in the panel's own coordinates (a window's mask is offset
     by its first row and column, channel k's by its block's x offset). Where every marked block fills a rectangle (a
     whole panel, an undilated window, a column): one rectangle round each, drawn `inset` cells from the cell centres,
@@ -786,13 +787,9 @@ def _outline_xy(masks: Sequence[np.ndarray], cells: Sequence[Cell | None], inset
         gap = np.array([np.nan])
         return dict(x=np.concatenate([a for xy in parts for a in (xy["x"], gap)][:-1]),
                     y=np.concatenate([a for xy in parts for a in (xy["y"], gap)][:-1]), mode="lines")
-    xs, ys = [], []
-    for m, c in zip(masks, cells):
-        rr, cc = np.nonzero(m)
-        xs.append(cc + (c.x_start if c is not None else 0))
-        ys.append(rr + (c.r0 if c is not None else 0))
-    return dict(x=np.concatenate(xs or [np.zeros(0)]).astype(np.int16),
-                y=np.concatenate(ys or [np.zeros(0)]).astype(np.int16), mode="markers")
+    marked = [(np.nonzero(m), c) for m, c in zip(masks, cells)]
+    return dict(x=np.concatenate([cc + c.x_start for (_, cc), c in marked]).astype(np.int16),
+                y=np.concatenate([rr + c.r0 for (rr, _), c in marked]).astype(np.int16), mode="markers")
 
 
 def _outline(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str, axes: dict, size: float) -> dict:

@@ -179,6 +179,25 @@ def test_plain_lists_write_whole_numbers_as_integers_and_gaps_as_null():
     assert _plain(_enc(np.array([2.0**60, np.nan]))) == [2.0**60, None]  # past 2**53: not written as an integer
 
 
+def test_channel_blocks_side_by_side_keep_every_number_and_stay_typed():
+    """Blocks of any integer or float type, NaN between them: exact, and still sent as a compact typed array."""
+    from convviz.figures.trace_figure import Cell, _enc, _exact_compact, _side_by_side
+    from convviz.traces.base import Panel
+
+    grids = [np.array([[1, -2], [3, 127]], dtype=np.int8), np.array([[30000, 2], [3, 4]], dtype=np.int16)]
+    panel = Panel("p", "p", np.zeros((2, 2, 2)))
+    sub = [Cell(panel, 0, 1, 0, 2, 0, 2, x_off=0), Cell(panel, 1, 1, 0, 2, 0, 2, x_off=5)]
+    merged = _side_by_side(sub, grids, np.nan)
+    assert merged.shape == (2, 7) and np.isnan(merged[:, 2:5]).all()
+    np.testing.assert_array_equal(merged[:, :2], grids[0])
+    np.testing.assert_array_equal(merged[:, 5:], grids[1])
+    enc = _enc(_exact_compact(merged))
+    assert enc["dtype"] == "f4"
+    np.testing.assert_array_equal(decode(enc), merged)
+    masks = _side_by_side(sub, [np.ones((2, 2), dtype=np.uint8)] * 2, 0)
+    assert masks.dtype == np.uint8 and masks.sum() == 8
+
+
 def _largest_case():
     from convviz.ui.page import Arrays
     from convviz.ui.settings import Settings
