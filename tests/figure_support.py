@@ -93,6 +93,6 @@ def outlined_by_channel(data: dict, shifts: list[int]) -> set[tuple[int, int, in
     """The (channel, row, column) cells an outline trace marks, each x mapped back into its channel's block."""
     out = set()
     for r, x in outlined_points(data):
-        k = max(i for i, s in enumerate(shifts) if s <= x) if x >= shifts[0] else 0
+        k = max((i for i, s in enumerate(shifts) if s <= x), default=0)
         out.add((k, r, x - shifts[k]))
     return out

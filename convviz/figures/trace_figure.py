@@ -457,7 +457,7 @@ def trace_figure(
             data.append(_overlay(_side_by_side(sub, [pad] * len(sub), 0), "padding", axes, "padding", gap, place))
         for role in ("uncovered",) + OUTLINE_ROLES:
             if (p.name, role) in roles_used:
-                masks = [_step_mask(trace, start, c, role) for c in sub]
+                masks = _step_masks(trace, start, sub, role)
                 if role in FILL_ROLES:
                     data.append(_overlay(_side_by_side(sub, masks, 0), role, axes, role, gap, place))
                 else:
@@ -543,7 +543,7 @@ def trace_figure(
     for t in kept:
         fdata, idx = [], []
         for ti, sub, role in overlays:
-            masks = [_step_mask(trace, t, c, role) for c in sub]
+            masks = _step_masks(trace, t, sub, role)
             if role in FILL_ROLES:
                 fdata.append({"type": "heatmap", "z": _enc(_side_by_side(sub, masks, 0))})
             else:
@@ -834,15 +834,18 @@ def _inset(role: str) -> float:
     return 0.5 if role == "read" else 0.5 * OUTLINE_SCALE[role] / OUTLINE_SCALE["read"]
 
 
-def _step_mask(trace: Trace, t: int, cell: Cell, role: str) -> np.ndarray:
-    """The cells of `cell`'s window that step t highlights in `role`, as 0/1 uint8."""
-    mask = np.zeros(cell.shape, dtype=np.uint8)
+def _step_masks(trace: Trace, t: int, sub: Sequence[Cell], role: str) -> list[np.ndarray]:
+    """The cells of each of a subplot's blocks that step t highlights in `role`, as 0/1 uint8 (each highlight's dense
+    mask is rebuilt once for all the blocks: Highlight keeps it compact)."""
+    out = [np.zeros(c.shape, dtype=np.uint8) for c in sub]
     if not trace.steps:
-        return mask
+        return out
     for h in trace.steps[t].highlights:
-        if h.panel == cell.panel.name and h.role == role:
-            mask |= cell.cut(_channel_mask(h.mask, cell.channel))
-    return mask
+        if h.panel == sub[0].panel.name and h.role == role:
+            dense = h.mask
+            for mask, c in zip(out, sub):
+                mask |= c.cut(_channel_mask(dense, c.channel))
+    return out
 
 
 # Per animation frame. A frame starts when the previous one is drawn and at least this long after it started, so

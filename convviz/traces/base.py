@@ -144,7 +144,7 @@ class Highlight:
         return (Highlight, (self.panel, self.role, self.mask))
 
     def __repr__(self) -> str:
-        return f"Highlight(panel={self.panel!r}, role={self.role!r}, shape={self.shape}, cells={int(self.mask.sum())})"
+        return f"Highlight(panel={self.panel!r}, role={self.role!r}, shape={self.shape}, cells={self.count})"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ..figures.export import (
 from ..traces.base import Trace
 from .settings import Settings, to_query
 
-GIF_STATE = "cv_gif_"  # session key prefix: (view id, GIF bytes) of the last GIF rendered per figure
+GIF_STATE = "cv_gif_"  # session key prefix: (view, GIF bytes) of the last GIF rendered per figure
 
 
 @lru_cache(maxsize=32)
@@ -101,8 +101,6 @@ def _code_button(stage: str | None, settings: Settings, key: str, stem: str) -> 
 def _gif_part(fig: go.Figure, view: Hashable, key: str, stem: str) -> None:
     frames = len(fig.layout.meta["frame_steps"]) if fig.layout.meta else 1
     shown = min(frames, GIF_MAX_FRAMES)
-    # The view itself, not id(fig): a figure's id can be reused by another view's figure once the cache drops it.
-    view_id = view
     state_key = GIF_STATE + key
     if st.button(f"🎞️ Render animated GIF ({'up to ' if shown > GIF_MIN_FRAMES else ''}{shown} frames)", key=f"cv_gif_btn_{key}",
                  help=f"Up to {GIF_MAX_FRAMES} evenly spaced steps of the animation, as many as render in about "
@@ -115,8 +113,9 @@ def _gif_part(fig: go.Figure, view: Hashable, key: str, stem: str) -> None:
             st.error(f"The GIF could not be made. {err}")
             return
         bar.progress(1.0, text=f"GIF ready: {gif_frame_count(gif)} frames, {len(gif) / 1e6:.1f} MB")
-        st.session_state[state_key] = (view_id, gif)
+        # Kept with the view itself, not id(fig): an id can be reused by another view's figure once the cache drops it.
+        st.session_state[state_key] = (view, gif)
     held = st.session_state.get(state_key)
-    if held and held[0] == view_id:
+    if held and held[0] == view:
         st.download_button("⬇️ Download the GIF", data=held[1], file_name=f"{stem}.gif", mime="image/gif",
                            on_click="ignore", key=f"cv_dl_gif_{key}")

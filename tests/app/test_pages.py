@@ -15,7 +15,8 @@ from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.trace_figure import meta_of
 from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
-from tests.figure_support import decode, panel_grids
+from tests.figure_support import decode
+from tests.figure_support import panel_grids as panel  # one grid per channel, split by the channel each hover names
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE_PATHS = [p.path for p in PAGES]
@@ -74,11 +75,6 @@ def im2col_figures(at: AppTest) -> list[dict]:
         (fig,) = figures(open_im2col_part(at, part))
         out.append(fig)
     return out
-
-
-def panel(fig: dict, name: str) -> list[np.ndarray]:
-    """The decoded grids of one panel, one per channel (its heatmap, split by the channel each cell's hover names)."""
-    return panel_grids(fig, name)
 
 
 def one(fig: dict, name: str) -> np.ndarray:
