@@ -395,8 +395,12 @@ def trace_figure(
     row_lines = [max(len(_wrap_title(_label(c), _units(c, px, font_size) * px, font_size)) for c in r) for r in layout_rows]
     title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
     top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
-    fig_h = int(sum(h * px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
+    # The cell size as drawn: below the 4 px floor the widest row is squeezed into the plot width (40 + 20 px of
+    # margins), and the y axes follow the x scale (scaleanchor), so rows are as tall as cells of that size. Sizing them
+    # at the floor left a blank band under each row.
+    row_px = min(px, (fig_w - 60) / max(max(widths), 1))
+    fig_h = int(sum(h * row_px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
     layout_rows = [_place_channels(r, px, font_size) for r in layout_rows]
@@ -412,7 +416,7 @@ def trace_figure(
     roles_used = {(h.panel, h.role) for s in trace.steps for h in s.highlights}
     annotations = []
     y_cursor = 1.0
-    total_h = sum(heights) * px + sum(title_px_rows)
+    total_h = sum(heights) * row_px + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
 
     def _subplot_traces(sub: Sequence[Cell]) -> None:
@@ -475,7 +479,7 @@ def trace_figure(
                 **axes))
 
     for r, row in enumerate(layout_rows):
-        row_h = heights[r] * px / total_h
+        row_h = heights[r] * row_px / total_h
         title_h = title_px_rows[r] / total_h
         x_cursor = 0.0
         unit = 1.0 / max(widths)
@@ -486,7 +490,7 @@ def trace_figure(
             span = last.x_off + _units(last, px, font_size)
             dom_x = [x_cursor, min(1.0, x_cursor + span * unit)]
             x_cursor += (span + _subplot_gap(px)) * unit
-            own_h = gh * px / total_h  # each subplot only as tall as its own grid, top-aligned in the row
+            own_h = gh * row_px / total_h  # each subplot only as tall as its own grid, top-aligned in the row
             dom_y = [max(0.0, y_cursor - title_h - own_h), y_cursor - title_h]
             suffix = "" if ax == 1 else str(ax)
             axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")

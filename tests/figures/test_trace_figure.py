@@ -279,6 +279,50 @@ def test_largest_app_settings_keep_every_heatmap_small():
                     assert "texttemplate" not in t and "xgap" not in t
 
 
+def _px_per_cell(js):
+    """Every subplot's (x, y) pixels per cell as its domain and range give them, before plotly.js's scaleanchor
+    constraint evens them out by shrinking the axis with more pixels per cell."""
+    lay = js["layout"]
+    plot_w = lay["width"] - lay["margin"]["l"] - lay["margin"]["r"]
+    plot_h = lay["height"] - lay["margin"]["t"] - lay["margin"]["b"]
+    out = []
+    for k, xa in lay.items():
+        if k.startswith("xaxis"):
+            ya = lay["yaxis" + k[5:]]
+            x = (xa["domain"][1] - xa["domain"][0]) * plot_w / (xa["range"][1] - xa["range"][0])
+            y = (ya["domain"][1] - ya["domain"][0]) * plot_h / abs(ya["range"][1] - ya["range"][0])
+            out.append((x, y))
+    return out
+
+
+@pytest.mark.parametrize("largest", [False, True])
+def test_rows_are_as_tall_as_their_cells_are_drawn(case, largest):
+    """The y axes follow the x scale (square cells): a row sized for taller cells than the width allows is shrunk
+    by plotly.js to the top of its band and leaves blank space under it. At the largest settings the widest row is
+    squeezed below the 4 px floor, where that happened (~180 px blank under col2im's first row)."""
+    from convviz.ui.stages import STAGES
+
+    if largest:
+        spec, a = _largest_case()
+    else:
+        from convviz.ui.page import Arrays
+
+        spec, x, w, b, d = case
+        a = Arrays(x, w, b, d)
+    tight = 0
+    for stage in STAGES:
+        try:
+            tr = STAGES[stage](spec, a)
+        except ValueError:  # a stage these settings do not allow
+            continue
+        js = json.loads(trace_figure(tr).to_json())  # every panel on one row: the widest figure
+        for x_px, y_px in _px_per_cell(js):
+            assert y_px <= x_px * 1.001, (stage, x_px, y_px)
+            tight += y_px > x_px * 0.98
+    if largest:  # squeezed rows are sized for the cells as drawn, not smaller either
+        assert tight >= len(STAGES) // 2
+
+
 def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
     """One subplot and one trace per panel (plotly.js redraws every subplot's axes, and does per-trace work, on each
     animation frame): channel k's block is shifted right, its ticks, hover labels and outlines still name the panel's
