@@ -3,13 +3,14 @@
 Run:  python bench/load.py [--sessions 20] [--rounds 4] [--think 1.0] [--behind-nginx [--backends 2]] [--json out.json]
       [--no-warmup] (sessions hit a cold server)  [--waves 3] (the class again, RSS per wave)  [--settle 130] (RSS
       after Streamlit's 2-minute reconnect window)  [--browser-nice 19] (chromium yields the CPU to the server)
+      [--ramp 20] (the sessions open one after another over 20 s instead of all at once)
 
 What it does, all on loopback, everything started here is stopped here:
 1. starts `streamlit run app.py` (headless, free port, no file watcher), or --backends of them plus Debian's nginx
    configured from deploy/nginx.conf.template in a temporary directory (`nginx -t` first); waits for health;
 2. launches one Debian chromium (Playwright, async API) and opens --sessions browser contexts AT ONCE (a context is
-   a separate cookie jar and cache, so a separate student); session i opens a deep link with its own settings
-   (h, w, kh, seed all differ between sessions), then --rounds times: switches page through the sidebar navigation,
+   a separate cookie jar and cache, so a separate student), or evenly spread over --ramp seconds; session i opens
+   a deep link with its own settings (h, w, kh, seed all differ between sessions), then --rounds times: switches page through the sidebar navigation,
    then changes one setting (H or the random seed) in the sidebar, with a think pause of about --think seconds;
 3. after every interaction it waits until the app is idle in the state that session expects - the URL query, the
    sidebar inputs, the geometry caption "x (1, 1, H, W)", the current page in the navigation - and then checks
@@ -516,7 +517,7 @@ async def interact(s: Session, page, kind: str, action, t0: float | None = None)
 
 
 async def run_session(browser, base_url: str, s: Session, rounds: int, think: float, rng: random.Random,
-                      start_gate: asyncio.Event) -> None:
+                      start_gate: asyncio.Event, delay: float = 0.0) -> None:
     context = await browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(INTERACTION_TIMEOUT * 1000)
     try:
@@ -525,6 +526,7 @@ async def run_session(browser, base_url: str, s: Session, rounds: int, think: fl
         page.on("pageerror", lambda err: s.page_errors.append(str(err)))
         await watch_websocket(context, page, s)
         await start_gate.wait()  # every session opens at the same moment, as a class does when told "open the link"
+        await asyncio.sleep(delay)  # --ramp: or one after another, evenly spread over that many seconds
         path = url_path(s.exp.page)
         url = f"{base_url}/{path}?" + "&".join(f"{k}={v}" for k, v in s.exp.query().items())
         await interact(s, page, "open", lambda: page.goto(url))
@@ -667,10 +669,11 @@ async def drive(args, b: Backends, report: dict) -> list[Session]:
             sampler = asyncio.create_task(sample_rss())
             gate = asyncio.Event()
             tasks = [asyncio.create_task(run_session(browser, b.base_url, s, args.rounds, args.think, random.Random(rng.random()),
-                                                     gate)) for s in sessions]
+                                                     gate, args.ramp * s.index / max(1, args.sessions)))
+                     for s in sessions]
             await asyncio.sleep(1.0)  # contexts created; now all sessions open their links together
             gate.set()
-            await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.sessions * args.rounds * INTERACTION_TIMEOUT + 120)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.sessions * args.rounds * INTERACTION_TIMEOUT + args.ramp + 120)
             cpu1 = (cpu_s(b.app_pids), cpu_s(browser_pids()), machine_busy_s(), time.monotonic(), cpu_s(driver_pids()),
                     cpu_s([me]))
             stop.set()
@@ -744,6 +747,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-warmup", dest="warmup", action="store_false",
                     help="skip the warm-up visit of every page: the sessions then hit a cold server (first imports, races)")
     ap.add_argument("--waves", type=int, default=1, help="run the sessions this many times, one class after another")
+    ap.add_argument("--ramp", type=float, default=0.0, metavar="SECONDS",
+                    help="open the sessions one after another, evenly spread over this many seconds (default 0: all at "
+                         "once, the worst case; a class told to open a link takes some seconds)")
     ap.add_argument("--settle", type=float, default=20.0, help="seconds to wait after the sessions closed before the last RSS")
     ap.add_argument("--browser-nice", type=int, default=0, metavar="N",
                     help="run chromium's renderer and GPU processes at nice N (1..19): they stand in for the students' "
@@ -751,15 +757,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the report here as JSON")
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= 200 or not 0 <= args.rounds <= 100 or not 1 <= args.backends <= 8 or not 1 <= args.waves <= 10 \
-            or not 0 <= args.browser_nice <= 19:
-        ap.error("--sessions 1..200, --rounds 0..100, --backends 1..8, --waves 1..10, --browser-nice 0..19")
+            or not 0 <= args.browser_nice <= 19 or not 0 <= args.ramp <= 600:
+        ap.error("--sessions 1..200, --rounds 0..100, --backends 1..8, --waves 1..10, --browser-nice 0..19, --ramp 0..600")
     if not Path(CHROMIUM).exists():
         ap.error(f"{CHROMIUM} is missing (apt-get install chromium)")
     PAGE_LIST = app_pages()
     n_backends = args.backends if args.behind_nginx else 1
     report: dict = {"sessions": args.sessions, "rounds": args.rounds, "think_s": args.think, "behind_nginx": args.behind_nginx,
                     "backends": n_backends, "cores": os.cpu_count(),
-                    "browser_nice": args.browser_nice, "loadavg_before": Path("/proc/loadavg").read_text().split()[:3]}
+                    "browser_nice": args.browser_nice, "ramp_s": args.ramp, "loadavg_before": Path("/proc/loadavg").read_text().split()[:3]}
     t_start = time.monotonic()
     b = start(n_backends, args.behind_nginx)
     failures: list[str] = []
@@ -832,7 +838,8 @@ def latency_table(sessions: list[Session], attr: str) -> dict[str, dict]:
 
 def print_report(r: dict) -> None:
     where = f"{r['backends']} app processes behind nginx" if r["behind_nginx"] else "one app process"
-    print(f"convviz load test: {r['sessions']} concurrent browser sessions x {r['rounds']} rounds on {where}, "
+    opened = f"opened over {r['ramp_s']:g} s" if r.get("ramp_s") else "opened at once"
+    print(f"convviz load test: {r['sessions']} concurrent browser sessions ({opened}) x {r['rounds']} rounds on {where}, "
           f"{r['cores']} cores (load average before: {' '.join(r['loadavg_before'])})")
     nice = f", chromium at nice {r['browser_nice']}" if r.get("browser_nice") else ""
     print(f"latency per interaction, seconds: in the browser (action -> app idle in the expected state) | at the server "
