@@ -168,7 +168,8 @@ REPLAY_JS = """async () => {
   const gd = document.querySelector('.js-plotly-plot'), a = window.__cvAnim;
   const fast = gd.layout.updatemenus.flatMap(m => m.buttons || []).find(b => (b.label || '').includes('Fast'));
   a.paused = true;
-  await Plotly.animate(gd, gd.layout.sliders[0].steps[0].args[0], {frame: {duration: 0, redraw: true}, transition: {duration: 0}, mode: 'immediate'});
+  await Plotly.animate(gd, gd.layout.sliders[0].steps[0].args[0],
+                       {frame: {duration: 0, redraw: true}, transition: {duration: 0}, mode: 'immediate'});
   await new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)));
   a.run += 1; a.last = gd._fullLayout.sliders[0].active; a.paused = false;
   Plotly.animate(gd, fast.args[0], fast.args[1]);

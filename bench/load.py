@@ -11,7 +11,8 @@ What it does, all on loopback, everything started here is stopped here:
 2. launches one Debian chromium (Playwright, async API) and opens --sessions browser contexts AT ONCE (a context is
    a separate cookie jar and cache, so a separate student), or evenly spread over --ramp seconds; session i opens
    a deep link with its own settings (h, w, kh, seed all differ between sessions), then --rounds times: switches
-   page through the sidebar navigation, then changes one setting (H or the random seed) in the sidebar, with a think pause of about --think seconds;
+   page through the sidebar navigation, then changes one setting (H or the random seed) in the sidebar, with a think
+   pause of about --think seconds;
 3. after every interaction it waits until the app is idle in the state that session expects - the URL query, the
    sidebar inputs, the geometry caption "x (1, 1, H, W)", the current page in the navigation - and then checks
    that state again, plus: no Streamlit exception box, no uncaught page error. Another session's values anywhere

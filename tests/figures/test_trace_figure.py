@@ -9,9 +9,16 @@ from convviz import traces as T
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures import trace_figure
 from convviz.figures.trace_figure import KIND_SCALES, ROLE_COLOURS, meta_of
-
-from tests.figure_support import (block_shifts, channel_blocks, decode, outlined_by_channel, outlined_points,
-                                  panel_grids, panel_heatmaps, value_heatmap_on)
+from tests.figure_support import (
+    block_shifts,
+    channel_blocks,
+    decode,
+    outlined_by_channel,
+    outlined_points,
+    panel_grids,
+    panel_heatmaps,
+    value_heatmap_on,
+)
 
 heatmaps_of = panel_heatmaps
 
