@@ -281,9 +281,8 @@ def test_largest_app_settings_keep_every_heatmap_small():
         for t in js["data"]:
             if t["type"] == "heatmap" and t.get("hovertemplate"):
                 assert all(g.size <= MAX_PANEL_CELLS for g in channel_blocks(t)), (stage, t.get("name"))
-            if t["type"] == "heatmap":
-                if decode(t["z"]).size > 2000:
-                    assert "texttemplate" not in t and "xgap" not in t
+            if t["type"] == "heatmap" and decode(t["z"]).size > 2000:
+                assert "texttemplate" not in t and "xgap" not in t
 
 
 def _px_per_cell(js):
