@@ -96,3 +96,52 @@ def outlined_by_channel(data: dict, shifts: list[int]) -> set[tuple[int, int, in
         k = max((i for i, s in enumerate(shifts) if s <= x), default=0)
         out.add((k, r, x - shifts[k]))
     return out
+
+
+def px_per_cell(fig: dict) -> list[tuple[float, float]]:
+    """Every subplot's (x, y) pixels per cell as its domain and range give them, before plotly.js's scaleanchor
+    constraint evens them out by shrinking the axis with more pixels per cell (cells are square)."""
+    lay = fig["layout"]
+    plot_w = lay["width"] - lay["margin"]["l"] - lay["margin"]["r"]
+    plot_h = lay["height"] - lay["margin"]["t"] - lay["margin"]["b"]
+    out = []
+    for k, xa in sorted(lay.items()):
+        if k.startswith("xaxis"):
+            ya = lay["yaxis" + k[5:]]
+            x = (xa["domain"][1] - xa["domain"][0]) * plot_w / (xa["range"][1] - xa["range"][0])
+            y = (ya["domain"][1] - ya["domain"][0]) * plot_h / abs(ya["range"][1] - ya["range"][0])
+            out.append((x, y))
+    return out
+
+
+def blank_bands(fig: dict) -> list[tuple[str, float, float]]:
+    """Subplots whose rows are sized for taller cells than their width allows: plotly.js shrinks such a y axis to the
+    top of its band and leaves blank space under it. (axis, x px, y px) of each."""
+    axes = [k for k in sorted(fig["layout"]) if k.startswith("xaxis")]
+    return [(k, x, y) for k, (x, y) in zip(axes, px_per_cell(fig)) if y > x * 1.001]
+
+
+def title_overlaps(fig: dict) -> list[tuple[str, str]]:
+    """Pairs of subplot titles on one line of a figure row (a panel's title, or a line of channel tags under it) where a
+    title's longest line, at the width the title wrapping assumes for a bold character (0.6 of the font size), runs
+    past the start of the next title. Titles are left-aligned over their block at a data x of their axis; a block is
+    drawn at the smaller of its axes' scales."""
+    import re
+
+    lay = fig["layout"]
+    plot_w = lay["width"] - lay["margin"]["l"] - lay["margin"]["r"]
+    axes = [k for k in sorted(lay) if k.startswith("xaxis")]
+    scale = {k[5:]: min(xy) for k, xy in zip(axes, px_per_cell(fig))}
+    rows: dict[float, list[tuple[float, float, str]]] = {}
+    for ann in lay.get("annotations", []):
+        if ann.get("yref") != "paper" or not str(ann.get("xref", "")).startswith("x"):
+            continue
+        ax = lay["xaxis" + ann["xref"][1:]]
+        left = ax["domain"][0] * plot_w + (ann["x"] - ax["range"][0]) * scale[ann["xref"][1:]]
+        width = max(len(re.sub("<[^>]+>", "", t)) for t in ann["text"].split("<br>")) * 0.6 * ann["font"]["size"]
+        rows.setdefault((round(ann["y"], 6), ann.get("yshift", 0)), []).append((left, width, ann["text"]))
+    out = []
+    for titles in rows.values():
+        titles.sort()
+        out += [(a[2], b[2]) for a, b in zip(titles, titles[1:]) if a[0] + a[1] > b[0] + 1]
+    return out

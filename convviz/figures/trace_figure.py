@@ -380,27 +380,35 @@ def trace_figure(
 
     def row_units(r: Sequence[Cell], px: float) -> float:
         subs = _subplots(r)
-        return (sum(_units(c, px, font_size) for c in r) + _channel_gap(px) * (len(r) - len(subs))
-                + _subplot_gap(px) * (len(subs) - 1))
+        return sum(_subplot_units(sub, px, font_size) for sub in subs) + _subplot_gap(px) * (len(subs) - 1)
+
     heights = [max(c.shape[0] for c in r) for r in layout_rows]
+
+    def fits(px: float) -> bool:  # titles and gaps take a fixed number of pixels, cells scale with px
+        return max(row_units(r, px) for r in layout_rows) * px <= max_width - 80
+
     px = float(cell_px)
-    for _ in range(3):  # titles take a fixed number of pixels, cells scale: settle the cell size
-        widths = [row_units(r, px) for r in layout_rows]
-        px = max(4.0, float(min(cell_px, (max_width - 80) / max(max(widths), 1))))
+    if not fits(px):  # the largest cell size that fits (the widest row's pixels grow with px): bisect
+        lo, hi = MIN_CELL_PX, px
+        for _ in range(24):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        px = lo
     widths = [row_units(r, px) for r in layout_rows]
     text_cells = sum(c.shape[0] * c.shape[1] for r in layout_rows for c in r)
     show_text = text if text is not None else (px >= 15 and text_cells <= MAX_TEXT_CELLS)
     gap = 1 if px >= GAP_MIN_PX else 0
-    line_px = font_size + 5
-    row_lines = [max(len(_wrap_title(_label(c), _units(c, px, font_size) * px, font_size)) for c in r) for r in layout_rows]
-    title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
-    top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
     # The cell size as drawn: below the 4 px floor the widest row is squeezed into the plot width (40 + 20 px of
-    # margins), and the y axes follow the x scale (scaleanchor), so rows are as tall as cells of that size. Sizing them
-    # at the floor left a blank band under each row.
-    row_px = min(px, (fig_w - 60) / max(max(widths), 1))
-    fig_h = int(sum(h * row_px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
+    # margins), and the y axes follow the x scale (scaleanchor). Rows sized, and titles wrapped, for cells of the floor
+    # left a blank band under each row and titles wider than their block (over the next channel's label).
+    drawn_px = min(px, (fig_w - 60) / max(max(widths), 1))
+    line_px = font_size + 5
+    row_lines = [max(len(_title_lines(sub, px, drawn_px, font_size)) + (len(sub) > 1) for sub in _subplots(r))
+                 for r in layout_rows]  # a panel of several channels: its title, then a line of channel tags
+    title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
+    top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
+    fig_h = int(sum(h * drawn_px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
     layout_rows = [_place_channels(r, px, font_size) for r in layout_rows]
@@ -416,7 +424,7 @@ def trace_figure(
     roles_used = {(h.panel, h.role) for s in trace.steps for h in s.highlights}
     annotations = []
     y_cursor = 1.0
-    total_h = sum(heights) * row_px + sum(title_px_rows)
+    total_h = sum(heights) * drawn_px + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
 
     def _subplot_traces(sub: Sequence[Cell]) -> None:
@@ -479,7 +487,7 @@ def trace_figure(
                 **axes))
 
     for r, row in enumerate(layout_rows):
-        row_h = heights[r] * row_px / total_h
+        row_h = heights[r] * drawn_px / total_h
         title_h = title_px_rows[r] / total_h
         x_cursor = 0.0
         unit = 1.0 / max(widths)
@@ -487,22 +495,24 @@ def trace_figure(
             p, ax = sub[0].panel, sub[0].axis
             first, last = sub[0], sub[-1]
             gh = first.shape[0]
-            span = last.x_off + _units(last, px, font_size)
+            span = _subplot_units(sub, px, font_size)
             dom_x = [x_cursor, min(1.0, x_cursor + span * unit)]
             x_cursor += (span + _subplot_gap(px)) * unit
-            own_h = gh * row_px / total_h  # each subplot only as tall as its own grid, top-aligned in the row
+            own_h = gh * drawn_px / total_h  # each subplot only as tall as its own grid, top-aligned in the row
             dom_y = [max(0.0, y_cursor - title_h - own_h), y_cursor - title_h]
             suffix = "" if ax == 1 else str(ax)
             axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
             every = max(1, int(np.ceil((SMALL_CELL_TICK_PX if px < SMALL_CELL_PX else TICK_PX) / px)))
             r_idx = range(first.r0, first.r1, every)
             c_vals, c_text = [], []
+            title_at = dict(y=dom_y[1], xref=axes["xaxis"], yref="paper", xanchor="left", yanchor="bottom", align="left",
+                            showarrow=False, font=dict(size=font_size))
+            if len(sub) > 1:  # the panel's title over all its channel blocks, a line above their tags
+                annotations.append(dict(text=_bold(_title_lines(sub, px, drawn_px, font_size)), x=first.x_start - 0.5,
+                                        yshift=12 + font_size + line_px, **title_at))
             for cell in sub:
-                label = _label(cell)
-                lines = _wrap_title(label, _units(cell, px, font_size) * px, font_size)
-                annotations.append(dict(text="<br>".join(f"<b>{t}</b>" for t in lines), x=cell.x_off + cell.c0 - 0.5,
-                                        y=dom_y[1], xref=axes["xaxis"], yref="paper", xanchor="left", yanchor="bottom",
-                                        align="left", yshift=12 + font_size, showarrow=False, font=dict(size=font_size)))
+                lines = [_tag(cell)] if len(sub) > 1 else _title_lines(sub, px, drawn_px, font_size)
+                annotations.append(dict(text=_bold(lines), x=cell.x_start - 0.5, yshift=12 + font_size, **title_at))
                 c_idx = range(cell.c0, cell.c1, every)
                 c_vals += [cell.x_off + j for j in c_idx]
                 c_text += [str(j + p.col_start) for j in c_idx]
@@ -681,24 +691,59 @@ def _short_error(e: float) -> str:
     return "0" if e == 0 else f"{e:.0e}".replace("e-0", "e-").replace("e+0", "e")
 
 
+def _tag(cell: Cell) -> str:
+    """A channel block's tag, e.g. "[c=1]" ("" for a panel without channels)."""
+    return "" if cell.channel is None else f"[{cell.panel.channel_label}={cell.channel}]"
+
+
 def _label(cell: Cell) -> str:
-    """Panel title; further channels of one panel get just their channel tag."""
-    p = cell.panel
-    if cell.channel is None:
-        return p.title
-    return p.title + f" [{p.channel_label}={cell.channel}]" if cell.channel == 0 else f"[{p.channel_label}={cell.channel}]"
+    """The panel's title and the block's channel tag ("xpad [c=0]")."""
+    return f"{cell.panel.title} {_tag(cell)}".strip()
+
+
+def _bold(lines: Sequence[str]) -> str:
+    return "<br>".join(f"<b>{t}</b>" for t in lines)
 
 
 MIN_SUBPLOT_PX = 72  # room for a short title over a one-column panel
+MIN_CELL_PX = 1.5  # the layout's cell size never goes below this (the app's largest settings need ~3 px)
+CHAR_EM = 0.6  # a bold title character's width in font sizes, as the title wrapping assumes
+
+
+def _title_px(label: str, font_size: int) -> float:
+    """Room a title needs across: a short title's, or its longest word's (titles wrap between words only)."""
+    longest = max((len(w) for w in label.split()), default=0)
+    return max(MIN_SUBPLOT_PX * font_size / 12, longest * CHAR_EM * font_size)
 
 
 def _units(cell: Cell, px: float, font_size: int) -> float:
-    """Width of a subplot in cell units: its grid (titles wrap to fit), but never narrower than a short title.
+    """Width of a channel block in cell units: its grid, but room for what is written over it: the title of a panel
+    drawn as one block, or just the channel tag of a block of a several-channel panel (whose title spans all blocks,
+    `_subplot_units`). Wider than the grid means NaN columns in the panel's heatmap: kept to what the text needs.
 
     Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
     subplot alike.
     """
-    return max(cell.shape[1], math.ceil(MIN_SUBPLOT_PX * font_size / 12 / px))
+    if cell.channel is not None and cell.panel.channels > 1:
+        need = (len(_tag(cell)) + 1) * CHAR_EM * font_size
+    else:
+        need = _title_px(_label(cell), font_size)
+    return max(cell.shape[1], math.ceil(need / px))
+
+
+def _subplot_units(sub: Sequence[Cell], px: float, font_size: int) -> float:
+    """Width of a panel's subplot in cell units: its channel blocks side by side, `_channel_gap` apart, and at least
+    the room its title needs (the axis range ends at the last block: any extra is blank, not NaN cells)."""
+    blocks = sum(_units(c, px, font_size) for c in sub) + _channel_gap(px) * (len(sub) - 1)
+    return max(blocks, _title_px(sub[0].panel.title, font_size) / px) if len(sub) > 1 else blocks
+
+
+def _title_lines(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> list[str]:
+    """The wrapped title over a subplot: a one-block panel's title and tag, at the block's width; a several-channel
+    panel's title alone, at the width of all its blocks."""
+    if len(sub) > 1:
+        return _wrap_title(sub[0].panel.title, _subplot_units(sub, px, font_size) * drawn_px, font_size)
+    return _wrap_title(_label(sub[0]), _units(sub[0], px, font_size) * drawn_px, font_size)
 
 
 def _channel_gap(px: float) -> int:
@@ -736,7 +781,7 @@ def _place_channels(row: Sequence[Cell], px: float, font_size: int) -> list[Cell
 
 
 def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
-    per_line = max(6, int(width_px / (0.6 * font_size)))
+    per_line = max(6, int(width_px / (CHAR_EM * font_size)))
     return _wrap(label, per_line).split("<br>")
 
 

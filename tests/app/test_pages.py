@@ -15,7 +15,7 @@ from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.trace_figure import meta_of
 from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
-from tests.figure_support import decode
+from tests.figure_support import blank_bands, decode, title_overlaps
 from tests.figure_support import panel_grids as panel  # one grid per channel, split by the channel each hover names
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -115,6 +115,25 @@ def test_every_page_renders_every_edge_case_with_passing_live_checks(page, case)
     if page != "pages/shapes.py":
         assert at.success, "no live check line"
     assert at.title and at.caption, "title and the geometry line"
+    assert_laid_out(at)
+
+
+def assert_laid_out(at: AppTest) -> None:
+    """Every step figure on the page: no blank band under a row, no title running over the next one."""
+    steps = [f for f in figures(at) if "stage" in meta_of(f)]
+    for fig in steps:
+        assert not blank_bands(fig), meta_of(fig)["stage"]
+        assert not title_overlaps(fig), (meta_of(fig)["stage"], title_overlaps(fig))
+
+
+@pytest.mark.parametrize("page", [p for p in PAGE_PATHS if p not in ("pages/methods.py", "pages/bug_lab.py")])
+def test_every_page_at_the_largest_settings_is_laid_out_without_blank_bands_or_overlapping_titles(page):
+    """At the largest settings the widest figure rows need cells of ~3 px: the layout's cell size had a 4 px floor, and
+    rows sized (and titles wrapped) for it were drawn smaller, leaving ~180 px of blank under col2im's first row and
+    titles over the next channel's tag on Gradient check."""
+    at = run(page, LARGEST_QUERY)
+    assert_healthy(at)
+    assert_laid_out(at)
 
 
 # ------------------------------------------------------------------------------------------ figure values
