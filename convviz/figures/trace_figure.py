@@ -399,9 +399,9 @@ def trace_figure(
     show_text = text if text is not None else (px >= 15 and text_cells <= MAX_TEXT_CELLS)
     gap = 1 if px >= GAP_MIN_PX else 0
     fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
-    # The cell size as drawn: below the 4 px floor the widest row is squeezed into the plot width (40 + 20 px of
-    # margins), and the y axes follow the x scale (scaleanchor). Rows sized, and titles wrapped, for cells of the floor
-    # left a blank band under each row and titles wider than their block (over the next channel's label).
+    # The cell size as drawn: px, unless even MIN_CELL_PX does not fit and the widest row is squeezed into the plot
+    # width (40 + 20 px of margins); the y axes follow the x scale (scaleanchor). Rows sized and titles wrapped for
+    # larger cells than drawn leave a blank band under each row and titles over the next one (a 4 px floor did).
     drawn_px = min(px, (fig_w - 60) / max(max(widths), 1))
     line_px = font_size + 5
     row_lines = [max(len(_title_lines(sub, px, drawn_px, font_size)) + (len(sub) > 1) for sub in _subplots(r))
