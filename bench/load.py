@@ -18,8 +18,11 @@ What it does, all on loopback, everything started here is stopped here:
    that state again, plus: no Streamlit exception box, no uncaught page error. Another session's values anywhere
    (a "bleed") or an error is a failure, and any failure makes the exit code 1;
 4. reports latency per interaction kind, twice (p50/p95/max): in the browser (action -> app idle in the expected
-   state) and at the server (the page's rerun request sent -> the script-finished message received, from Chrome's
-   network events, whose timestamps do not wait for a busy renderer); the server's RSS
+   state) and on the wire (the page's rerun request sent -> the script-finished message received, from Chrome's
+   network events; these still wait for a busy renderer: one that does not read its websocket holds the network
+   service back, and an open's request is sent only once the renderer has loaded the page); then on the server's own
+   clock (bench/server_clock/sitecustomize.py, loaded by the app processes it starts): from reading each rerun
+   request to queueing its reply and to writing it to the socket, and how late the event loop runs; the server's RSS
    (sum over the app processes, /proc) before, at peak and after the sessions closed, CPU seconds used by the
    server(s), by chromium and by the whole machine during the sessions (2 cores are shared with other work);
    behind nginx also how many sessions each backend served and whether every session stayed on one backend
@@ -54,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SERVER_CLOCK_DIR = REPO / "bench" / "server_clock"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]  # as tests/browser/browser_support.py
@@ -308,6 +312,10 @@ class Backends:
     base_url: str
     workdir: Path
     nginx: subprocess.Popen | None = None
+    windows: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of each wave's sessions, monotonic
+
+    def clock_logs(self) -> list[Path]:
+        return [self.workdir / f"clock-{p}.log" for p in self.ports]
 
     @property
     def app_pids(self) -> list[int]:
@@ -326,11 +334,15 @@ class Backends:
                 proc.wait(timeout=10)
 
 
-def start_app(port: int, log: Path) -> subprocess.Popen:
+def start_app(port: int, log: Path, clock: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    # bench/server_clock/sitecustomize.py notes, on the server's own clock, when each rerun request was read and its
+    # reply queued and written (SERVER_CLOCK_DIR first on the path: this Python has no sitecustomize of its own).
+    env = dict(os.environ, CONVVIZ_SERVER_CLOCK=str(clock),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(SERVER_CLOCK_DIR), os.environ.get("PYTHONPATH")])))
     with open(log, "wb") as out:
-        return subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
 
 
 def nginx_conf(prefix: Path, listen: str, ports: list[int]) -> str:
@@ -350,7 +362,7 @@ def start(backends: int, behind_nginx: bool) -> Backends:
     workdir = Path(tempfile.mkdtemp(prefix="convviz-load-"))
     workdir.chmod(0o755)  # nginx workers (user nobody) must reach their temp directories inside
     ports = [free_port() for _ in range(backends)]
-    procs = [start_app(p, workdir / f"app-{p}.log") for p in ports]
+    procs = [start_app(p, workdir / f"app-{p}.log", workdir / f"clock-{p}.log") for p in ports]
     b = Backends(procs, ports, f"http://127.0.0.1:{ports[0]}", workdir)
     try:
         for proc, p in zip(procs, ports):
@@ -674,9 +686,11 @@ async def drive(args, b: Backends, report: dict) -> list[Session]:
                      for s in sessions]
             await asyncio.sleep(1.0)  # contexts created; now all sessions open their links together
             gate.set()
+            t_gate = time.monotonic()
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.sessions * args.rounds * INTERACTION_TIMEOUT + args.ramp + 120)
             cpu1 = (cpu_s(b.app_pids), cpu_s(browser_pids()), machine_busy_s(), time.monotonic(), cpu_s(driver_pids()),
                     cpu_s([me]))
+            b.windows.append((t_gate, cpu1[3]))
             stop.set()
             await sampler
         finally:
@@ -809,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"app on port {p} logged a traceback:\n{log[-1500:]}")
     finally:
         b.stop()
+        report["server_clock"] = server_clock(b.clock_logs(), b.windows)
         if not failures:
             shutil.rmtree(b.workdir, ignore_errors=True)
     report["latency_s"] = latency_table(sessions, "latencies")
@@ -824,6 +839,61 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 1 if failures else 0
+
+
+def server_clock(logs: list[Path], windows: list[tuple[float, float]]) -> dict:
+    """From the app servers' own clock (bench/server_clock): for every rerun request read while the sessions ran, the
+    seconds until its script_finished reply was queued for the browser and until it was written to the socket (the
+    write waits while a browser does not read: on these 2 cores, a starved renderer), split into each session's first
+    run (an open) and later runs; and how late the servers' event loops woke from 50 ms sleeps."""
+    def inside(t: float) -> bool:
+        return any(a <= t <= b for a, b in windows)
+
+    runs: dict[str, list[tuple[float, float | None]]] = {"first": [], "later": []}
+    late: list[float] = []
+    unavailable: list[str] = []
+    for log in logs:
+        if not log.exists():
+            unavailable.append(f"{log.name}: no events")
+            continue
+        by_session: dict[str, list[tuple]] = defaultdict(list)
+        queued: dict[str, str] = {}
+        written: dict[str, float] = {}
+        for line in log.read_text().splitlines():
+            f = line.split()
+            if len(f) < 3:
+                continue
+            t = float(f[0])
+            if f[1] == "unavailable":
+                unavailable.append(" ".join(f[2:]))
+            elif f[1] == "loop" and inside(t):
+                late.append(float(f[3]))
+            elif f[2] in ("rerun", "finished"):
+                by_session[f[1]].append((t, *f[2:]))
+            elif f[2] == "queued":
+                queued[f[1]] = f[3]
+            elif f[2] == "written":
+                written[f[1]] = t
+        for events in by_session.values():
+            asked, n = None, 0
+            for t, kind, *rest in events:
+                if kind == "rerun" and asked is None:
+                    asked = t
+                elif kind == "finished" and rest[0] == "0" and asked is not None:  # FINISHED_SUCCESSFULLY
+                    if inside(asked):
+                        done = written.get(queued.get(rest[1], ""))
+                        runs["first" if n == 0 else "later"].append((t - asked, None if done is None else done - asked))
+                    asked, n = None, n + 1
+
+    def stats(values: list[float]) -> dict:
+        return {"n": len(values), "p50": pct(values, 0.5), "p95": pct(values, 0.95), "max": max(values)} if values else {"n": 0}
+
+    out = {k: {"queued": stats([q for q, _ in v]), "written": stats([w for _, w in v if w is not None])}
+           for k, v in (("first", runs["first"]), ("later", runs["later"]), ("all", runs["first"] + runs["later"]))}
+    out["loop_late_s"] = stats(late)
+    if unavailable:
+        out["unavailable"] = unavailable
+    return out
 
 
 def latency_table(sessions: list[Session], attr: str) -> dict[str, dict]:
@@ -843,13 +913,27 @@ def print_report(r: dict) -> None:
     print(f"convviz load test: {r['sessions']} concurrent browser sessions ({opened}) x {r['rounds']} rounds on {where}, "
           f"{r['cores']} cores (load average before: {' '.join(r['loadavg_before'])})")
     nice = f", chromium at nice {r['browser_nice']}" if r.get("browser_nice") else ""
-    print(f"latency per interaction, seconds: in the browser (action -> app idle in the expected state) | at the server "
-          f"(rerun request sent -> script finished received, network timestamps){nice}")
+    print(f"latency per interaction, seconds: in the browser (action -> app idle in the expected state) | on the wire "
+          f"(rerun request sent -> script finished received, Chrome's network timestamps){nice}")
     print(f"{'interaction':<12}{'n':>6}{'p50':>8}{'p95':>8}{'max':>8}  |{'n':>6}{'p50':>8}{'p95':>8}{'max':>8}")
     for kind, v in r["latency_s"].items():
         w = r.get("server_s", {}).get(kind, {"n": 0, "p50": float("nan"), "p95": float("nan"), "max": float("nan")})
         print(f"{kind:<12}{v['n']:>6}{v['p50']:>8.2f}{v['p95']:>8.2f}{v['max']:>8.2f}  |{w['n']:>6}{w['p50']:>8.2f}"
               f"{w['p95']:>8.2f}{w['max']:>8.2f}")
+    sc = r.get("server_clock") or {}
+    if sc.get("all", {}).get("queued", {}).get("n"):
+        print("the server's own clock, seconds from reading a rerun request to its reply queued | written to the socket "
+              "(the write waits while the browser does not read):")
+        for kind, label in (("first", "first run"), ("later", "later runs"), ("all", "all")):
+            q, w = sc[kind]["queued"], sc[kind]["written"]
+            fmt = lambda d: f"{d['n']:>6}" + ("".join(f"{d[k]:>8.2f}" for k in ("p50", "p95", "max")) if d["n"] else "")  # noqa: E731
+            print(f"{label:<12}{fmt(q)}  |{fmt(w)}")
+        lt = sc["loop_late_s"]
+        if lt.get("n"):
+            print(f"the servers' event loops woke from 50 ms sleeps late by p50 {lt['p50'] * 1000:.0f} ms, p95 "
+                  f"{lt['p95'] * 1000:.0f} ms, max {lt['max'] * 1000:.0f} ms ({lt['n']} sleeps)")
+    else:
+        print(f"the server's own clock: no events ({'; '.join(sc.get('unavailable', [])) or 'none logged'})")
     print(f"checks: {r['checks']} over {r['interactions']} interactions; failures: {len(r['failures'])} "
           f"(failed interactions by kind: {r['failed_interactions'] or 'none'}); "
           f"bleed (a page showing another session's seed): {r['failed_interactions'].get('bleed', 0)}")

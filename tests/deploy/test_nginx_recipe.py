@@ -86,6 +86,14 @@ def test_two_backends_behind_nginx_hold_concurrent_sessions(tmp_path):
     for kind in ("open", "navigate", "setting"):
         assert 0 < server[kind]["p50"] <= browser[kind]["p50"], (kind, server[kind], browser[kind])
     assert report["checks"] >= 9 * 3 * SESSIONS
+    # The servers' own clock (bench/server_clock) saw every interaction's rerun: each session's first run (the open)
+    # and at least its navigation and its setting change; a reply is written after it is queued.
+    clock = report["server_clock"]
+    assert "unavailable" not in clock, clock
+    assert clock["first"]["queued"]["n"] == SESSIONS and clock["later"]["queued"]["n"] >= 2 * SESSIONS, clock
+    assert clock["all"]["written"]["n"] == clock["all"]["queued"]["n"]
+    assert 0 < clock["all"]["queued"]["p50"] <= clock["all"]["written"]["p50"], clock
+    assert clock["loop_late_s"]["n"] > 0
     nginx = report["nginx"]
     # Sticky: each session's requests all went to one backend (load.py checks the access log per cookie).
     assert nginx["sticky_sessions"] == SESSIONS
