@@ -338,7 +338,7 @@ def start_app(port: int, log: Path, clock: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     # bench/server_clock/sitecustomize.py notes, on the server's own clock, when each rerun request was read and its
-    # reply queued and written (SERVER_CLOCK_DIR first on the path: this Python has no sitecustomize of its own).
+    # reply queued and written (SERVER_CLOCK_DIR first on the path: the app processes load that sitecustomize).
     env = dict(os.environ, CONVVIZ_SERVER_CLOCK=str(clock),
                PYTHONPATH=os.pathsep.join(filter(None, [str(SERVER_CLOCK_DIR), os.environ.get("PYTHONPATH")])))
     with open(log, "wb") as out:

@@ -56,38 +56,36 @@ def _wrap_websocket(module) -> None:
     watched: dict[int, bytes] = {}  # payloads of script_finished messages, until written
     state = {"monitor": None}
 
-    def write_forward_msg(self, msg):
-        write(self, msg)
-        if msg.WhichOneof("type") == "script_finished":
-            payload = self._send_queue._queue[-1]
-            watched[id(payload)] = payload
-            _note(f"{id(msg)} queued {id(payload)}")
-
     async def loop_lateness():
         while True:
             t0 = time.monotonic()
             await asyncio.sleep(0.05)
             _note(f"loop late {time.monotonic() - t0 - 0.05:.4f}")
 
-    async def sender(self):  # Streamlit's _sender, noting when a watched payload has been written
-        from starlette.websockets import WebSocketDisconnect
+    def watch_writes(client) -> None:
+        """Wrap this client's websocket send: note when a watched payload has been written."""
+        send = client._websocket.send_bytes
 
-        if state["monitor"] is None:
+        async def send_bytes(payload):
+            await send(payload)
+            if watched.pop(id(payload), None) is payload:
+                _note(f"{id(payload)} written")
+
+        client._websocket.send_bytes = send_bytes
+        client._cv_watched = True
+
+    def write_forward_msg(self, msg):
+        if not getattr(self, "_cv_watched", False):
+            watch_writes(self)
+        if state["monitor"] is None:  # called on the server's event loop
             state["monitor"] = asyncio.get_running_loop().create_task(loop_lateness())
-        try:
-            while True:
-                payload = await self._send_queue.get()
-                await self._websocket.send_bytes(payload)
-                if watched.pop(id(payload), None) is payload:
-                    _note(f"{id(payload)} written")
-        except WebSocketDisconnect:
-            pass
-        except Exception:
-            module._LOGGER.exception("Error sending websocket payload")
-        finally:
-            self._closed.set()
+        write(self, msg)
+        if msg.WhichOneof("type") == "script_finished":
+            payload = self._send_queue._queue[-1]
+            watched[id(payload)] = payload
+            _note(f"{id(msg)} queued {id(payload)}")
 
-    cls.write_forward_msg, cls._sender = write_forward_msg, sender
+    cls.write_forward_msg = write_forward_msg
 
 
 class _Finder(importlib.abc.MetaPathFinder):
