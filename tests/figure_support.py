@@ -145,3 +145,32 @@ def title_overlaps(fig: dict) -> list[tuple[str, str]]:
         titles.sort()
         out += [(a[2], b[2]) for a, b in zip(titles, titles[1:]) if a[0] + a[1] > b[0] + 1]
     return out
+
+
+def crowded_numbers(fig: dict, digit_em: float = 0.56) -> list[tuple[str, int, int, float]]:
+    """Heatmaps whose printed numbers are wider than their cells: (trace name, font size, characters of the longest
+    label in the figure or its frames, cell px). A digit is `digit_em` of the font size wide (Arial); a label may take
+    90 % of its cell. Labels are the heatmap's text array or its z values at the texttemplate's 4 significant digits."""
+    lay = fig["layout"]
+    axes = [k for k in sorted(lay) if k.startswith("xaxis")]
+    cell = {("x" + k[5:]): min(xy) for k, xy in zip(axes, px_per_cell(fig))}
+    frames_z: dict[int, list] = {}
+    for frame in fig.get("frames", []):
+        for i, d in zip(frame.get("traces", []), frame.get("data", [])):
+            if "z" in d:
+                frames_z.setdefault(i, []).append(d["z"])
+    out = []
+    for i, t in enumerate(fig["data"]):
+        if t["type"] != "heatmap" or "textfont" not in t:
+            continue
+        if "text" in t:
+            labels = [str(v) for row in t["text"] for v in row if v is not None]
+        else:
+            grids = [decode(t["z"])] + [decode(z) for z in frames_z.get(i, [])]
+            labels = [f"{v:.4g}" for g in grids for v in np.unique(g[np.isfinite(g)])]
+        chars = max((len(s) for s in labels), default=0)
+        size = t["textfont"]["size"]
+        px = cell[t.get("xaxis", "x")]
+        if size * digit_em * chars > 0.9 * px + 0.5:
+            out.append((t.get("name", ""), size, chars, round(px, 1)))
+    return out

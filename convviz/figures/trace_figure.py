@@ -455,12 +455,16 @@ def trace_figure(
             hm["hoverongaps"] = False
         if gap:
             hm.update(xgap=gap, ygap=gap)
-        if show_text:
+        text_size = 0
+        if show_text:  # the usual size for the cell, but small enough that the longest number fits it
+            fit = int(drawn_px * 0.9 / (DIGIT_EM * _text_chars(p, trace)))
+            text_size = min(max(7, min(font_size, int(px * 0.38))), fit)
+        if text_size >= MIN_TEXT_SIZE:  # the longest number this panel prints in any step fits its cells
             if p.kind == "error":
                 hm.update(text=np.vectorize(_short_error, otypes=[object])(grid).tolist(), texttemplate="%{text}")
             else:
                 hm.update(texttemplate="%{z:.4~g}")  # gaps (NaN) get no text
-            hm["textfont"] = dict(size=max(7, min(font_size, int(px * 0.38))), color="#111")
+            hm["textfont"] = dict(size=text_size, color="#111")
         data.append(hm)
         if p.name in changing:
             dynamic.append((len(data) - 1, sub))
@@ -682,6 +686,19 @@ def data_revision(data: list, frames: list) -> str:
     """
     blob = json.dumps([data, frames], separators=(",", ":"), sort_keys=True, default=str).encode()
     return hashlib.blake2b(blob, digest_size=12).hexdigest()
+
+
+DIGIT_EM = 0.56  # a digit's width in font sizes (Arial, plotly.js's default)
+MIN_TEXT_SIZE = 6  # a panel whose numbers would need a smaller font prints none (its hover still shows them)
+
+
+def _text_chars(panel: Panel, trace: Trace) -> int:
+    """The most characters a cell of `panel` prints in any step (numbers as the texttemplate's 4 significant digits,
+    errors as `_short_error`): the text's font is sized so that they fit the cell."""
+    arrays = [panel.values] + [s.values[panel.name] for s in trace.steps if panel.name in s.values]
+    values = np.unique(np.concatenate([a[np.isfinite(a)].ravel() for a in arrays]))
+    form = _short_error if panel.kind == "error" else "{:.4g}".format
+    return max((len(form(float(v))) for v in values), default=1)
 
 
 def _short_error(e: float) -> str:

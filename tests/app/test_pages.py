@@ -15,7 +15,7 @@ from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.trace_figure import meta_of
 from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
-from tests.figure_support import blank_bands, decode, title_overlaps
+from tests.figure_support import blank_bands, crowded_numbers, decode, title_overlaps
 from tests.figure_support import panel_grids as panel  # one grid per channel, split by the channel each hover names
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -119,11 +119,13 @@ def test_every_page_renders_every_edge_case_with_passing_live_checks(page, case)
 
 
 def assert_laid_out(at: AppTest) -> None:
-    """Every step figure on the page: no blank band under a row, no title running over the next one."""
+    """Every step figure on the page: no blank band under a row, no title running over the next one, no printed
+    number wider than its cell."""
     steps = [f for f in figures(at) if "stage" in meta_of(f)]
     for fig in steps:
         assert not blank_bands(fig), meta_of(fig)["stage"]
         assert not title_overlaps(fig), (meta_of(fig)["stage"], title_overlaps(fig))
+        assert not crowded_numbers(fig), (meta_of(fig)["stage"], crowded_numbers(fig))
 
 
 @pytest.mark.parametrize("page", [p for p in PAGE_PATHS if p not in ("pages/methods.py", "pages/bug_lab.py")])
