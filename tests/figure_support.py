@@ -98,27 +98,30 @@ def outlined_by_channel(data: dict, shifts: list[int]) -> set[tuple[int, int, in
     return out
 
 
-def px_per_cell(fig: dict) -> list[tuple[float, float]]:
+def _plot_width(lay: dict) -> float:
+    return lay["width"] - lay["margin"]["l"] - lay["margin"]["r"]
+
+
+def px_per_cell(fig: dict) -> dict[str, tuple[float, float]]:
     """Every subplot's (x, y) pixels per cell as its domain and range give them, before plotly.js's scaleanchor
-    constraint evens them out by shrinking the axis with more pixels per cell (cells are square)."""
+    constraint evens them out by shrinking the axis with more pixels per cell (cells are square); keyed by the x axis
+    as traces name it ("x", "x2", ...)."""
     lay = fig["layout"]
-    plot_w = lay["width"] - lay["margin"]["l"] - lay["margin"]["r"]
     plot_h = lay["height"] - lay["margin"]["t"] - lay["margin"]["b"]
-    out = []
-    for k, xa in sorted(lay.items()):
+    out = {}
+    for k, xa in lay.items():
         if k.startswith("xaxis"):
             ya = lay["yaxis" + k[5:]]
-            x = (xa["domain"][1] - xa["domain"][0]) * plot_w / (xa["range"][1] - xa["range"][0])
+            x = (xa["domain"][1] - xa["domain"][0]) * _plot_width(lay) / (xa["range"][1] - xa["range"][0])
             y = (ya["domain"][1] - ya["domain"][0]) * plot_h / abs(ya["range"][1] - ya["range"][0])
-            out.append((x, y))
+            out["x" + k[5:]] = (x, y)
     return out
 
 
 def blank_bands(fig: dict) -> list[tuple[str, float, float]]:
     """Subplots whose rows are sized for taller cells than their width allows: plotly.js shrinks such a y axis to the
     top of its band and leaves blank space under it. (axis, x px, y px) of each."""
-    axes = [k for k in sorted(fig["layout"]) if k.startswith("xaxis")]
-    return [(k, x, y) for k, (x, y) in zip(axes, px_per_cell(fig)) if y > x * 1.001]
+    return [(k, x, y) for k, (x, y) in px_per_cell(fig).items() if y > x * 1.001]
 
 
 def title_overlaps(fig: dict) -> list[tuple[str, str]]:
@@ -129,15 +132,13 @@ def title_overlaps(fig: dict) -> list[tuple[str, str]]:
     import re
 
     lay = fig["layout"]
-    plot_w = lay["width"] - lay["margin"]["l"] - lay["margin"]["r"]
-    axes = [k for k in sorted(lay) if k.startswith("xaxis")]
-    scale = {k[5:]: min(xy) for k, xy in zip(axes, px_per_cell(fig))}
+    scale = {k: min(xy) for k, xy in px_per_cell(fig).items()}
     rows: dict[float, list[tuple[float, float, str]]] = {}
     for ann in lay.get("annotations", []):
         if ann.get("yref") != "paper" or not str(ann.get("xref", "")).startswith("x"):
             continue
         ax = lay["xaxis" + ann["xref"][1:]]
-        left = ax["domain"][0] * plot_w + (ann["x"] - ax["range"][0]) * scale[ann["xref"][1:]]
+        left = ax["domain"][0] * _plot_width(lay) + (ann["x"] - ax["range"][0]) * scale[ann["xref"]]
         width = max(len(re.sub("<[^>]+>", "", t)) for t in ann["text"].split("<br>")) * 0.6 * ann["font"]["size"]
         rows.setdefault((round(ann["y"], 6), ann.get("yshift", 0)), []).append((left, width, ann["text"]))
     out = []
@@ -151,9 +152,7 @@ def crowded_numbers(fig: dict, digit_em: float = 0.56) -> list[tuple[str, int, i
     """Heatmaps whose printed numbers are wider than their cells: (trace name, font size, characters of the longest
     label in the figure or its frames, cell px). A digit is `digit_em` of the font size wide (Arial); a label may take
     90 % of its cell. Labels are the heatmap's text array or its z values at the texttemplate's 4 significant digits."""
-    lay = fig["layout"]
-    axes = [k for k in sorted(lay) if k.startswith("xaxis")]
-    cell = {("x" + k[5:]): min(xy) for k, xy in zip(axes, px_per_cell(fig))}
+    cell = {k: min(xy) for k, xy in px_per_cell(fig).items()}
     frames_z: dict[int, list] = {}
     for frame in fig.get("frames", []):
         for i, d in zip(frame.get("traces", []), frame.get("data", [])):

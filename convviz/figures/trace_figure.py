@@ -404,7 +404,7 @@ def trace_figure(
     # larger cells than drawn leave a blank band under each row and titles over the next one (a 4 px floor did).
     drawn_px = min(px, (fig_w - 60) / max(max(widths), 1))
     line_px = font_size + 5
-    row_lines = [max(len(_title_lines(sub, px, drawn_px, font_size)) + (len(sub) > 1) for sub in _subplots(r))
+    row_lines = [max(len(_title_lines(sub, px, drawn_px, font_size)) + _tags_only(sub[0]) for sub in _subplots(r))
                  for r in layout_rows]  # a panel of several channels: its title, then a line of channel tags
     title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
     top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
@@ -511,11 +511,11 @@ def trace_figure(
             c_vals, c_text = [], []
             title_at = dict(y=dom_y[1], xref=axes["xaxis"], yref="paper", xanchor="left", yanchor="bottom", align="left",
                             showarrow=False, font=dict(size=font_size))
-            if len(sub) > 1:  # the panel's title over all its channel blocks, a line above their tags
+            if _tags_only(first):  # the panel's title over all its channel blocks, a line above their tags
                 annotations.append(dict(text=_bold(_title_lines(sub, px, drawn_px, font_size)), x=first.x_start - 0.5,
                                         yshift=12 + font_size + line_px, **title_at))
             for cell in sub:
-                lines = [_tag(cell)] if len(sub) > 1 else _title_lines(sub, px, drawn_px, font_size)
+                lines = [_tag(cell)] if _tags_only(cell) else _title_lines(sub, px, drawn_px, font_size)
                 annotations.append(dict(text=_bold(lines), x=cell.x_start - 0.5, yshift=12 + font_size, **title_at))
                 c_idx = range(cell.c0, cell.c1, every)
                 c_vals += [cell.x_off + j for j in c_idx]
@@ -713,6 +713,11 @@ def _tag(cell: Cell) -> str:
     return "" if cell.channel is None else f"[{cell.panel.channel_label}={cell.channel}]"
 
 
+def _tags_only(cell: Cell) -> bool:
+    """A block of a several-channel panel: only its channel tag over it (the panel's title spans all its blocks)."""
+    return cell.channel is not None and cell.panel.channels > 1
+
+
 def _label(cell: Cell) -> str:
     """The panel's title and the block's channel tag ("xpad [c=0]")."""
     return f"{cell.panel.title} {_tag(cell)}".strip()
@@ -741,7 +746,7 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
     Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
     subplot alike.
     """
-    if cell.channel is not None and cell.panel.channels > 1:
+    if _tags_only(cell):
         need = (len(_tag(cell)) + 1) * CHAR_EM * font_size
     else:
         need = _title_px(_label(cell), font_size)
@@ -752,13 +757,13 @@ def _subplot_units(sub: Sequence[Cell], px: float, font_size: int) -> float:
     """Width of a panel's subplot in cell units: its channel blocks side by side, `_channel_gap` apart, and at least
     the room its title needs (the axis range ends at the last block: any extra is blank, not NaN cells)."""
     blocks = sum(_units(c, px, font_size) for c in sub) + _channel_gap(px) * (len(sub) - 1)
-    return max(blocks, _title_px(sub[0].panel.title, font_size) / px) if len(sub) > 1 else blocks
+    return max(blocks, _title_px(sub[0].panel.title, font_size) / px) if _tags_only(sub[0]) else blocks
 
 
 def _title_lines(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> list[str]:
     """The wrapped title over a subplot: a one-block panel's title and tag, at the block's width; a several-channel
     panel's title alone, at the width of all its blocks."""
-    if len(sub) > 1:
+    if _tags_only(sub[0]):
         return _wrap_title(sub[0].panel.title, _subplot_units(sub, px, font_size) * drawn_px, font_size)
     return _wrap_title(_label(sub[0]), _units(sub[0], px, font_size) * drawn_px, font_size)
 

@@ -310,7 +310,7 @@ def test_rows_are_as_tall_as_their_cells_are_drawn(case, largest):
             continue
         js = json.loads(trace_figure(tr).to_json())  # every panel on one row: the widest figure
         assert not blank_bands(js), stage
-        for x_px, y_px in px_per_cell(js):
+        for x_px, y_px in px_per_cell(js).values():
             tight += y_px > x_px * 0.98
     if largest:  # squeezed rows are sized for the cells as drawn, not smaller either
         assert tight >= len(STAGES) // 2
