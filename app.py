@@ -8,7 +8,7 @@ import re
 import streamlit as st
 
 from convviz.ui.controls import PageStop, draw_sidebar, presenter_in_url, session_settings, share_link, url_notes
-from convviz.ui.housekeeping import start_memory_trimmer, touch
+from convviz.ui.housekeeping import limit_blas_threads, start_memory_trimmer, touch
 from convviz.ui.page import presenter_style
 from convviz.ui.shell import ensure_app_navigation, navigation
 
@@ -16,6 +16,7 @@ st.set_page_config(page_title="convviz: convolution, forward and backward", page
                    initial_sidebar_state="collapsed" if presenter_in_url() else "auto")
 ensure_app_navigation()
 start_memory_trimmer()
+limit_blas_threads()
 touch()  # activity: the shared caches are dropped only after CONVVIZ_IDLE_RELEASE_S seconds without any run
 page = navigation()
 settings = st.session_state["cv_settings"] = session_settings()

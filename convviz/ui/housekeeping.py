@@ -107,3 +107,30 @@ def start_memory_trimmer(period: float = 10.0) -> bool:
             _thread = threading.Thread(target=loop, name="convviz-malloc-trim", daemon=True)
             _thread.start()
     return _has_trim
+
+
+BLAS_ENV = "CONVVIZ_BLAS_THREADS"
+_blas_limited: object | None = None  # threadpoolctl's limiter, kept so the limit stays set for the process
+
+
+def limit_blas_threads() -> int | None:
+    """Run NumPy's BLAS on one thread in the app server (CONVVIZ_BLAS_THREADS to change it); once per process.
+
+    The server shares 2 cores with its sessions and, on a teacher's laptop, with the browser. OpenBLAS's default of a
+    thread per core then works against itself: with the other core busy, 200 im2col forward passes at the largest
+    settings took 0.42 s on 2 BLAS threads and 0.12 s on one (0.12 s and 0.14 s on an idle machine), and the
+    gradient check and the bug lab run hundreds of them. The engine as a library (a notebook) keeps NumPy's default.
+    Returns the limit set, or None (already set, or threadpoolctl found no BLAS to limit).
+    """
+    global _blas_limited
+    with _lock:
+        if _blas_limited is not None:
+            return None
+        try:
+            threads = max(1, int(os.environ.get(BLAS_ENV, "1")))
+        except ValueError:
+            threads = 1
+        from threadpoolctl import threadpool_limits
+
+        _blas_limited = threadpool_limits(limits=threads, user_api="blas")
+        return threads

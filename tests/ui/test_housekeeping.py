@@ -70,3 +70,53 @@ def test_the_pages_caches_are_registered_and_really_dropped():
     bug_lab.release_lab_caches()
     assert page.get_trace("forward", s) is not trace and page.build_arrays(s) is not arrays
     assert bug_lab.bug_lab(s, next(iter(bug_lab.BUGS))) is not lab
+
+
+BLAS_PROBE = r"""
+import json, sys
+import numpy
+from threadpoolctl import threadpool_info
+
+def blas():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+before = blas()
+if sys.argv[1] == "app":
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file("app.py", default_timeout=60).run()
+    assert not at.exception, at.exception
+    calls = []
+else:
+    from convviz.ui.housekeeping import limit_blas_threads
+    calls = [limit_blas_threads(), limit_blas_threads()]
+print(json.dumps({"before": before, "after": blas(), "calls": calls}))
+"""
+
+
+def blas_probe(mode: str, **env: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    # OpenBLAS takes its default thread count from this variable when it loads: 2, whatever the machine's cores.
+    environ = {k: v for k, v in os.environ.items() if k not in (housekeeping.BLAS_ENV, "OMP_NUM_THREADS")}
+    environ.update(OPENBLAS_NUM_THREADS="2", **env)
+    out = subprocess.run([sys.executable, "-c", BLAS_PROBE, mode], cwd=repo, env=environ, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_app_runs_numpys_blas_on_one_thread():
+    """A fresh process: NumPy's OpenBLAS starts on 2 threads; one run of app.py leaves it on 1 for the process."""
+    got = blas_probe("app")
+    assert got["before"] == [2] and got["after"] == [1]
+
+
+def test_limit_blas_threads_once_per_process_from_the_environment():
+    assert blas_probe("call") == {"before": [2], "after": [1], "calls": [1, None]}
+    assert blas_probe("call", CONVVIZ_BLAS_THREADS="2") == {"before": [2], "after": [2], "calls": [2, None]}
+    assert blas_probe("call", CONVVIZ_BLAS_THREADS="many") == {"before": [2], "after": [1], "calls": [1, None]}
