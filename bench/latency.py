@@ -1,7 +1,8 @@
 """Browser latency benchmark (issue 6): control change -> redrawn chart, page load -> first chart, chart payload,
 animation frame rate; every convviz page against a bare Streamlit slider->heatmap app (the floor) in the same run.
 
-Run:  python bench/latency.py [--reps 10] [--pages forward im2col ...] [--no-largest] [--no-anim] [--json out.json]
+Run:  python bench/latency.py [--reps 10] [--pages forward im2col ...] [--no-largest] [--no-anim] [--figure-floor]
+          [--json out.json]
 
 What it does (everything it starts it stops; loopback only, offline):
 1. starts `streamlit run bench/floor_app.py` and `streamlit run app.py` (headless, free ports, no file watcher), both
@@ -28,6 +29,10 @@ What it does (everything it starts it stops; loopback only, offline):
    first step, with the Fast button's own arguments, until the time is up, and the rates are taken within each play:
    two gaps of one 5-frame play were too few to measure (Shapes read 11.5 fps in one run, 19.3 in the next).
 
+7. --figure-floor: each page's own figure (the chart spec it sends, from an AppTest run) in a bare app of its own
+   (bench/figure_floor_app.py: that figure and one number input), changed and loaded like the page. It splits a page's
+   ratio to the floor into what its figure costs (figure / floor) and what the rest of the page adds (page - figure).
+
 The machine is shared (2 cores, other jobs running): numbers are noisy; compare ratios taken in the same run.
 """
 from __future__ import annotations
@@ -35,6 +40,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -186,12 +192,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(script: str, log: Path) -> tuple[subprocess.Popen, str]:
+def start_streamlit(script: str, log: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=None if env is None else {**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -398,7 +405,7 @@ def kb(v) -> str:
     return "-" if v is None else f"{v / 1024:.0f}"
 
 
-def print_report(floor: Result, results: list[Result]) -> None:
+def print_report(floor: Result, results: list[Result], figures: dict[tuple[str, str], Result] | None = None) -> None:
     f50 = floor.p(0.5)
     print(f"\nfloor (bench/floor_app.py, number input -> 6x6 heatmap): change->idle p50 {fmt(f50)} ms, p95 {fmt(floor.p(0.95))} ms,"
           f" change->chart p50 {fmt(floor.p(0.5, 'chart'))} ms (its message arrived at {fmt(floor.p(0.5, 'chart_msg'))} ms);"
@@ -425,6 +432,8 @@ def print_report(floor: Result, results: list[Result]) -> None:
               f"{('ok' if r.load_cold is not None and r.load_cold <= 2000 else 'MISS'):>5}"
               f"  {kb(big):>8}{verdict(big, kb_limit * 1024):>6}"
               f"{('-' if fps is None else f'{fps:.1f}'):>6}  {'; '.join(r.errors)[:160]}")
+    if figures:
+        print_figure_split(floor, results, figures)
     splits = [r for r in [floor, *results] if r.load_split]
     if splits:
         print("\nfirst visit split (ms since navigation start): websocket's first message / chart message arrived / chart drawn")
@@ -450,12 +459,53 @@ def print_report(floor: Result, results: list[Result]) -> None:
                   f" gap p50 {fmt(a['gap_p50'])} ms, max {fmt(a['gap_max'])} ms")
 
 
+def print_figure_split(floor: Result, results: list[Result], figures: dict[tuple[str, str], Result]) -> None:
+    """--figure-floor: each page against its own figure alone in a bare app, and that against the floor."""
+    f50 = floor.p(0.5)
+    print("\nthe page's own figure alone in a bare app (bench/figure_floor_app.py; change -> chart drawn and idle, p50 ms;"
+          " load: first visit -> first chart, ms)")
+    hdr = (f"{'page':<16}{'settings':<9}{'page':>6}{'figure':>8}{'floor':>7}{'figure/floor':>14}{'page-figure':>13}"
+           f"{'page load':>11}{'figure load':>13}  errors")
+    print(hdr + "\n" + "-" * len(hdr))
+    for r in results:
+        fig = figures.get((r.page, r.settings))
+        if fig is None:
+            continue
+        p50, g50 = r.p(0.5), fig.p(0.5)
+        ratio = g50 / f50 if g50 is not None and f50 else None
+        rest = p50 - g50 if p50 is not None and g50 is not None else None
+        print(f"{r.page:<16}{r.settings:<9}{fmt(p50):>6}{fmt(g50):>8}{fmt(f50):>7}{('-' if ratio is None else f'{ratio:.2f}'):>14}"
+              f"{fmt(rest):>13}{fmt(r.load_cold):>11}{fmt(fig.load_cold):>13}  {'; '.join(fig.errors)[:120]}")
+
+
+def write_figure_specs(pages: list[str], plans: list, folder: Path) -> list[tuple[str, str]]:
+    """The chart spec each page sends at each settings, as <page>-<settings>.json in `folder` (AppTest runs)."""
+    from draw_cost import chart_specs  # AppTest: imports streamlit only when asked for
+
+    from convviz.ui.shell import PAGES
+
+    paths = {p.url_path: p.path for p in PAGES}
+    folder.mkdir(parents=True, exist_ok=True)
+    done = []
+    for page in pages:
+        if page in NO_SIDEBAR_CHART:
+            continue
+        for name, query, _ in plans:
+            specs = chart_specs(paths[page], query)
+            if specs:
+                (folder / f"{page}-{name}.json").write_text(specs[0])
+                done.append((page, name))
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=10, help="control changes per page and settings (default 10)")
     ap.add_argument("--pages", nargs="*", help="url paths (default: every page in convviz/ui/shell.py PAGES)")
     ap.add_argument("--no-largest", action="store_true", help="only the default settings")
     ap.add_argument("--no-anim", action="store_true", help="skip the animation frame-rate probe")
+    ap.add_argument("--figure-floor", action="store_true",
+                    help="also time each page's own figure alone in a bare app (bench/figure_floor_app.py)")
     ap.add_argument("--json", type=Path, help="write every measurement here")
     args = ap.parse_args(argv)
     all_pages = app_pages()
@@ -467,9 +517,16 @@ def main(argv: list[str] | None = None) -> int:
     procs = []
     from playwright.sync_api import sync_playwright
 
+    plans = [("default", {}, [5, 6])] + ([] if args.no_largest else [("largest", LARGEST, [31, 32])])
+    fig_pairs = write_figure_specs(pages, plans, logs / "figures") if args.figure_floor else []
+    figures: dict[tuple[str, str], Result] = {}
     try:
         floor_proc, floor_base = start_streamlit("bench/floor_app.py", logs / "floor.log")
         procs.append(floor_proc)
+        if fig_pairs:
+            fig_proc, fig_base = start_streamlit("bench/figure_floor_app.py", logs / "figure.log",
+                                                 env={"CONVVIZ_FIGURE_FLOOR_DIR": str(logs / "figures")})
+            procs.append(fig_proc)
         app_proc, app_base = start_streamlit("app.py", logs / "app.log")
         procs.append(app_proc)
         with sync_playwright() as pw:
@@ -484,7 +541,6 @@ def main(argv: list[str] | None = None) -> int:
             t_start = time.monotonic()
             floor = measure(context, floor_base, "", "floor", {}, FLOOR_LABEL, [1, 0], args.reps, anim=False)
             results = []
-            plans = [("default", {}, [5, 6])] + ([] if args.no_largest else [("largest", LARGEST, [31, 32])])
             for page in pages:
                 for name, query, values in plans:
                     r = measure(context, app_base, page, name, query, H_LABEL, values, args.reps,
@@ -492,6 +548,13 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(r)
                     print(f"  {page} {name}: change p50 {fmt(r.p(0.5))} ms, load {fmt(r.load_cold)} ms"
                           + (f"  [{'; '.join(r.errors)[:120]}]" if r.errors else ""), flush=True)
+                    if (page, name) in fig_pairs:  # right after the page: the same moment of the machine's load
+                        g = measure(context, fig_base, "", name, {"fig": f"{page}-{name}"}, H_LABEL, [1, 2], args.reps,
+                                    anim=False)
+                        g.page = page
+                        figures[(page, name)] = g
+                        print(f"  {page} {name} figure alone: change p50 {fmt(g.p(0.5))} ms, load {fmt(g.load_cold)} ms"
+                              + (f"  [{'; '.join(g.errors)[:120]}]" if g.errors else ""), flush=True)
             # the floor again at the end: the machine's load drifts during a run; report the mean of both floors' p50
             floor2 = measure(context, floor_base, "", "floor", {}, FLOOR_LABEL, [1, 0], args.reps, anim=False)
             floor.idle += floor2.idle
@@ -500,10 +563,10 @@ def main(argv: list[str] | None = None) -> int:
             floor.max_frame += floor2.max_frame
             browser.close()
         print(f"\nrun time {time.monotonic() - t_start:.0f} s; reps {args.reps}; machine: {_machine()}")
-        print_report(floor, results)
+        print_report(floor, results, figures)
         if args.json:
-            args.json.write_text(json.dumps({"floor": asdict(floor), "results": [asdict(r) for r in results], "largest": LARGEST},
-                                            indent=1))
+            args.json.write_text(json.dumps({"floor": asdict(floor), "results": [asdict(r) for r in results],
+                                             "figures": [asdict(g) for g in figures.values()], "largest": LARGEST}, indent=1))
             print(f"\nwrote {args.json}")
     finally:
         for proc in procs:
