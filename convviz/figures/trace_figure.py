@@ -384,50 +384,72 @@ def trace_figure(
 
     heights = [max(c.shape[0] for c in r) for r in layout_rows]
 
-    def fits(px: float) -> bool:  # titles and gaps take a fixed number of pixels, cells scale with px
-        return max(row_units(r, px) for r in layout_rows) * px <= max_width - 80
+    def row_px(r: Sequence[Cell]) -> float:
+        """The row's cell size: `cell_px`, or the largest that fits the width (titles and gaps take a fixed number of
+        pixels, cells scale with px): bisect. Each row gets its own, so a narrow row (Gradient check's dw and db
+        beside its dx, Weight gradients' dw below the input) is not drawn at the widest row's few pixels."""
+        def fits(px: float) -> bool:
+            return row_units(r, px) * px <= max_width - 80
 
-    px = float(cell_px)
-    if not fits(px):  # the largest cell size that fits (the widest row's pixels grow with px): bisect
-        lo, hi = MIN_CELL_PX, px
-        for _ in range(24):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-        px = lo
-    widths = [row_units(r, px) for r in layout_rows]
-    text_cells = sum(c.shape[0] * c.shape[1] for r in layout_rows for c in r)
-    show_text = text if text is not None else (px >= 15 and text_cells <= MAX_TEXT_CELLS)
-    gap = 1 if px >= GAP_MIN_PX else 0
-    fig_w = int(min(max_width, max(max(widths) * px + 80, 560)))
-    # The cell size as drawn: px, unless even MIN_CELL_PX does not fit and the widest row is squeezed into the plot
-    # width (40 + 20 px of margins); the y axes follow the x scale (scaleanchor). Rows sized and titles wrapped for
-    # larger cells than drawn leave a blank band under each row and titles over the next one (a 4 px floor did).
-    drawn_px = min(px, (fig_w - 60) / max(max(widths), 1))
+        px = float(cell_px)
+        if not fits(px):
+            lo, hi = MIN_CELL_PX, px
+            for _ in range(24):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+            px = lo
+        return px
+
+    pxs = [row_px(r) for r in layout_rows]
+    # A row grows past the smallest row's cell size only while it stays under ROW_GROW_MAX_PX tall: col2im's dcols
+    # window (196 rows) at the 13 px its width allowed made a 3,400 px figure.
+    pxs = [min(px, max(min(pxs), ROW_GROW_MAX_PX / h)) for px, h in zip(pxs, heights)]
+    # Rows that show blocks of the same shape (Max pooling's x and dx, Forward's kernel and its window products) keep
+    # one scale, the smallest of theirs, so the same shape looks the same size; other rows keep their own.
+    shapes = [{c.shape for c in r} for r in layout_rows]
+    group = list(range(len(layout_rows)))
+    for i in range(len(layout_rows)):
+        for j in range(i):
+            if shapes[i] & shapes[j]:
+                old_g, new_g = group[i], group[j]
+                group = [new_g if g == old_g else g for g in group]
+    pxs = [min(px for px, h in zip(pxs, group) if h == g) for g in group]
+    widths = [row_units(r, px) for r, px in zip(layout_rows, pxs)]
+    fig_w = int(min(max_width, max(max(w * px for w, px in zip(widths, pxs)) + 80, 560)))
+    plot_w = fig_w - 60  # margins: 40 px left, 20 right
+    # The cell size as drawn: px, unless even MIN_CELL_PX does not fit and the row is squeezed into the plot width;
+    # the y axes follow the x scale (scaleanchor). Rows sized and titles wrapped for larger cells than drawn leave a
+    # blank band under each row and titles over the next one (a 4 px floor did).
+    drawn = [min(px, plot_w / max(w, 1)) for w, px in zip(widths, pxs)]
+    # Numbers in the cells of every row whose cells are large enough to read, unless those rows together have too
+    # many cells to redraw on each animation frame (then none).
+    readable = [text if text is not None else px >= 15 for px in pxs]
+    text_cells = sum(c.shape[0] * c.shape[1] for r, ok in zip(layout_rows, readable) if ok for c in r)
+    row_text = [ok and (text is not None or text_cells <= MAX_TEXT_CELLS) for ok in readable]
     line_px = font_size + 5
-    row_lines = [max(len(_title_lines(sub, px, drawn_px, font_size)) + _tags_only(sub[0]) for sub in _subplots(r))
-                 for r in layout_rows]  # a panel of several channels: its title, then a line of channel tags
+    row_lines = [max(len(_title_lines(sub, px, dpx, font_size)) + _tags_only(sub[0]) for sub in _subplots(r))
+                 for r, px, dpx in zip(layout_rows, pxs, drawn)]  # a panel of several channels: title, then channel tags
     title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
     top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
-    fig_h = int(sum(h * drawn_px for h in heights) + sum(title_px_rows) + top_px + bottom_px)
+    fig_h = int(sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px_rows) + top_px + bottom_px)
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
-    layout_rows = [_place_channels(r, px, font_size) for r in layout_rows]
+    layout_rows = [_place_channels(r, px, font_size) for r, px in zip(layout_rows, pxs)]
     all_cells = [c for r in layout_rows for c in r]
     windowed = [c for c in all_cells if c.windowed]
 
     data: list[dict] = []
     axes_layout: dict[str, dict] = {}
     overlays: list[tuple[int, Cell, str]] = []  # (trace index, cell, role) of every per-step overlay
-    outline_px = max(3.0, px * 0.9)
     dynamic: list[tuple[int, Cell]] = []  # heatmaps whose values change between steps
     changing = {name for s in trace.steps for name in s.values}
     roles_used = {(h.panel, h.role) for s in trace.steps for h in s.highlights}
     annotations = []
     y_cursor = 1.0
-    total_h = sum(heights) * drawn_px + sum(title_px_rows)
+    total_h = sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
 
-    def _subplot_traces(sub: Sequence[Cell]) -> None:
+    def _subplot_traces(sub: Sequence[Cell], px: float, drawn_px: float, show_text: bool) -> None:
         """The traces of one panel's subplot, appended to `data`: its heatmap, its overlays and its click grid, each one
         trace for all the panel's channels (blocks side by side, see `_side_by_side`). Every trace costs plotly.js time
         on each animation frame whatever its size (defaults, calc data and their schema walk), so a trace per channel
@@ -453,6 +475,7 @@ def trace_figure(
                   **_scale_range(p, trace), **axes, **place)
         if len(sub) > 1:
             hm["hoverongaps"] = False
+        gap = 1 if min(pxs) >= GAP_MIN_PX else 0  # gaps and the click grid cost on every frame: as the smallest row
         if gap:
             hm.update(xgap=gap, ygap=gap)
         text_size = 0
@@ -477,9 +500,9 @@ def trace_figure(
                 if role in FILL_ROLES:
                     data.append(_overlay(_side_by_side(sub, masks, 0), role, axes, role, gap, place))
                 else:
-                    data.append(_outline(masks, sub, role, axes, outline_px * OUTLINE_SCALE[role] / 0.9))
+                    data.append(_outline(masks, sub, role, axes, max(3.0, px * 0.9) * OUTLINE_SCALE[role] / 0.9))
                 overlays.append((len(data) - 1, sub, role))
-        if clickable == p.name and px >= CLICK_MIN_PX:
+        if clickable == p.name and min(pxs) >= CLICK_MIN_PX:
             aim = [c for c in sub if c.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS]
             data.append(dict(
                 type="scatter", x=_enc(np.concatenate([(cc + c.x_off).ravel() for c in aim]).astype(np.int16)),
@@ -491,10 +514,11 @@ def trace_figure(
                 **axes))
 
     for r, row in enumerate(layout_rows):
+        px, drawn_px = pxs[r], drawn[r]
         row_h = heights[r] * drawn_px / total_h
         title_h = title_px_rows[r] / total_h
         x_cursor = 0.0
-        unit = 1.0 / max(widths)
+        unit = drawn_px / plot_w  # of the plot's width, per unit (a cell, or a title's or gap's worth of pixels)
         for sub in _subplots(row):
             p, ax = sub[0].panel, sub[0].axis
             first, last = sub[0], sub[-1]
@@ -533,7 +557,7 @@ def trace_figure(
                 tickmode="array", tickvals=list(r_idx), ticktext=[str(i + p.row_start) for i in r_idx], showgrid=False,
                 zeroline=False, scaleanchor=f"x{suffix}", constrain="domain", constraintoward="top", fixedrange=True,
                 tickfont=tick_font, ticklabeloverflow="allow")
-            _subplot_traces(sub)
+            _subplot_traces(sub, px, drawn_px, row_text[r])
         y_cursor -= title_h + row_h
 
     # Frames: only overlays and changing heatmaps are resent, so frames stay small. Estimate a frame's bytes
@@ -595,7 +619,7 @@ def trace_figure(
         showlegend=False, dragmode=False, uirevision=trace.stage,
         meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
               "steps_in_view": len(visible), "steps": n, "click_grid": any(t.get("name") == "select" for t in data),
-              "numbers_hidden": text is None and px >= 15 and not show_text,
+              "numbers_hidden": text is None and any(px >= 15 and not shown for px, shown in zip(pxs, row_text)),
               "windows_movable": any(h.panel in windowed_names and not h.full for s in trace.steps
                                      for h in s.highlights)},
         **axes_layout,
@@ -729,6 +753,7 @@ def _bold(lines: Sequence[str]) -> str:
 
 MIN_SUBPLOT_PX = 72  # room for a short title over a one-column panel
 MIN_CELL_PX = 1.5  # the layout's cell size never goes below this (the app's largest settings need ~3 px)
+ROW_GROW_MAX_PX = 420  # a row drawn with larger cells than the figure's smallest stays at most this tall
 CHAR_EM = 0.6  # a bold title character's width in font sizes, as the title wrapping assumes
 
 

@@ -19,6 +19,7 @@ from tests.figure_support import (
     panel_grids,
     panel_heatmaps,
     px_per_cell,
+    title_overlaps,
     value_heatmap_on,
 )
 
@@ -433,3 +434,34 @@ def test_the_spec_lets_plotly_react_skip_a_redraw_of_the_same_figure(case):
         monkey.undo()
     assert any(isinstance(v, dict) and "bdata" in v for t in capped["data"] for v in t.values())
     assert capped["layout"]["datarevision"] == big["layout"]["datarevision"]  # the same numbers, the same digest
+
+
+def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_another():
+    """At the largest settings the widest row (4 channels of a 32 x 32 grid side by side) sets a few pixels a cell.
+    A row that shows nothing of that shape is drawn at the largest size that fits it: Gradient check's dw (7 x 7
+    blocks) and db rows, Weight gradients' dw and db. Rows that show blocks of one shape keep one scale: Forward's
+    kernel (row 1) and its window products (row 2), Max pooling's x (row 1) and dx (row 2)."""
+    from convviz.ui.stages import STAGES
+
+    spec, a = _largest_case()
+    gc = T.gradcheck_trace(a.x, a.w, a.b, a.dout, spec, max_entries=20)
+    fig = json.loads(trace_figure(gc, rows=[["dx_a", "dx_n", "dx_e"], ["dw_a", "dw_n", "dw_e"], ["db_a", "db_n", "db_e"]]).to_json())
+    px = {ax: v[1] for ax, v in px_per_cell(fig).items()}  # y scale: what the rows' heights follow
+    dx, dw, db = px["x"], px["x4"], px["x7"]
+    assert dx < 5 and dw > 2 * dx and db == pytest.approx(34.0, rel=0.02)  # db's row is 12 cells: the usual size
+    assert not blank_bands(fig) and not title_overlaps(fig)
+    db_heatmap = next(t for t in fig["data"] if t["type"] == "heatmap" and t.get("xaxis") == "x7")
+    assert db_heatmap.get("texttemplate")  # large enough to print its numbers now
+
+    wg = T.weight_grad_trace(a.x, a.w, a.dout, spec)
+    fig = json.loads(trace_figure(wg, rows=[["xpad", "dd"], ["dw", "db"]]).to_json())
+    px = {ax: v[1] for ax, v in px_per_cell(fig).items()}
+    assert px["x3"] > 2 * px["x"] and not blank_bands(fig)
+
+    fw = T.forward_trace(a.x, a.w, a.b, spec, max_steps=400)
+    px = px_per_cell(json.loads(trace_figure(fw, rows=[["xpad", "w"], ["products", "y"]]).to_json()))
+    assert {round(v[1], 3) for v in px.values()} == {round(px["x"][1], 3)} and px["x"][1] < 5
+
+    mp = STAGES["maxpool"](spec, a)
+    px = px_per_cell(json.loads(trace_figure(mp, rows=[["x", "y", "dout"], ["dx"]]).to_json()))
+    assert px["x4"][1] == pytest.approx(px["x"][1], rel=0.01)
