@@ -465,3 +465,19 @@ def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_ano
     mp = STAGES["maxpool"](spec, a)
     px = px_per_cell(json.loads(trace_figure(mp, rows=[["x", "y", "dout"], ["dx"]]).to_json()))
     assert px["x4"][1] == pytest.approx(px["x"][1], rel=0.01)
+
+
+def test_a_tall_row_keeps_the_smallest_rows_cell_size():
+    """col2im at the largest settings: the dcols window (196 rows) fits 13 px cells across, which would make it
+    2,500 px tall; a row grows past the smallest row's cell size only while it stays under ROW_GROW_MAX_PX."""
+    from convviz.figures.trace_figure import ROW_GROW_MAX_PX
+    from convviz.ui.stages import STAGES
+
+    spec, a = _largest_case()
+    tr = STAGES["col2im"](spec, a)
+    fig = json.loads(trace_figure(tr, rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]]).to_json())
+    px = {ax: v[1] for ax, v in px_per_cell(fig).items()}
+    assert px["x"] == pytest.approx(min(px.values()), rel=0.01)  # dcols
+    dcols_rows = decode(next(t for t in fig["data"] if t.get("xaxis") == "x")["z"]).shape[0]
+    assert dcols_rows * px["x"] > ROW_GROW_MAX_PX and fig["layout"]["height"] < 1500
+    assert not blank_bands(fig) and not title_overlaps(fig)
