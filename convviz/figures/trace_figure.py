@@ -430,8 +430,8 @@ def trace_figure(
     row_lines = [max(len(_title_lines(sub, px, dpx, font_size)) + _tags_only(sub[0]) for sub in _subplots(r))
                  for r, px, dpx in zip(layout_rows, pxs, drawn)]  # a panel of several channels: title, then channel tags
     title_px_rows = [16 + font_size + line_px * k for k in row_lines]  # tick labels + wrapped title lines
-    top_px, bottom_px = 40 + 4 * (font_size + 4), 70 + 4 * font_size
-    fig_h = int(sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px_rows) + top_px + bottom_px)
+    bottom_px = 70 + 4 * font_size
+    plot_h = sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px_rows)
     wrap = max(40, int((fig_w - 40) / (0.56 * (font_size + 1))))  # caption characters per line
 
     layout_rows = [_place_channels(r, px, font_size) for r, px in zip(layout_rows, pxs)]
@@ -446,7 +446,6 @@ def trace_figure(
     roles_used = {(h.panel, h.role) for s in trace.steps for h in s.highlights}
     annotations = []
     y_cursor = 1.0
-    total_h = sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px_rows)
     tick_font = dict(size=max(8, font_size - 3))
 
     def _subplot_traces(sub: Sequence[Cell], px: float, drawn_px: float, show_text: bool) -> None:
@@ -515,8 +514,8 @@ def trace_figure(
 
     for r, row in enumerate(layout_rows):
         px, drawn_px = pxs[r], drawn[r]
-        row_h = heights[r] * drawn_px / total_h
-        title_h = title_px_rows[r] / total_h
+        row_h = heights[r] * drawn_px / plot_h
+        title_h = title_px_rows[r] / plot_h
         x_cursor = 0.0
         unit = drawn_px / plot_w  # of the plot's width, per unit (a cell, or a title's or gap's worth of pixels)
         for sub in _subplots(row):
@@ -526,7 +525,7 @@ def trace_figure(
             span = _subplot_units(sub, px, font_size)
             dom_x = [x_cursor, min(1.0, x_cursor + span * unit)]
             x_cursor += (span + _subplot_gap(px)) * unit
-            own_h = gh * drawn_px / total_h  # each subplot only as tall as its own grid, top-aligned in the row
+            own_h = gh * drawn_px / plot_h  # each subplot only as tall as its own grid, top-aligned in the row
             dom_y = [max(0.0, y_cursor - title_h - own_h), y_cursor - title_h]
             suffix = "" if ax == 1 else str(ax)
             axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
@@ -610,9 +609,14 @@ def trace_figure(
                             "cols": [c.c0, c.c1], "row_start": p.row_start, "col_start": p.col_start,
                             "row_label": p.row_label, "col_label": p.col_label})
     windowed_names = {c.panel.name for c in windowed}
+    title = _frame_title(first.title, first.caption, start, n, wrap) if first else trace.title
+    # Room above the plot for the longest step title of the animation (its lines at ~font + 4 px each), no more: a
+    # fixed four lines left a blank band under two-line titles.
+    title_lines = max([title.count("<br>") + 1] + [f["layout"]["title"]["text"].count("<br>") + 1 for f in frames])
+    top_px = 40 + max(2, title_lines) * (font_size + 4)
     layout = dict(
-        height=fig_h, width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
-        title=dict(text=_frame_title(first.title, first.caption, start, n, wrap) if first else trace.title,
+        height=int(plot_h + top_px + bottom_px), width=fig_w, margin=dict(l=40, r=20, t=top_px, b=bottom_px),
+        title=dict(text=title,
                    font=dict(size=font_size + 1), x=0.01, xanchor="left", xref="paper", y=1, yref="container",
                    yanchor="top", pad=dict(t=8 + font_size // 2)),
         annotations=annotations, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),

@@ -481,3 +481,16 @@ def test_a_tall_row_keeps_the_smallest_rows_cell_size():
     dcols_rows = decode(next(t for t in fig["data"] if t.get("xaxis") == "x")["z"]).shape[0]
     assert dcols_rows * px["x"] > ROW_GROW_MAX_PX and fig["layout"]["height"] < 1500
     assert not blank_bands(fig) and not title_overlaps(fig)
+
+
+def test_the_top_margin_has_room_for_the_longest_step_title_and_no_more(case):
+    """Every frame's title (one line of ~font + 4 px per <br>-separated line, 40 px of padding and tick labels) fits
+    above the plot, and short titles leave no band of blank lines under them (a fixed four lines did both: the
+    Strided page's six-line captions ran into the first row, Gradient check's two-line ones sat over a blank band)."""
+    spec, x, w, b, d = case
+    for tr in (T.strided_trace(x, spec), T.gradcheck_trace(x, w, b, d, spec, max_entries=20), T.forward_trace(x, w, b, spec)):
+        fig = trace_figure(tr)
+        layout, size = fig.layout, fig.layout.font.size
+        titles = [layout.title.text] + [f["layout"]["title"]["text"] for f in fig.raw_frames]
+        lines = max(t.count("<br>") + 1 for t in titles)
+        assert 40 + lines * (size + 4) <= layout.margin.t <= 40 + max(2, lines) * (size + 4)
