@@ -486,7 +486,8 @@ def test_a_tall_row_keeps_the_smallest_rows_cell_size():
 def test_the_top_margin_has_room_for_the_longest_step_title_and_no_more(case):
     """Every frame's title (one line of ~font + 4 px per <br>-separated line, 40 px of padding and tick labels) fits
     above the plot, and short titles leave no band of blank lines under them (a fixed four lines did both: the
-    Strided page's six-line captions ran into the first row, Gradient check's two-line ones sat over a blank band)."""
+    Strided page's six-line captions ended ~4 px above the first row's titles, Gradient check's two-line ones sat over
+    a blank band)."""
     spec, x, w, b, d = case
     for tr in (T.strided_trace(x, spec), T.gradcheck_trace(x, w, b, d, spec, max_entries=20), T.forward_trace(x, w, b, spec)):
         fig = trace_figure(tr)
