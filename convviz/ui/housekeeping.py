@@ -118,8 +118,9 @@ def limit_blas_threads() -> int | None:
 
     The server shares 2 cores with its sessions and, on a teacher's laptop, with the browser. OpenBLAS's default of a
     thread per core then works against itself: with the other core busy, 200 im2col forward passes at the largest
-    settings took 0.42 s on 2 BLAS threads and 0.12 s on one (0.12 s and 0.14 s on an idle machine), and the
-    gradient check and the bug lab run hundreds of them. The engine as a library (a notebook) keeps NumPy's default.
+    settings took 0.23-0.42 s on 2 BLAS threads and 0.11-0.12 s on one (about the same on an idle machine;
+    `python bench/blas_threads.py`), and the gradient check and the bug lab run hundreds of them. The engine as a
+    library (a notebook) keeps NumPy's default.
     Returns the limit set, or None (already set, or threadpoolctl found no BLAS to limit).
     """
     global _blas_limited
