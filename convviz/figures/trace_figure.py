@@ -407,13 +407,12 @@ def trace_figure(
     # Rows that show blocks of the same shape (Max pooling's x and dx, Forward's kernel and its window products) keep
     # one scale, the smallest of theirs, so the same shape looks the same size; other rows keep their own.
     shapes = [{c.shape for c in r} for r in layout_rows]
-    group = list(range(len(layout_rows)))
+    group = list(range(len(layout_rows)))  # rows linked by a shared shape, directly or through other rows
     for i in range(len(layout_rows)):
         for j in range(i):
             if shapes[i] & shapes[j]:
-                old_g, new_g = group[i], group[j]
-                group = [new_g if g == old_g else g for g in group]
-    pxs = [min(px for px, h in zip(pxs, group) if h == g) for g in group]
+                group = [group[j] if g == group[i] else g for g in group]
+    pxs = [min(px for px, g in zip(pxs, group) if g == mine) for mine in group]
     widths = [row_units(r, px) for r, px in zip(layout_rows, pxs)]
     fig_w = int(min(max_width, max(max(w * px for w, px in zip(widths, pxs)) + 80, 560)))
     plot_w = fig_w - 60  # margins: 40 px left, 20 right
@@ -426,6 +425,10 @@ def trace_figure(
     readable = [text if text is not None else px >= 15 for px in pxs]
     text_cells = sum(c.shape[0] * c.shape[1] for r, ok in zip(layout_rows, readable) if ok for c in r)
     row_text = [ok and (text is not None or text_cells <= MAX_TEXT_CELLS) for ok in readable]
+    # Gaps between cells and the click grid cost plotly.js time on every animation frame: the smallest row decides
+    # them for the whole figure (decided per row, Forward's and Input gradient's frames took twice as long).
+    gap = 1 if min(pxs) >= GAP_MIN_PX else 0
+    click_size = min(pxs) >= CLICK_MIN_PX
     line_px = font_size + 5
     row_lines = [max(len(_title_lines(sub, px, dpx, font_size)) + _tags_only(sub[0]) for sub in _subplots(r))
                  for r, px, dpx in zip(layout_rows, pxs, drawn)]  # a panel of several channels: title, then channel tags
@@ -474,7 +477,6 @@ def trace_figure(
                   **_scale_range(p, trace), **axes, **place)
         if len(sub) > 1:
             hm["hoverongaps"] = False
-        gap = 1 if min(pxs) >= GAP_MIN_PX else 0  # gaps and the click grid cost on every frame: as the smallest row
         if gap:
             hm.update(xgap=gap, ygap=gap)
         text_size = 0
@@ -501,7 +503,7 @@ def trace_figure(
                 else:
                     data.append(_outline(masks, sub, role, axes, max(3.0, px * 0.9) * OUTLINE_SCALE[role] / 0.9))
                 overlays.append((len(data) - 1, sub, role))
-        if clickable == p.name and min(pxs) >= CLICK_MIN_PX:
+        if clickable == p.name and click_size:
             aim = [c for c in sub if c.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS]
             data.append(dict(
                 type="scatter", x=_enc(np.concatenate([(cc + c.x_off).ravel() for c in aim]).astype(np.int16)),
