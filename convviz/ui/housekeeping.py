@@ -124,6 +124,8 @@ def limit_blas_threads() -> int | None:
     Returns the limit set, or None (already set, or threadpoolctl found no BLAS to limit).
     """
     global _blas_limited
+    if _blas_limited is not None:  # every run calls this (app.py): after the first, one read and no lock
+        return None
     with _lock:
         if _blas_limited is not None:
             return None
