@@ -41,10 +41,11 @@ n, c = pick_indices("bug", n=("sample n", ctx.spec.n), c=("input channel c", ctx
 fig = bug_lab_figure(ctx.settings, bug_id, n, c)
 st.plotly_chart(fig, key="bug_lab_fig", width="content", theme=None, config={"displaylogo": False, "scrollZoom": False})
 
-rows = [("correct dx", check.correct.max_rel_error, "✅ pass" if check.correct.passed else "❌ fail")]
+# Errors as 2.00e-09, as the Gradient check page prints them (a float column showed 0.000000002).
+rows = [("correct dx", f"{check.correct.max_rel_error:.2e}", "✅ pass" if check.correct.passed else "❌ fail")]
 if check.buggy is None:
-    rows.append(("buggy dx", float("nan"), "❌ fail: " + check.note))
+    rows.append(("buggy dx", "–", "❌ fail: " + check.note))
 else:
-    rows.append(("buggy dx", check.buggy.max_rel_error, "✅ pass" if check.buggy.passed else "❌ fail"))
+    rows.append(("buggy dx", f"{check.buggy.max_rel_error:.2e}", "✅ pass" if check.buggy.passed else "❌ fail"))
 st.markdown(f"**Gradient check** (central differences, {check.correct.checked} dx entries, tolerance 1e-6)")
 st.dataframe(pd.DataFrame(rows, columns=["gradient", "max relative error", "verdict"]), hide_index=True)

@@ -1,9 +1,14 @@
-"""Correct vs buggy dx side by side, wrong cells outlined (plotly only; the numbers come from convviz.bugs)."""
+"""Correct vs buggy dx side by side, wrong cells outlined (plotly only; the numbers come from convviz.bugs).
+
+Colours are the walkthrough figures' own (trace_figure's "grad" scale, its "wrong" outline), so a dx reads the same on
+the Bug lab as on Input gradient and col2im: negative blue, positive red, a wrong cell ringed in red."""
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from .trace_figure import KIND_SCALES, ROLE_COLOURS
 
 TEXT_MIN_PX = 30  # cells at least this large print their numbers
 
@@ -21,18 +26,19 @@ def bug_figure(correct: np.ndarray, buggy: np.ndarray, wrong: np.ndarray, cell_p
     cell_px = min(cell_px, 380 // max(H, W, 1))  # both panels fit a ~900 px wide page, so markers match the cells
     # Numbers such as -12.34 need about 30 px; in smaller cells they overlap into noise and cost the browser
     # ~0.1 ms a cell on every draw (bench/draw_cost.py: 188 ms with them, 25 ms without at 32 x 32). Hover shows them.
-    text = dict(texttemplate="%{z:.2f}") if cell_px >= TEXT_MIN_PX else {}
+    text = dict(texttemplate="%{z:.4~g}") if cell_px >= TEXT_MIN_PX else {}  # as the walkthrough figures print
     vmax = max(float(np.nanmax(np.abs(np.concatenate([correct.ravel(), buggy.ravel(), [0.0]])))), 1e-12)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("correct dx", "buggy dx (red: wrong or missing)"), horizontal_spacing=0.06)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("correct dx", "buggy dx (ringed in red: wrong or missing)"), horizontal_spacing=0.06)
     for col, z in ((1, correct), (2, buggy)):
-        fig.add_trace(go.Heatmap(z=z, zmin=-vmax, zmax=vmax, colorscale="RdBu", zmid=0, showscale=col == 2,
+        fig.add_trace(go.Heatmap(z=z, zmin=-vmax, zmax=vmax, colorscale=KIND_SCALES["grad"], zmid=0, showscale=col == 2,
                                  hoverongaps=False, name="correct" if col == 1 else "buggy", **text),
                       row=1, col=col)
-        fig.update_xaxes(range=[-0.5, W - 0.5], constrain="domain", row=1, col=col)
-        fig.update_yaxes(range=[H - 0.5, -0.5], scaleanchor=f"x{col if col > 1 else ''}", constrain="domain", row=1, col=col)
+        fig.update_xaxes(range=[-0.5, W - 0.5], constrain="domain", showgrid=False, zeroline=False, row=1, col=col)
+        fig.update_yaxes(range=[H - 0.5, -0.5], scaleanchor=f"x{col if col > 1 else ''}", constrain="domain",
+                         showgrid=False, zeroline=False, row=1, col=col)  # no lines across missing cells
     rows, cols = np.nonzero(wrong)
     fig.add_trace(go.Scatter(x=cols, y=rows, mode="markers", name="wrong",
-                             marker=dict(symbol="square-open", size=cell_px * 0.85, color="crimson", line=dict(width=3)),
+                             marker=dict(symbol="square-open", size=cell_px * 0.85, color=ROLE_COLOURS["wrong"], line=dict(width=3)),
                              hoverinfo="skip", showlegend=False), row=1, col=2)
     fig.update_layout(height=cell_px * H + 100, width=2 * cell_px * W + 190,
                       margin=dict(l=30, r=30, t=50, b=30))

@@ -1,5 +1,6 @@
 """Bug lab page under AppTest: no exception; the figure's arrays equal the engine's correct and buggy dx."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,4 +56,9 @@ def test_hidden_bug_offers_exposing_link():
     at = open_page({}, "no_remainder")
     info = " ".join(i.value for i in at.info)
     assert "hide this bug" in info and "sh=2" in info
-    assert at.dataframe[0].value["verdict"].tolist()[1].startswith("✅")
+    table = at.dataframe[0].value
+    assert table["verdict"].tolist()[1].startswith("✅")
+    # Errors print as the Gradient check page prints them (2.00e-09), not as a float column's 0.000000002.
+    for shown in table["max relative error"]:
+        assert re.fullmatch(r"\d\.\d\de[-+]\d\d", shown), shown
+        assert float(shown) < 1e-6
