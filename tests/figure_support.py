@@ -6,6 +6,7 @@ block the hover attributes to the wrong channel, or a value drawn in a gap, fail
 with the engine's arrays.
 """
 import base64
+import re
 
 import numpy as np
 
@@ -73,26 +74,44 @@ def value_heatmap_on(fig: dict, xaxis: str) -> dict:
     return hm
 
 
-def outlined_points(data: dict) -> set[tuple[int, int]]:
-    """The (row, x) cells an outline trace marks, x in the subplot's coordinates: one per marker, or every cell inside
-    each rectangle of a line (rectangles are separated by NaN)."""
-    x, y = decode(data["x"]).astype(float), decode(data["y"]).astype(float)
-    if data["mode"] != "lines":
-        return set(zip(y.astype(int).tolist(), x.astype(int).tolist()))
+RECT = re.compile(r"M([-\d.e+]+) ([-\d.e+]+)H([-\d.e+]+)V([-\d.e+]+)H([-\d.e+]+)Z")
+
+
+def outline_shapes(fig: dict, role: str | None = None, xaxis: str | None = None) -> list[int]:
+    """Indices into layout.shapes of the outlines (of `role`, over the subplot of `xaxis`)."""
+    return [k for k, sh in enumerate(fig["layout"].get("shapes") or [])
+            if sh.get("type") == "path" and (role is None or sh.get("name") == role)
+            and (xaxis is None or sh.get("xref") == xaxis)]
+
+
+def shape_in_frame(fig: dict, frame: dict | None, k: int) -> dict:
+    """Outline shape k as the frame shows it: plotly.js merges the frame's k-th shape into the layout's (None: as the
+    figure is first drawn)."""
+    base = fig["layout"]["shapes"][k]
+    return base if frame is None else {**base, **frame["layout"]["shapes"][k]}
+
+
+def outlined_points(shape: dict) -> set[tuple[int, int]]:
+    """The (row, x) cells an outline shape marks, x in the subplot's coordinates: every cell whose centre is inside one
+    of its closed rectangles (a square round one cell, or a rectangle round a block or a run of cells)."""
+    if not shape.get("visible", True):
+        return set()
+    path = shape["path"]
+    rects = RECT.findall(path)
+    assert "".join(f"M{a} {b}H{c}V{d}H{e}Z" for a, b, c, d, e in rects) == path, path  # nothing but rectangles
     out = set()
-    breaks = np.nonzero(np.isnan(x))[0]
-    for xs, ys in zip(np.split(x, breaks), np.split(y, breaks)):
-        xs, ys = xs[~np.isnan(xs)], ys[~np.isnan(ys)]
-        assert len(xs) == 5 and xs[0] == xs[-1] and ys[0] == ys[-1], (xs, ys)  # a closed rectangle
-        out |= {(r, c) for r in range(int(np.floor(ys.min())), int(np.ceil(ys.max())) + 1) if ys.min() < r < ys.max()
-                for c in range(int(np.floor(xs.min())), int(np.ceil(xs.max())) + 1) if xs.min() < c < xs.max()}
+    for a, b, c, d, e in rects:
+        x0, y0, x1, y1 = float(a), float(b), float(c), float(d)
+        assert e == a and x0 < x1 and y0 < y1, (a, b, c, d, e)  # closed, and not empty
+        out |= {(r, col) for r in range(int(np.floor(y0)), int(np.ceil(y1)) + 1) if y0 < r < y1
+                for col in range(int(np.floor(x0)), int(np.ceil(x1)) + 1) if x0 < col < x1}
     return out
 
 
-def outlined_by_channel(data: dict, shifts: list[int]) -> set[tuple[int, int, int]]:
-    """The (channel, row, column) cells an outline trace marks, each x mapped back into its channel's block."""
+def outlined_by_channel(shape: dict, shifts: list[int]) -> set[tuple[int, int, int]]:
+    """The (channel, row, column) cells an outline shape marks, each x mapped back into its channel's block."""
     out = set()
-    for r, x in outlined_points(data):
+    for r, x in outlined_points(shape):
         k = max((i for i, s in enumerate(shifts) if s <= x), default=0)
         out.add((k, r, x - shifts[k]))
     return out

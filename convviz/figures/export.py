@@ -85,7 +85,7 @@ def frame_count(fig: go.Figure) -> int:
 
 
 def _still(base: dict, frame: dict | None) -> dict:
-    """One frame as a still figure: the frame's data and title applied to the base, controls removed.
+    """One frame as a still figure: the frame's data, title and outlines applied to the base, controls removed.
 
     Args:
         base: the figure dict without frames (not modified).
@@ -97,9 +97,16 @@ def _still(base: dict, frame: dict | None) -> dict:
             merged = dict(out["data"][idx])
             merged.update(update)
             out["data"][idx] = merged
-        title = (frame.get("layout") or {}).get("title", {}).get("text")
+        flayout = frame.get("layout") or {}
+        title = flayout.get("title", {}).get("text")
         if title is not None:
             out["layout"].setdefault("title", {})["text"] = title
+        # The outlines: as plotly.js applies a frame, each of its shapes is merged into the layout's shape of the same
+        # index (the frame sends only the path and whether it shows).
+        shapes = out["layout"].get("shapes") or []
+        for k, update in enumerate(flayout.get("shapes") or []):
+            if k < len(shapes):
+                shapes[k] = {**shapes[k], **update}
     out["data"] = [_fast_heatmap(t) for t in out["data"]]
     layout = out["layout"]
     layout.pop("updatemenus", None)

@@ -72,6 +72,12 @@ def test_still_figure_applies_a_frames_values_and_title():
         for k, v in update.items():
             assert still["data"][idx][k] is v  # the frame's own (pre-encoded) value, not the base figure's
     assert still["layout"]["title"]["text"] == frame["layout"]["title"]["text"]
+    # the frame's outlines: each of its shapes merged into the layout's shape of the same index, as plotly.js does
+    base = d["layout"]["shapes"]
+    assert len(frame["layout"]["shapes"]) == len(base) == len(still["layout"]["shapes"]) > 0
+    for k, update in enumerate(frame["layout"]["shapes"]):
+        assert still["layout"]["shapes"][k] == {**base[k], **update}
+    assert any(s["path"] != b["path"] for s, b in zip(still["layout"]["shapes"], base))  # the last step outlines others
     assert "updatemenus" not in still["layout"] and "sliders" not in still["layout"]
     with pytest.raises(ValueError, match="step"):
         still_figure(fig, 10_000)

@@ -14,8 +14,10 @@ from tests.figure_support import (
     block_shifts,
     channel_blocks,
     decode,
+    outline_shapes,
     outlined_by_channel,
     outlined_points,
+    shape_in_frame,
     panel_grids,
     panel_heatmaps,
     px_per_cell,
@@ -75,25 +77,38 @@ def test_outline_points_are_the_highlighted_cells(case):
     spec, x, w, b, d = case
     tr = T.forward_trace(x, w, b, spec)
     js = json.loads(trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]]).to_json())
-    read_traces = [i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "read"]
-    assert read_traces
+    reads = outline_shapes(js, "read")
+    assert reads and not any(t["type"] == "scatter" for t in js["data"])  # outlines are shapes, not traces
     checked = 0
-    for ti in read_traces:
-        hm = value_heatmap_on(js, js["data"][ti]["xaxis"])
+    for k in reads:
+        hm = value_heatmap_on(js, js["layout"]["shapes"][k]["xref"])
         panel = tr.panel(hm["hovertemplate"].split("<extra>")[1].split("</extra>")[0])
         shifts = block_shifts(hm)
-        for frame in js["frames"]:
-            step = tr.steps[int(frame["name"])]
+        for frame in [None] + js["frames"]:  # as first drawn (step 0), then every frame
+            step = tr.steps[0 if frame is None else int(frame["name"])]
             mask = next(h.mask for h in step.highlights if h.role == "read" and h.panel == panel.name)
-            data = dict(zip(frame["traces"], frame["data"]))[ti]
-            assert outlined_by_channel(data, shifts) == _expected_cells(mask, len(shifts))
+            assert outlined_by_channel(shape_in_frame(js, frame, k), shifts) == _expected_cells(mask, len(shifts))
             checked += 1
-    assert checked and any(len(block_shifts(value_heatmap_on(js, js["data"][ti]["xaxis"]))) == spec.c for ti in read_traces)
+    assert checked and any(len(block_shifts(value_heatmap_on(js, js["layout"]["shapes"][k]["xref"]))) == spec.c
+                           for k in reads)
 
 
-def outlined_cells(data: dict, shape) -> set:
-    """The cells an outline trace of a one-channel panel marks: one per marker, or every cell inside its rectangle."""
-    cells = outlined_points(data)
+def test_frames_change_only_heatmaps_and_outline_shapes(case):
+    """A frame that changes a scatter trace makes plotly.js transition it before redrawing the whole figure anyway;
+    outlines are layout shapes, so frames change heatmaps (fills, values) and shapes, never a scatter trace (the click
+    grid is one, and stays as drawn)."""
+    spec, x, w, b, d = case
+    js = json.loads(trace_figure(T.forward_trace(x, w, b, spec), clickable="y").to_json())
+    assert meta_of(js)["click_grid"] and any(t["type"] == "scatter" for t in js["data"])
+    assert len(js["frames"]) > 1
+    for frame in js["frames"]:
+        assert all(js["data"][i]["type"] == "heatmap" for i in frame["traces"])
+        assert len(frame["layout"]["shapes"]) == len(outline_shapes(js)) > 0
+
+
+def outlined_cells(outline: dict, shape) -> set:
+    """The cells an outline shape of a one-channel panel marks (every cell inside its rectangles)."""
+    cells = outlined_points(outline)
     assert all(0 <= r < shape[0] and 0 <= c < shape[1] for r, c in cells)
     return cells
 
@@ -108,8 +123,11 @@ def test_colours_belong_to_kinds_and_roles(case):
             assert [list(x) for x in t["colorscale"]] == [list(x) for x in KIND_SCALES[panel.kind]]
             if panel.kind == "grad":  # diverging, centred at zero
                 assert t["zmid"] == 0 and t["zmin"] == -t["zmax"]
-        if t["type"] == "scatter" and t["name"] in ROLE_COLOURS:
-            assert t["marker"]["color"] == ROLE_COLOURS[t["name"]]
+    outlines = outline_shapes(js)
+    assert outlines
+    for k in outlines:
+        sh = js["layout"]["shapes"][k]
+        assert sh["line"]["color"] == ROLE_COLOURS[sh["name"]] and sh["layer"] == "above"
 
 
 def test_play_controls_and_slider_exist_for_animations(case):
@@ -212,22 +230,23 @@ def test_channel_blocks_side_by_side_keep_every_number_and_stay_typed():
 def test_an_outline_of_many_cells_marks_exactly_them_in_few_shapes(density):
     """Past DENSE_OUTLINE_CELLS an outline is a rectangle per run of cells in a row (one square per cell made a frame
     ~5x slower), and it still marks exactly the highlighted cells of each channel, nothing between or outside them."""
-    from convviz.figures.trace_figure import DENSE_OUTLINE_CELLS, Cell, _outline_xy
+    from convviz.figures.trace_figure import DENSE_OUTLINE_CELLS, Cell, _outline_path
     from convviz.traces.base import Panel
+    from tests.figure_support import RECT
 
     rng = np.random.default_rng(int(density * 100))
     panel = Panel("p", "p", np.zeros((2, 48, 40)))
     sub = [Cell(panel, 0, 1, 0, 48, 0, 40, x_off=0), Cell(panel, 1, 1, 0, 48, 0, 40, x_off=44)]
     masks = [rng.random((48, 40)) < density, rng.random((48, 40)) < density]
-    xy = _outline_xy(masks, sub, 0.42)
-    data = {"x": xy["x"].tolist(), "y": xy["y"].tolist(), "mode": xy["mode"]}
-    assert outlined_by_channel(data, [0, 44]) == {(k, int(r), int(c)) for k in (0, 1) for r, c in zip(*np.nonzero(masks[k]))}
+    shape = _outline_path(masks, sub, "wrong")
+    assert outlined_by_channel(shape, [0, 44]) == {(k, int(r), int(c)) for k in (0, 1) for r, c in zip(*np.nonzero(masks[k]))}
     count = sum(int(m.sum()) for m in masks)
+    rects = len(RECT.findall(shape["path"]))
     if count > DENSE_OUTLINE_CELLS:
         runs = sum(int((np.diff(np.pad(m.astype(np.int8), ((0, 0), (1, 0))), axis=1) == 1).sum()) for m in masks)
-        assert xy["mode"] == "lines" and xy["x"].size <= 6 * runs - 1 < 6 * count  # full blocks: one rectangle each
+        assert rects <= runs < count  # full blocks: one rectangle each
     else:
-        assert xy["mode"] == "markers" and xy["x"].size == count
+        assert rects == count  # one square a cell
 
 
 def _largest_case():
@@ -261,13 +280,12 @@ def test_a_panel_too_big_to_draw_shows_a_window_with_the_engines_numbers():
     assert ax["range"] == [c0 - 0.5, c1 - 0.5] and ax["tickvals"][0] == c0
     step_col = int(tr.steps[start].title.split()[1])  # "Column l = window (i, j)"
     assert c0 <= step_col < c1  # the window is round the step shown first
-    write = next(i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "write")
+    (write,) = outline_shapes(js, "write", hm["xaxis"])
     assert js["frames"]
     for frame in js["frames"]:  # only steps inside the window play, each outlining its own column
-        data = dict(zip(frame["traces"], frame["data"]))[write]
         l = int(tr.steps[int(frame["name"])].title.split()[1])
         assert c0 <= l < c1
-        assert {c for _, c in outlined_cells(data, (cols.shape[0], L))} == {l}
+        assert {c for _, c in outlined_cells(shape_in_frame(js, frame, write), (cols.shape[0], L))} == {l}
 
 
 def test_largest_app_settings_keep_every_heatmap_small():
@@ -345,12 +363,11 @@ def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
         assert (block[..., 2] == c).all()
     assert (cd[:, gw:off, 2] == -1).all() and hm["hoverongaps"] is False  # the gap is never hovered
     # channel 1's read outline sits in channel 1's block, on the cells the step reads in channel 1
-    (reads,) = [i for i, t in enumerate(js["data"]) if t["type"] == "scatter" and t["name"] == "read" and t["xaxis"] == hm["xaxis"]]
+    (reads,) = outline_shapes(js, "read", hm["xaxis"])
     for frame in js["frames"]:
         step = tr.steps[int(frame["name"])]
         mask = next(h.mask for h in step.highlights if h.role == "read" and h.panel == "xpad")
-        data = dict(zip(frame["traces"], frame["data"]))[reads]
-        marked = outlined_points(data)
+        marked = outlined_points(shape_in_frame(js, frame, reads))
         in_1 = {(r, c - off) for r, c in marked if c >= off}
         assert in_1 == set(zip(*np.nonzero(mask[1] if mask.ndim == 3 else mask)))
         assert all(c < gw for r, c in marked - {(r, c + off) for r, c in in_1})  # the rest in channel 0's block
