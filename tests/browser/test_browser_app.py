@@ -172,16 +172,18 @@ def test_clicking_an_output_cell_selects_its_step(app):
     app.assert_healthy()
 
 
-HOVER_CELL_JS = """([title, row, col]) => {
-  // Centre of cell (row, col) of the channel block titled `title` (a block's title sits at its first column).
+HOVER_CELL_JS = """([tag, row, col]) => {
+  // Centre of cell (row, col) of the channel block tagged `tag` (the first line of its first column's tick label).
   const gd = document.querySelector('.js-plotly-plot');
   const fl = gd._fullLayout;
-  const strip = s => s.replace(/<[^>]*>/g, ' ').replace(/\\s+/g, ' ').trim();
-  const ann = fl.annotations.find(a => strip(a.text).endsWith(title));
-  if (!ann || ann.xref === 'paper') return {error: 'no block titled ' + title};
-  const xa = fl['xaxis' + ann.xref.slice(1)], ya = fl[xa.anchor.replace('y', 'yaxis')];
-  const box = gd.getBoundingClientRect();
-  return {x: box.left + xa._offset + xa.l2p(ann.x + 0.5 + col), y: box.top + ya._offset + ya.l2p(row)};
+  const strip = s => s.replace(/<[^>]*>/g, '');
+  for (const k of Object.keys(fl).filter(k => /^xaxis\\d*$/.test(k))) {
+    const xa = fl[k], i = (xa.ticktext || []).findIndex(t => strip(String(t).split('<br>')[0]) === tag);
+    if (i < 0) continue;
+    const ya = fl[xa.anchor.replace('y', 'yaxis')], box = gd.getBoundingClientRect();
+    return {x: box.left + xa._offset + xa.l2p(xa.tickvals[i] + col), y: box.top + ya._offset + ya.l2p(row)};
+  }
+  return {error: 'no block tagged ' + tag};
 }"""
 
 

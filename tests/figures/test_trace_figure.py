@@ -350,10 +350,15 @@ def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
     assert x0 == 0 and off > gw  # side by side, with a gap, no overlap
     ax = js["layout"]["xaxis" + hm["xaxis"][1:]]
     ticks = dict(zip(ax["tickvals"], ax["ticktext"]))
-    for j in range(gw):  # both blocks label their columns from -left
+    for j in range(gw):  # both blocks label their columns from -left (a label's last line)
         for shift in (0, off):
-            assert ticks.get(shift + j, str(j - 2)) == str(j - 2)
+            assert ticks.get(shift + j, str(j - 2)).split("<br>")[-1] == str(j - 2)
     assert any(v >= off for v in ticks)
+    # each block's first column label starts with the block's channel tag, and no other label carries one
+    tagged = {v: t.split("<br>")[0] for v, t in ticks.items() if "<br>" in t}
+    assert tagged == {0: "<b>[c=0]</b>", off: "<b>[c=1]</b>"}
+    assert ax["tickangle"] == 0  # plotly.js would turn crowded two-line labels on end
+    assert not any("[c=" in a["text"] for a in js["layout"]["annotations"] if a["xref"] == hm["xaxis"])
     cd = decode(hm["customdata"])  # hover: the channel, and the labelled (row, column) of each cell
     assert cd.shape == (gh, off + gw, 3) and hm["hovertemplate"].startswith(f"{tr.panel('xpad').channel_label} %{{customdata[2]}}, ")
     for c, shift in enumerate((0, off)):
