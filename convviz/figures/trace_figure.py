@@ -558,7 +558,7 @@ def trace_figure(
                 c_text += labels
             # Coordinates are the panel's own row/column indices (a window starts at r0, c0; channel k is shifted right
             # by its x_off), so outlines and clicks name the real cell. Explicit ranges: autorange would pad for the
-            # outline markers.
+            # outlines.
             axes_layout[f"xaxis{suffix}"] = dict(
                 domain=dom_x, anchor=f"y{suffix}", range=[first.c0 - 0.5, last.x_off + last.c1 - 0.5], autorange=False,
                 tickmode="array", tickvals=c_vals, ticktext=c_text, side="top", tickangle=0,  # never turned on end
@@ -939,13 +939,8 @@ def _row_run_rects(mask: np.ndarray, cell: Cell, inset: float) -> np.ndarray:
 
 def _svg_path(rects: np.ndarray) -> str:
     """Closed rectangles as one SVG path in data coordinates ("M x0 y0 H x1 V y1 H x0 Z" each); "" for none."""
-    if not len(rects):
-        return ""
-    num = np.char.mod("%.6g", np.round(rects, 6)).reshape(rects.shape)  # e.g. -0.5, 12.46: short and exact enough
-    parts = np.char.add(np.char.add(np.char.add("M", num[:, 0]), " "), num[:, 1])
-    parts = np.char.add(np.char.add(np.char.add(np.char.add(parts, "H"), num[:, 2]), "V"), num[:, 3])
-    parts = np.char.add(np.char.add(np.char.add(parts, "H"), num[:, 0]), "Z")
-    return "".join(parts.tolist())
+    # %.6g: -0.5, 12.46 (short, and exact enough for a pixel)
+    return "".join(f"M{a:.6g} {b:.6g}H{c:.6g}V{d:.6g}H{a:.6g}Z" for a, b, c, d in np.round(rects, 6).tolist())
 
 
 def _outline_path(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str) -> dict:
