@@ -144,7 +144,7 @@ def blank_bands(fig: dict) -> list[tuple[str, float, float]]:
 
 
 def title_overlaps(fig: dict) -> list[tuple[str, str]]:
-    """Pairs of subplot titles on one line of a figure row (channel tags are tick labels now, not titles) where a
+    """Pairs of subplot titles on one line of a figure row (channel tags are tick labels, not titles) where a
     title's longest line, at the width the title wrapping assumes for a bold character (0.6 of the font size), runs
     past the start of the next title. Titles are left-aligned over their block at a data x of their axis; a block is
     drawn at the smaller of its axes' scales."""
