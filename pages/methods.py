@@ -15,9 +15,11 @@ from convviz.ui.methods import (
     timing_rows,
     timing_table,
 )
-from convviz.ui.page import escape_md, page_context
+from convviz.ui.page import escape_md, page_header, settings_of_session
 
-ctx = page_context(
+# The page's own layer sizes, not the sidebar's: no sidebar geometry here, and sidebar settings that make no valid
+# layer must not stop it (page_context did, before its size inputs were drawn).
+page_header(
     "Methods & speed",
     "The engine computes every pass several ways: the naive loops (the definition, one window at a time), "
     "im2col (copy every window into a column, then one matrix product) and strided windows (an `as_strided` "
@@ -25,6 +27,11 @@ ctx = page_context(
     "Choose a layer size below (its own sizes, not the sidebar's) and press Run: each method is timed (best of a "
     "few runs) and checked against the loops. PyTorch runs too when it is installed (optional).",
 )
+try:
+    settings_of_session().spec()
+except ValueError as err:  # said, so the other pages' error is no surprise; this page goes on with its own sizes
+    st.info(f"The sidebar's settings make no valid layer: {err} This page times a layer of its own sizes, below; "
+            "the other pages need the sidebar fixed.")  # the engine's own message, as the other pages show it
 values = size_inputs()
 try:
     spec = ConvSpec.create(values["h"], values["w"], (values["kh"], values["kw"]), values["stride"],

@@ -119,8 +119,8 @@ def geometry_line(spec: ConvSpec) -> str:
             f"{spec.output_size_formula('h')} · {spec.output_size_formula('w')} · {unc}")
 
 
-def page_context(title: str, intro: str) -> Context:
-    """Title, intro, geometry facts; stops the page with a plain explanation if the settings are impossible."""
+def page_header(title: str, intro: str) -> None:
+    """A page's title and intro (folded away in presenter mode)."""
     ensure_app_navigation()  # a first-run deep link may execute this page without app.py: rerun through app.py
     st.title(title)
     if st.session_state.get("cv_present"):  # on a projector the figure comes first
@@ -128,6 +128,12 @@ def page_context(title: str, intro: str) -> Context:
             st.markdown(intro)
     else:
         st.markdown(intro)
+
+
+def page_context(title: str, intro: str) -> Context:
+    """Title, intro, geometry facts of the sidebar's layer; stops the page with a plain explanation if the settings
+    are impossible."""
+    page_header(title, intro)
     settings = settings_of_session()
     try:
         spec = settings.spec()

@@ -37,6 +37,20 @@ def test_page_shows_inputs_memory_chart_and_budget_before_any_run():
     assert not at.table, "no timings before Run"
 
 
+def test_sidebar_settings_that_make_no_layer_do_not_stop_the_page():
+    """The page times a layer of its own sizes: the sidebar's settings (here a 7 x 7 kernel over a 2 x 2 input, no
+    valid layer) stopped it with "These settings do not make a valid layer" before its size inputs were drawn, and its
+    geometry caption described the sidebar's layer, not the one timed."""
+    at = open_methods({"h": "2", "w": "2", "kh": "7", "kw": "7"})
+    assert not at.error, [e.value for e in at.error]
+    assert any("sidebar's settings make no valid layer" in i.value for i in at.info)  # said, not an error box
+    assert {n.key for n in at.number_input} >= {f"cv_methods_{k}" for k in ("n", "c", "h", "w", "f", "kh", "kw")}
+    captions = " ".join(c.value for c in at.caption)
+    assert "x (2, 8, 32, 32)" in captions  # the page's own default layer
+    assert "(1, 1, 2, 2)" not in captions and "OH = " not in captions  # nothing about the sidebar's layer
+    assert len(at.get("plotly_chart")) == 1, "the memory chart"
+
+
 def test_run_times_every_method_and_they_agree():
     at = set_sizes(open_methods(), n=1, c=2, h=12, w=10, f=3, kh=3, kw=2, stride=2, padding="same")
     # By hand: 'same' at stride 2 gives OH = ceil(12/2) = 6, OW = ceil(10/2) = 5.
