@@ -7,6 +7,7 @@ same clock as the load test's), to that file:
     <t> <msg id> queued <payload id>             ... and handed to the websocket's send queue
     <t> <payload id> written                     ... and written to the socket (waits while the browser does not read)
     <t> loop late <seconds>                      the server's event loop woke that late from a 50 ms sleep
+    <t> installed <module>                       a wrapper is in place (written as the server starts)
 So the load test can tell the server's response time from the time a browser on the same (busy) 2 cores takes to
 send a request and read the reply. It wraps two Streamlit 1.67 internals (AppSession and the Starlette websocket
 client) as their modules are imported; if they change, it writes nothing and the report says so.
@@ -108,6 +109,10 @@ class _Finder(importlib.abc.MetaPathFinder):
                 wrap(module)
             except Exception as err:  # a Streamlit that changed these internals: no clock, the app unaffected
                 _note(f"unavailable {name} {type(err).__name__}")
+            else:
+                # Noted as the server starts, so the log exists even for a process that serves no session (nginx's
+                # hash may send every browser to the other one): a clock with nothing to report, not a missing one.
+                _note(f"installed {name}")
 
         spec.loader.exec_module = exec_module
         return spec
