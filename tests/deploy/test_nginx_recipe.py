@@ -17,7 +17,6 @@ import concurrent.futures
 import contextlib
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -228,11 +227,7 @@ def test_a_backend_that_served_no_session_still_has_its_clock(tmp_path):
     assert missing["unavailable"] == ["never.log: no events"]
     # A real app process with the clock, and no session: its log exists and says the clock is in place.
     log = tmp_path / "served_nothing.log"
-    env = {**os.environ, "CONVVIZ_SERVER_CLOCK": str(log), "PYTHONPATH": str(REPO / "bench" / "server_clock")}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", "18799", "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-                             "--browser.gatherUsageStats", "false"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = load.start_app(load.free_port(), tmp_path / "app.log", log)  # as the load test starts its app processes
     try:
         deadline = time.monotonic() + 60
         while not (log.exists() and log.read_text().count(" installed ") >= 2) and time.monotonic() < deadline:
