@@ -116,6 +116,8 @@ show("uncovered", np.array([REM_H, REM_W]))  # rows at the bottom, columns at th
 show("params", np.array(F * C * KH * KW + F))
 show("macs", np.array(N * F * OH * OW * C * KH * KW))
 show("coverage", coverage)
+# rows and columns no tap reads at all: the remainder, and any the stride steps past before it (zero gradient too)
+show("never_read", np.array([(coverage.sum(axis=1) == 0).sum(), (coverage.sum(axis=0) == 0).sum()]))
 ''',
     "forward": PAD + '''
 # y[n, f, i, j] = b[f] + sum over (c, u, v) of w[f, c, u, v] * xpad[n, c, i*SH + u*DH, j*SW + v*DW]

@@ -271,6 +271,19 @@ class ConvSpec:
         mask[r0 : r0 + self.ekh : self.dh, c0 : c0 + self.ekw : self.dw] = True
         return mask
 
+    def skipped(self, axis: str = "h") -> tuple[int, ...]:
+        """Padded rows (axis "h") or columns ("w") that no window tap reads although they lie before the remainder.
+        Tap u of window i reads row i*SH + u*DH, so with SH > EKH (a 1 x 1 kernel at stride 2) the rows between
+        windows are skipped, and with SH = DH = 2 every other row, inside the windows too. Their cells get zero gradient,
+        like the remainder's (coverage is a product: a cell is read exactly when its row and its column are)."""
+        size, s, d, k, rem = (self.hp, self.sh, self.dh, self.kh, self.rem_h) if axis == "h" else \
+            (self.wp, self.sw, self.dw, self.kw, self.rem_w)
+        outs = (size - (d * (k - 1) + 1)) // s + 1
+        read = np.zeros(size, dtype=bool)
+        for u in range(k):
+            read[u * d : u * d + s * (outs - 1) + 1 : s] = True
+        return tuple(int(p) for p in np.flatnonzero(~read[: size - rem]))
+
     def coverage(self) -> np.ndarray:
         """Int (HP, WP): how many windows read each padded-input cell (0 = never read, gets no gradient)."""
         count = np.zeros((self.hp, self.wp), dtype=np.int64)

@@ -24,15 +24,21 @@ def _window_cells(spec: ConvSpec, i: int, j: int) -> list[tuple[int, int]]:
 # 1. shapes and edge cases
 # ---------------------------------------------------------------------------------------------------
 def padding_modes_table(spec: ConvSpec) -> tuple[tuple[str, ...], ...]:
-    """valid / same / full (and the current setting) side by side: pads, output size, uncovered rows/cols."""
-    rows: list[tuple[str, ...]] = [("padding", "top, bottom, left, right", "output OH x OW", "uncovered rows, cols")]
+    """valid / same / full (and the current setting) side by side: pads, output size, the remainder rows/cols, and
+    the rows/cols no tap reads at all (the remainder and any the stride steps past before it)."""
+    rows: list[tuple[str, ...]] = [("padding", "top, bottom, left, right", "output OH x OW", "remainder rows, cols",
+                                    "rows, cols never read")]
+
+    def row(name: str, s: ConvSpec) -> tuple[str, ...]:
+        never = f"{s.rem_h + len(s.skipped('h'))}, {s.rem_w + len(s.skipped('w'))}"
+        return name, ", ".join(map(str, s.padding)), f"{s.oh} x {s.ow}", f"{s.rem_h}, {s.rem_w}", never
+
     for mode in ("valid", "same", "full"):
         try:
-            s = ConvSpec.create(spec.h, spec.w, spec.kernel_size, spec.stride, mode, spec.dilation)
-            rows.append((mode, ", ".join(map(str, s.padding)), f"{s.oh} x {s.ow}", f"{s.rem_h}, {s.rem_w}"))
+            rows.append(row(mode, ConvSpec.create(spec.h, spec.w, spec.kernel_size, spec.stride, mode, spec.dilation)))
         except ValueError:
-            rows.append((mode, "-", "no window fits", "-"))
-    rows.append((f"current ({spec.mode})", ", ".join(map(str, spec.padding)), f"{spec.oh} x {spec.ow}", f"{spec.rem_h}, {spec.rem_w}"))
+            rows.append((mode, "-", "no window fits", "-", "-"))
+    rows.append(row(f"current ({spec.mode})", spec))
     return tuple(rows)
 
 
@@ -61,11 +67,15 @@ def shapes_trace(spec: ConvSpec) -> Trace:
     ]
     rem = f"(H + top + bottom - EKH) mod SH = ({spec.h} + {spec.top} + {spec.bottom} - {spec.ekh}) mod {spec.sh} = {spec.rem_h}"
     never = int((uncovered & inside).sum())
+    skip_h, skip_w = spec.skipped("h"), spec.skipped("w")
+    other = " other" if spec.rem_h or spec.rem_w else ""
+    skipped = (f" No tap lands on {len(skip_h)}{other} row(s) and {len(skip_w)}{other} column(s) either: tap u of window i "
+               f"reads padded row i*SH + u*DH (and tap v, column j*SW + v*DW; stride {spec.stride}, dilation "
+               f"{spec.dilation}), and the stride steps past them." if skip_h or skip_w else "")
     steps.append(Step(
         "Cells no window reads",
-        f"Remainder rows {rem}; remainder columns {spec.rem_w}. "
-        f"{never} input cell(s) are never read: they do not affect y and receive zero gradient."
-        + (" With dilation, gaps between taps can also be skipped." if never and (spec.dh > spec.sh or spec.dw > spec.sw) else ""),
+        f"Remainder rows {rem}; remainder columns {spec.rem_w}.{skipped} "
+        f"{never} input cell(s) are never read: they do not affect y and receive zero gradient.",
         (Highlight("coverage", "uncovered", uncovered),),
     ))
     notes = (

@@ -110,10 +110,29 @@ def settings_of_session() -> Settings:
     return st.session_state.get("cv_settings", Settings())
 
 
+def coverage_text(spec: ConvSpec) -> str:
+    """Which rows and columns no window reads: the remainder at the bottom/right, and any before it that no tap lands
+    on (numbered as the figures label them: x's own rows from 0, padding rows outside 0..H-1)."""
+    parts = []
+    if spec.rem_h or spec.rem_w:
+        parts.append(f"uncovered: {spec.rem_h} row(s), {spec.rem_w} column(s) at the bottom/right")
+    rows, cols = spec.skipped("h"), spec.skipped("w")
+    if rows or cols:
+        lists = [f"{name} {_listing([p - start for p in idx])}"
+                 for name, idx, start in (("rows", rows, spec.top), ("columns", cols, spec.left)) if idx]
+        parts.append(f"no tap lands on {'; '.join(lists)} (zero gradient)")
+    return " · ".join(parts) or "every row and column is covered"
+
+
+def _listing(values: list[int], most: int = 6) -> str:
+    """'0, 2, 4' or, past `most` values, '0, 2, 4, 6, 8, 10, … (16 in all)'."""
+    head = ", ".join(map(str, values[:most]))
+    return head if len(values) <= most else f"{head}, … ({len(values)} in all)"
+
+
 def geometry_line(spec: ConvSpec) -> str:
     """The facts every page shows, with the user's numbers."""
-    unc = f"uncovered: {spec.rem_h} row(s), {spec.rem_w} column(s) at the bottom/right" if (spec.rem_h or spec.rem_w) \
-        else "every row and column is covered"
+    unc = coverage_text(spec)
     return (f"x {spec.input_shape} · w {spec.weight_shape} · stride {spec.stride} · dilation {spec.dilation} · "
             f"padding (t, b, l, r) {spec.padding} → y {spec.output_shape}  \n"
             f"{spec.output_size_formula('h')} · {spec.output_size_formula('w')} · {unc}")

@@ -122,6 +122,9 @@ def test_shapes_script(case, tmp_path):
     # Coverage, counted here window by window from the spec's window masks.
     expected = sum(spec.window_mask(i, j).astype(int) for i in range(spec.oh) for j in range(spec.ow))
     close(got["coverage"], expected)
+    rows = {i * spec.sh + u * spec.dh for i in range(spec.oh) for u in range(spec.kh)}  # every tap's padded row
+    cols = {j * spec.sw + v * spec.dw for j in range(spec.ow) for v in range(spec.kw)}
+    close(got["never_read"], (spec.hp - len(rows), spec.wp - len(cols)))
 
 
 def test_forward_script(case, tmp_path):

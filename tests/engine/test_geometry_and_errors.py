@@ -29,6 +29,36 @@ def test_coverage_zero_exactly_on_uncovered_cells():
     assert spec.coverage().min() >= 1
 
 
+def _rows_no_tap_reads(size: int, k: int, s: int, d: int) -> list[int]:
+    """Padded rows that no tap of any window reads, by listing every tap (i*s + u*d) of every window."""
+    outs = (size - (d * (k - 1) + 1)) // s + 1
+    read = {i * s + u * d for i in range(outs) for u in range(k)}
+    return [p for p in range(size) if p not in read]
+
+
+@pytest.mark.parametrize("h, k, s, p, d", [
+    (6, 1, 2, 0, 1),    # a 1 x 1 kernel at stride 2 (ResNet's shortcut): every other row, plus the remainder
+    (7, 2, 2, 1, 2),    # stride = dilation = 2: odd padded rows, inside the windows too
+    (9, 2, 4, 0, 1),    # stride 4 > kernel 2: two rows between windows, and a remainder of 3
+    (8, 3, 2, 0, 1),    # remainder only
+    (7, 2, 1, 0, 3),    # dilation 3 > stride 1: nothing skipped
+    (10, 3, 3, 1, 2),
+])
+def test_skipped_rows_are_the_unread_rows_before_the_remainder(h, k, s, p, d):
+    spec = ConvSpec.create(h, h + 1, (k, 1), (s, 1), p, (d, 1))
+    unread = _rows_no_tap_reads(spec.hp, k, s, d)
+    assert list(spec.skipped("h")) == [r for r in unread if r < spec.hp - spec.rem_h]
+    assert unread[len(unread) - spec.rem_h:] == list(range(spec.hp - spec.rem_h, spec.hp))  # the remainder: the last r
+    zero_rows = np.flatnonzero((spec.coverage() == 0).all(axis=1)).tolist()
+    assert zero_rows == unread  # coverage agrees: exactly those rows get no window
+    assert spec.skipped("w") == ()  # the width axis here: kernel 1, stride 1
+
+
+def test_skipped_columns_use_the_width_parameters():
+    spec = ConvSpec.create(5, 9, (1, 2), (1, 4), 0, (1, 1))  # widths: 9, kernel 2, stride 4 -> columns 2, 3 skipped
+    assert spec.skipped("w") == (2, 3) and spec.rem_w == 3 and spec.skipped("h") == ()
+
+
 def test_padding_modes():
     # same (TensorFlow rule) with an even kernel: total 1, the odd extra goes bottom/right
     assert ConvSpec.create(5, 5, 2, 1, "same").padding == (0, 1, 0, 1)

@@ -113,6 +113,18 @@ def test_uncovered_remainder_is_highlighted_on_shapes():
     assert "mod 2 = 1" in last.caption
 
 
+def test_rows_the_stride_steps_past_are_flagged_and_explained_on_shapes():
+    # a 1 x 1 kernel at stride 2 on 6 x 6: taps read rows and columns 0, 2, 4; 5 is the remainder, 1 and 3 are skipped
+    spec = cv.ConvSpec.create(6, 6, 1, 2)
+    last = T.shapes_trace(spec).steps[-1]
+    mask = next(h for h in last.highlights if h.role == "uncovered").mask
+    read = np.zeros(6, dtype=bool)
+    read[[0, 2, 4]] = True
+    np.testing.assert_array_equal(mask, ~(read[:, None] & read[None, :]))
+    assert "No tap lands on 2 other row(s) and 2 other column(s)" in last.caption
+    assert "27 input cell(s) are never read" in last.caption  # 36 cells, 3 x 3 of them read
+
+
 def test_col2im_trace_accumulates_and_shows_the_assignment_bug():
     spec = cv.ConvSpec.create(5, 5, 3, 1)  # stride < kernel: windows overlap
     x, w, b, d = arrays(spec, 1)
