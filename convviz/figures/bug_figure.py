@@ -28,7 +28,8 @@ def bug_figure(correct: np.ndarray, buggy: np.ndarray, wrong: np.ndarray, cell_p
     # ~0.1 ms a cell on every draw (bench/draw_cost.py: 188 ms with them, 25 ms without at 32 x 32). Hover shows them.
     text = dict(texttemplate="%{z:.4~g}") if cell_px >= TEXT_MIN_PX else {}  # as the walkthrough figures print
     vmax = max(float(np.nanmax(np.abs(np.concatenate([correct.ravel(), buggy.ravel(), [0.0]])))), 1e-12)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("correct dx", "buggy dx (ringed in red: wrong or missing)"), horizontal_spacing=0.06)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("correct dx", "buggy dx (ringed in red: wrong or missing)"),
+                        horizontal_spacing=0.06)
     for col, z in ((1, correct), (2, buggy)):
         fig.add_trace(go.Heatmap(z=z, zmin=-vmax, zmax=vmax, colorscale=KIND_SCALES["grad"], zmid=0, showscale=col == 2,
                                  hoverongaps=False, name="correct" if col == 1 else "buggy", **text),

@@ -17,10 +17,10 @@ from tests.figure_support import (
     outline_shapes,
     outlined_by_channel,
     outlined_points,
-    shape_in_frame,
     panel_grids,
     panel_heatmaps,
     px_per_cell,
+    shape_in_frame,
     title_overlaps,
     value_heatmap_on,
 )
