@@ -46,6 +46,24 @@ def test_prepared_presenter_link_opens_in_presenter_mode(app):
     app.assert_healthy()
 
 
+def test_presenter_mode_leaves_the_top_controls_clear_of_the_header(new_app):
+    """Presenter mode trims the space above the page, but not under Streamlit's header: "Link to this view" (the first
+    control) must be where a click lands on it, on a 720p projector as on a laptop, and open."""
+    for viewport in ({"width": 1280, "height": 720}, {"width": 1920, "height": 1080}):
+        app = new_app().open("forward?present=1")
+        app.page.set_viewport_size(viewport)
+        app.page.wait_for_timeout(300)
+        button = app.page.get_by_role("button", name=re.compile("Link to this view"))
+        hit = button.evaluate("""b => { const r = b.getBoundingClientRect();
+            const header = document.querySelector('[data-testid="stHeader"]').getBoundingClientRect();
+            return {top: r.top, header: header.bottom, on: b.contains(document.elementFromPoint(r.x + r.width / 2,
+                                                                                              r.y + r.height / 2))}; }""")
+        assert hit["on"] and hit["top"] >= hit["header"], (viewport, hit)
+        button.click(timeout=5000)
+        expect(app.page.locator('[data-testid="stPopoverBody"] code').first).to_be_visible()
+        app.assert_healthy()
+
+
 def test_presenter_cells_are_larger_than_normal(new_app):
     """The same figure in presenter mode draws bigger cells (a projector at the back of a room)."""
     def cell_px(path: str) -> float:
