@@ -1,13 +1,13 @@
 """Bug lab: classic backward bugs switched on in the engine's real code, beside the correct result."""
-from urllib.parse import urlencode
-
 import pandas as pd
 import streamlit as st
 
 from convviz.bugs import BUGS
+from convviz.data import INPUT_PRESETS, KERNEL_PRESETS
 from convviz.ui.bug_lab import bug_lab, bug_lab_figure
+from convviz.ui.controls import apply_settings
 from convviz.ui.page import escape_md, page_context, pick_indices
-from convviz.ui.settings import to_query
+from convviz.ui.settings import CHOICE_FIELDS, INT_BY_KEY, parse_query, to_query
 
 ctx = page_context(
     "Bug lab: six classic mistakes",
@@ -31,9 +31,13 @@ run, check = lab.run, lab.check
 if lab.exposed:
     st.warning("⚠️ The current settings expose this bug.")
 else:
-    query = {**to_query(ctx.settings), **bug.expose}
-    link = "?" + urlencode(query)
-    st.info(f"🙈 The current settings hide this bug. Settings that expose it: [{escape_md(link)}](bug_lab{link})")
+    exposing, _ = parse_query({**to_query(ctx.settings), **bug.expose})  # the same validation as a URL's
+    shown = {"kernel": KERNEL_PRESETS, "data": INPUT_PRESETS}  # as the sidebar names a preset
+    changes = ", ".join(f"{INT_BY_KEY[k].label if k in INT_BY_KEY else CHOICE_FIELDS[k][0]} = {shown.get(k, {}).get(v, v)}"
+                        for k, v in bug.expose.items())
+    st.info("🙈 The current settings hide this bug. The button below switches to settings that expose it.")
+    st.button(f"Switch to {escape_md(changes)}", key="bug_lab_expose", on_click=apply_settings, args=(exposing,),
+              help="Changes the sidebar's settings here, keeping this bug selected.")
 
 (st.success if lab.live_ok else st.error)(("✓ " if lab.live_ok else "✗ ") + escape_md(lab.live_line))
 st.markdown(escape_md(run.outcome))

@@ -131,7 +131,13 @@ def stop_page() -> None:
 
 def _reset() -> None:
     """Button callback: every shared control back to its default (runs before the widgets are created)."""
-    for name, value in vars(DEFAULTS).items():
+    apply_settings(DEFAULTS)
+
+
+def apply_settings(settings: Settings) -> None:
+    """Button callback: the shared controls take these (validated) settings, in this session, before the widgets
+    are drawn; the URL follows them on the run that comes next."""
+    for name, value in vars(settings).items():
         st.session_state[_k(name)] = value
 
 

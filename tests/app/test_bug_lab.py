@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from convviz.bugs import BUGS
 from convviz.conv import conv2d_backward_spec
+from convviz.ui.settings import DEFAULTS, parse_query
 from tests.app.test_pages import engine_data
 from tests.figure_support import decode
 
@@ -52,10 +53,39 @@ def test_bug_lab_figure_shows_engine_dx(bug_id):
     assert verdicts[0].startswith("✅") and verdicts[1].startswith("❌")
 
 
-def test_hidden_bug_offers_exposing_link():
+HIDING = {  # settings that hide each bug (the buggy dx equals the right one), and what exposes it
+    "no_dilate": {},  # stride 1
+    "no_remainder": {},  # (6 - 3) mod 1 = 0
+    "col2im_assign": {"sh": "3", "sw": "3"},  # stride = kernel: no window overlaps another
+    "crop_negative": {"pad": "same"},  # p = 1 on every side
+    "height_for_width": {},  # H = W
+    "no_flip": {"kernel": "box"},  # a symmetric kernel is its own 180-degree rotation
+}
+
+
+@pytest.mark.parametrize("bug_id", list(BUGS))
+def test_a_hidden_bug_switches_to_settings_that_expose_it_in_place(bug_id):
+    """The page names the settings that expose a hidden bug, and its button applies them in this session, with the
+    same bug still selected (a link opened a new tab, a new session, on the first bug instead)."""
+    at = open_page(HIDING[bug_id], bug_id)
+    assert "hide this bug" in " ".join(i.value for i in at.info)
+    assert at.dataframe[0].value["verdict"].tolist()[1].startswith("✅")  # hidden: the check passes the buggy dx
+    at.button(key="bug_lab_expose").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="bug_lab_bug").value == bug_id
+    assert "expose this bug" in " ".join(w.value for w in at.warning)
+    assert at.dataframe[0].value["verdict"].tolist()[1].startswith("❌")
+    expected, _ = parse_query({**HIDING[bug_id], **BUGS[bug_id].expose})
+    for key, value in BUGS[bug_id].expose.items():
+        assert at.session_state[f"cv_{key}"] == getattr(expected, key)
+        if str(getattr(DEFAULTS, key)) == value:
+            assert key not in at.query_params  # the URL leaves defaults out
+        else:
+            assert at.query_params[key] == value  # the URL follows the new settings
+
+
+def test_hidden_bug_table_prints_errors_as_the_gradient_check_does():
     at = open_page({}, "no_remainder")
-    info = " ".join(i.value for i in at.info)
-    assert "hide this bug" in info and "sh=2" in info
     table = at.dataframe[0].value
     assert table["verdict"].tolist()[1].startswith("✅")
     # Errors print as the Gradient check page prints them (2.00e-09), not as a float column's 0.000000002.

@@ -36,3 +36,21 @@ def test_bug_that_shortens_dx_shows_missing_cells(app):
     expect(app.page.locator('[data-testid="stDataFrame"]')).to_be_visible()
     app.assert_healthy()
     app.full_screenshot(SCREENSHOTS / "bug_lab_short_dx.png")
+
+
+def test_switching_to_settings_that_expose_a_hidden_bug_keeps_the_bug_and_the_tab(app):
+    """The hint under a hidden bug changes the settings in this tab: the same bug stays selected and is now exposed
+    (it was a link that opened a new tab, a new session, on the first bug of the list)."""
+    app.open("bug_lab")
+    pick_bug(app, "Missing remainder padding")
+    assert any("hide this bug" in t for t in app.alerts("Info"))
+    tabs = len(app.page.context.pages)
+    app.page.get_by_role("button", name="Switch to SH (stride) = 2, SW (stride) = 2").click()
+    app.wait_for_app()
+    assert len(app.page.context.pages) == tabs
+    expect(app.page.locator('[data-testid="stAlertContentWarning"]')).to_contain_text("expose this bug")
+    expect(app.page.locator('[data-testid="stMain"] input[aria-label="Bug"]')).to_have_value(
+        "Missing remainder padding when the stride does not divide")
+    expect(app.number_input("SH (stride)")).to_have_value("2")
+    assert app.query().get("sh") == "2" and app.query().get("sw") == "2"
+    app.assert_healthy()
