@@ -201,6 +201,7 @@ class Trace:
     notes: tuple[str, ...] = ()
     table: tuple[tuple[str, ...], ...] = ()
     total_steps: int = 0
+    click: str = "key"  # a clicked cell chooses the step whose key is its (row, col) label, or the first that `click`s it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "panels", tuple(self.panels))
@@ -236,6 +237,23 @@ class Trace:
             if name in s.values:
                 return s.values[name]
         return self.panel(name).values
+
+    def step_for_click(self, panel: str, label: Sequence[int]) -> int | None:
+        """The step a click on cell `label` (its row and column as the figure labels them) of `panel` chooses.
+
+        By default the step whose key is that label (an output cell picks the step that computes it). A trace whose
+        `click` is a role ("read") picks the first step that marks the cell in that role: on the strided page the
+        clicked input cell picks the first window that reads it, wherever the stride and padding put windows."""
+        if self.click == "key":
+            return self.step_for_key(label)
+        p = self.panel(panel)
+        r, c = int(label[0]) - p.row_start, int(label[1]) - p.col_start
+        for t, s in enumerate(self.steps):
+            for h in s.highlights:
+                if h.panel == panel and h.role == self.click and 0 <= r < h.shape[-2] and 0 <= c < h.shape[-1] \
+                        and h.mask[..., r, c].any():
+                    return t
+        return None
 
     def step_for_key(self, key: Sequence[int]) -> int | None:
         """Index of the first kept step about `key` (e.g. an output cell), or None."""

@@ -25,12 +25,12 @@ def _window_cells(spec: ConvSpec, i: int, j: int) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------------
 def padding_modes_table(spec: ConvSpec) -> tuple[tuple[str, ...], ...]:
     """valid / same / full (and the current setting) side by side: pads, output size, the remainder rows/cols, and
-    the rows/cols no tap reads at all (the remainder and any the stride steps past before it)."""
+    the rows/cols of x itself that no tap reads (in the remainder, or stepped past before it)."""
     rows: list[tuple[str, ...]] = [("padding", "top, bottom, left, right", "output OH x OW", "remainder rows, cols",
-                                    "rows, cols never read")]
+                                    "x's rows, cols never read")]
 
     def row(name: str, s: ConvSpec) -> tuple[str, ...]:
-        never = f"{s.rem_h + len(s.skipped('h'))}, {s.rem_w + len(s.skipped('w'))}"
+        never = f"{len(s.unread_input('h'))}, {len(s.unread_input('w'))}"
         return name, ", ".join(map(str, s.padding)), f"{s.oh} x {s.ow}", f"{s.rem_h}, {s.rem_w}", never
 
     for mode in ("valid", "same", "full"):
@@ -67,9 +67,10 @@ def shapes_trace(spec: ConvSpec) -> Trace:
     ]
     rem = f"(H + top + bottom - EKH) mod SH = ({spec.h} + {spec.top} + {spec.bottom} - {spec.ekh}) mod {spec.sh} = {spec.rem_h}"
     never = int((uncovered & inside).sum())
-    skip_h, skip_w = spec.skipped("h"), spec.skipped("w")
+    skip_h = [p for p in spec.skipped("h") if spec.top <= p < spec.top + spec.h]  # x's own rows: padding has no gradient
+    skip_w = [p for p in spec.skipped("w") if spec.left <= p < spec.left + spec.w]
     other = " other" if spec.rem_h or spec.rem_w else ""
-    skipped = (f" No tap lands on {len(skip_h)}{other} row(s) and {len(skip_w)}{other} column(s) either: tap u of window i "
+    skipped = (f" No tap lands on {len(skip_h)}{other} row(s) and {len(skip_w)}{other} column(s) of x either: tap u of window i "
                f"reads padded row i*SH + u*DH (and tap v, column j*SW + v*DW; stride {spec.stride}, dilation "
                f"{spec.dilation}), and the stride steps past them." if skip_h or skip_w else "")
     steps.append(Step(
@@ -281,18 +282,32 @@ def strided_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | No
             (Highlight("xpad", "read", spec.window_mask(i, j)), Highlight("offsets", "read", spec.window_mask(i, j))),
             values={"window": view[n, :, i, j]}, key=(i, j),
         ))
-    # What a classic mistake reads: forgetting to multiply the window-row stride by SH.
-    wrong = np.zeros((spec.hp, spec.wp), bool)
+    # What a classic mistake reads: a stride left unmultiplied (or, when every factor is 1, the row and column strides
+    # mixed up). The wrong byte offsets are mapped back to cells, so the red cells are what as_strided would read.
     i_w, j_w = spec.oh - 1, spec.ow - 1
+    right = {"window-row": spec.sh * sH, "window-column": spec.sw * sW, "tap-row": spec.dh * sH, "tap-column": spec.dw * sW}
+    axis, wrong_stride, formula = next(
+        ((a, base, f"{f}*{name} = {right[a]}") for a, base, f, name in (
+            ("window-row", sH, "SH", "sH"), ("window-column", sW, "SW", "sW"), ("tap-row", sH, "DH", "sH"),
+            ("tap-column", sW, "DW", "sW")) if right[a] != base),
+        ("tap-row", sW, f"DH*sH = {right['tap-row']} (the column stride for the row one)"))
+    used = {**right, axis: wrong_stride}
+    wrong = np.zeros((spec.hp, spec.wp), bool)
+    outside = 0
     for u in range(spec.kh):
         for v in range(spec.kw):
-            r, c = i_w + u * spec.dh, j_w * spec.sw + v * spec.dw  # row stride sH instead of SH*sH
-            if r < spec.hp and c < spec.wp:
-                wrong[r, c] = True
+            byte = i_w * used["window-row"] + j_w * used["window-column"] + u * used["tap-row"] + v * used["tap-column"]
+            r, c = divmod(byte, sH)
+            if r < spec.hp:
+                wrong[r, c // sW] = True
+            else:
+                outside += 1
+    beyond = f" {outside} of its reads fall past the end of this sample's rows, into memory that is not xpad's." \
+        if outside else ""
     steps.append(Step(
         "Wrong strides read the wrong memory, silently",
-        f"With the window-row stride sH = {sH} instead of SH*sH = {spec.sh * sH}, window ({i_w}, {j_w}) reads the red "
-        "cells instead of its own. NumPy raises no error: as_strided trusts the strides you give it. "
+        f"With the {axis} stride {wrong_stride} bytes instead of {formula}, window ({i_w}, {j_w}) reads the red cells "
+        f"instead of its own.{beyond} NumPy raises no error: as_strided trusts the strides you give it. "
         "numpy.lib.stride_tricks.sliding_window_view is the safe ready-made form.",
         (Highlight("xpad", "wrong", wrong), Highlight("xpad", "read", spec.window_mask(i_w, j_w))), key=(i_w, j_w),
     ))
@@ -307,4 +322,4 @@ def strided_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | No
         f"view.flags.writeable = {view.flags.writeable} because overlapping windows share cells.",
     )
     return Trace("strided", "Strided windows: as_strided", panels, tuple(steps), checks=checks, notes=notes,
-                 table=strides_table(xpad, spec), total_steps=L + 1)
+                 table=strides_table(xpad, spec), total_steps=L + 1, click="read")

@@ -111,16 +111,16 @@ def settings_of_session() -> Settings:
 
 
 def coverage_text(spec: ConvSpec) -> str:
-    """Which rows and columns no window reads: the remainder at the bottom/right, and any before it that no tap lands
-    on (numbered as the figures label them: x's own rows from 0, padding rows outside 0..H-1)."""
+    """Which rows and columns no window reads: the remainder at the bottom/right of the padded input, and x's own rows
+    and columns before it that no tap lands on (numbered from 0, as the figures label them)."""
     parts = []
     if spec.rem_h or spec.rem_w:
         parts.append(f"uncovered: {spec.rem_h} row(s), {spec.rem_w} column(s) at the bottom/right")
-    rows, cols = spec.skipped("h"), spec.skipped("w")
+    rows = [p - spec.top for p in spec.skipped("h") if 0 <= p - spec.top < spec.h]  # x's own: padding has no gradient
+    cols = [p - spec.left for p in spec.skipped("w") if 0 <= p - spec.left < spec.w]
     if rows or cols:
-        lists = [f"{name} {_listing([p - start for p in idx])}"
-                 for name, idx, start in (("rows", rows, spec.top), ("columns", cols, spec.left)) if idx]
-        parts.append(f"no tap lands on {'; '.join(lists)} (zero gradient)")
+        lists = [f"{name} {_listing(idx)}" for name, idx in (("rows", rows), ("columns", cols)) if idx]
+        parts.append(f"no tap lands on x's {'; '.join(lists)} (zero gradient)")
     return " · ".join(parts) or "every row and column is covered"
 
 
@@ -405,7 +405,7 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None, 
             if isinstance(cd, dict):  # a NumPy customdata row reaches us from the browser as {"0": r, "1": c}
                 cd = [cd.get("0"), cd.get("1")]
             if isinstance(cd, (list, tuple)) and len(cd) == 2 and all(isinstance(v, (int, float)) for v in cd):
-                t = trace.step_for_key((int(cd[0]), int(cd[1])))
+                t = trace.step_for_click(clickable, (int(cd[0]), int(cd[1])))
                 if t is not None and t != start:
                     st.session_state[state_key] = t
                     st.session_state.pop(f"cv_slider_{key}", None)

@@ -327,17 +327,19 @@ def test_shapes_page_flags_the_rows_no_window_reads():
 @pytest.mark.parametrize("query, rows, cols", [
     ({"h": "6", "w": "6", "kh": "1", "kw": "1", "sh": "2", "sw": "2"}, [1, 3], [1, 3]),  # 1 x 1 at stride 2
     ({"h": "7", "w": "8", "kh": "2", "kw": "3", "sh": "2", "sw": "3", "dh": "2", "pad": "same"}, [0, 2, 4, 6], []),
+    ({"h": "8", "w": "9", "kh": "3", "kw": "2", "sh": "3", "sw": "2", "dw": "2", "pad": "full"}, [], [1, 3, 5, 7]),
 ])
 def test_rows_no_tap_reads_are_named_on_every_page_and_flagged_on_shapes(query, rows, cols):
-    """Rows the stride steps past before the remainder get no gradient either: the caption names them (in x's own
-    numbering, as the figures label rows) instead of 'every row and column is covered'."""
+    """x's rows and columns that the stride steps past before the remainder get no gradient either: the caption names
+    them (numbered from 0, as the figures label x's rows) instead of 'every row and column is covered'; padding rows
+    and columns, which have no gradient to get, are not listed (the third case skips padding columns -1 and 9 too)."""
     settings, spec, _ = engine_data(query)
     taps_h = {i * spec.sh + u * spec.dh - spec.top for i in range(spec.oh) for u in range(spec.kh)}
     taps_w = {j * spec.sw + v * spec.dw - spec.left for j in range(spec.ow) for v in range(spec.kw)}
-    last_h, last_w = spec.h + spec.bottom - 1 - spec.rem_h, spec.w + spec.right - 1 - spec.rem_w
-    assert [r for r in range(-spec.top, last_h + 1) if r not in taps_h] == rows  # the cases are what they say
-    assert [c for c in range(-spec.left, last_w + 1) if c not in taps_w] == cols
-    expected = "no tap lands on " + "; ".join(
+    rem_h0, rem_w0 = spec.hp - spec.rem_h - spec.top, spec.wp - spec.rem_w - spec.left  # x's first remainder row/col
+    assert [r for r in range(min(spec.h, rem_h0)) if r not in taps_h] == rows  # the cases are what they say
+    assert [c for c in range(min(spec.w, rem_w0)) if c not in taps_w] == cols
+    expected = "no tap lands on x's " + "; ".join(
         [f"rows {', '.join(map(str, rows))}"] * bool(rows) + [f"columns {', '.join(map(str, cols))}"] * bool(cols))
     for page in ("pages/shapes.py", "pages/input_gradient.py"):
         at = run(page, query)
@@ -347,9 +349,9 @@ def test_rows_no_tap_reads_are_named_on_every_page_and_flagged_on_shapes(query, 
     cover = one(figures(at)[0], "coverage")
     for r in rows:
         assert (cover[r + spec.top] == 0).all()
-    table = at.table[0].value
-    current = table.iloc[-1]
-    assert current["rows, cols never read"] == f"{len(rows) + spec.rem_h}, {len(cols) + spec.rem_w}"
+    current = at.table[0].value.iloc[-1]
+    never = (sum(r not in taps_h for r in range(spec.h)), sum(c not in taps_w for c in range(spec.w)))
+    assert current["x's rows, cols never read"] == f"{never[0]}, {never[1]}"
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,5 +1,7 @@
 """Every trace builder over the whole geometry space: its live checks pass, its data is immutable and
 consistent, and the numbers it shows are the engine's."""
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -212,3 +214,59 @@ def test_a_highlight_of_a_few_cells_of_a_large_grid_stays_small():
     assert everything.full and everything.nbytes == 196 * 1024 // 8
     with pytest.raises(ValueError):
         Highlight("cols", "glow", column)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(h=6, w=6, kernel_size=3),  # every factor 1: the tap rows given the column stride
+    dict(h=5, w=6, kernel_size=2, stride=2, padding=(1, 0, 2, 1)),  # SH = 2: the window-row stride left at sH
+    dict(h=7, w=7, kernel_size=2, stride=(1, 2)),  # SW = 2 only
+    dict(h=7, w=7, kernel_size=2, dilation=2),  # DH = 2 only
+])
+def test_strided_wrong_strides_step_reads_what_as_strided_reads(kw):
+    """The red cells are the cells NumPy's as_strided really reads with the step's wrong strides, and those differ
+    from the window's own (at stride 1 the old step compared sH with SH*sH, the same number, and showed nothing)."""
+    from numpy.lib.stride_tricks import as_strided
+
+    spec = cv.ConvSpec.create(**kw)
+    x = np.arange(spec.h * spec.w, dtype=np.float64).reshape(1, 1, spec.h, spec.w) + 1
+    xpad = np.ascontiguousarray(np.pad(x, ((0, 0), (0, 0), (spec.top, spec.bottom), (spec.left, spec.right))))
+    _, _, sH, sW = xpad.strides
+    right = [spec.sh * sH, spec.sw * sW, spec.dh * sH, spec.dw * sW]
+    base = [sH, sW, sH, sW]
+    k = next((a for a in range(4) if right[a] != base[a]), None)
+    wrong = list(right)
+    if k is None:
+        wrong[2] = sW  # every factor is 1: the tap rows get the column stride
+    else:
+        wrong[k] = base[k]
+    i_w, j_w = spec.oh - 1, spec.ow - 1
+    start = (i_w * wrong[0] + j_w * wrong[1]) // xpad.itemsize
+    view = as_strided(xpad[0, 0].ravel()[start:], shape=(spec.kh, spec.kw), strides=(wrong[2], wrong[3]))
+    step = T.strided_trace(x, spec).steps[-1]
+    mask = next(h for h in step.highlights if h.role == "wrong").mask
+    assert sorted(xpad[0, 0][mask].tolist()) == sorted(set(view.ravel().tolist()))
+    own = spec.window_mask(i_w, j_w)
+    assert (mask != own).any()
+    stride_text = re.search(r"stride (\d+) bytes instead of \w+\*\w+ = (\d+)", step.caption)
+    assert stride_text and stride_text.group(1) != stride_text.group(2), step.caption
+
+
+def test_a_click_on_the_strided_input_picks_the_first_window_that_reads_the_cell():
+    """Clicked input cell (labels as the figure numbers them, padding negative) -> the first window, in row-major
+    order, one of whose taps is that cell; the label used to be taken for a window number, right only at stride 1
+    without padding."""
+    spec = cv.ConvSpec.create(5, 6, 2, 2, (1, 0, 2, 1))
+    x = np.arange(30, dtype=np.float64).reshape(1, 1, 5, 6)
+    tr = T.strided_trace(x, spec)
+    for r in range(-spec.top, spec.h + spec.bottom):
+        for c in range(-spec.left, spec.w + spec.right):
+            readers = [(i, j) for i in range(spec.oh) for j in range(spec.ow)
+                       if (r + spec.top - i * spec.sh) in range(0, spec.ekh, spec.dh)
+                       and (c + spec.left - j * spec.sw) in range(0, spec.ekw, spec.dw)]
+            t = tr.step_for_click("xpad", (r, c))
+            if readers:
+                assert t is not None and tr.steps[t].key == readers[0], (r, c)
+            else:
+                assert t is None, (r, c)
+    forward = T.forward_trace(x, np.ones((1, 1, 2, 2)), np.zeros(1), spec)  # its clicks name output cells: unchanged
+    assert forward.steps[forward.step_for_click("y", (1, 2))].key == (1, 2)
