@@ -2,7 +2,9 @@
 import streamlit as st
 
 from convviz.pool import max_pool2d_argmax, max_pool2d_backward_spec
-from convviz.ui.page import options_of, page_context, pick_indices, show_trace
+from convviz.ui.controls import stop_page
+from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, show_trace
+from convviz.ui.stages import pooling_of
 
 ctx = page_context(
     "Max pooling: maxima forward, routing backward",
@@ -11,7 +13,17 @@ ctx = page_context(
     "With a stride smaller than the window, one cell can win several windows and its gradients add up. "
     "Padding counts as minus infinity. This page uses the kernel size, stride and dilation from the sidebar "
     "(padding is limited to half the window, as in PyTorch). Try the 'ones' data to see ties.",
+    geometry=False,  # the line below describes the pooling layer, not the sidebar's convolution
 )
+try:
+    pool = pooling_of(ctx.spec)
+except ValueError as err:
+    st.error(f"These settings make no max-pooling layer. {err}")
+    stop_page()
+st.caption(geometry_line(pool, pooling=True))
+if pool.padding != ctx.spec.padding:
+    st.caption(f"Pooling pads each side like its top/left, at most half the window (PyTorch's rule): the sidebar's "
+               f"padding {ctx.spec.padding} becomes {pool.padding}.")
 st.latex(r"y[i,j] = \max_{u,v}\ x_{pad}[iS_H + uD_H,\ jS_W + vD_W],\qquad dx[\arg\max] \mathrel{+}= dout[i,j]")
 n, c = pick_indices("mp", n=("sample n", ctx.spec.n), c=("channel c", ctx.spec.c))
 show_trace("maxpool", ctx.settings, options_of(n=n, c=c), rows=[["x", "y", "dout"], ["dx"]], clickable="y",

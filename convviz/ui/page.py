@@ -130,10 +130,11 @@ def _listing(values: list[int], most: int = 6) -> str:
     return head if len(values) <= most else f"{head}, … ({len(values)} in all)"
 
 
-def geometry_line(spec: ConvSpec) -> str:
-    """The facts every page shows, with the user's numbers."""
+def geometry_line(spec: ConvSpec, pooling: bool = False) -> str:
+    """The facts every page shows, with the user's numbers (a pooling layer has a window, not weights)."""
     unc = coverage_text(spec)
-    return (f"x {spec.input_shape} · w {spec.weight_shape} · stride {spec.stride} · dilation {spec.dilation} · "
+    what = f"window {spec.kernel_size}" if pooling else f"w {spec.weight_shape}"
+    return (f"x {spec.input_shape} · {what} · stride {spec.stride} · dilation {spec.dilation} · "
             f"padding (t, b, l, r) {spec.padding} → y {spec.output_shape}  \n"
             f"{spec.output_size_formula('h')} · {spec.output_size_formula('w')} · {unc}")
 
@@ -149,9 +150,9 @@ def page_header(title: str, intro: str) -> None:
         st.markdown(intro)
 
 
-def page_context(title: str, intro: str) -> Context:
-    """Title, intro, geometry facts of the sidebar's layer; stops the page with a plain explanation if the settings
-    are impossible."""
+def page_context(title: str, intro: str, geometry: bool = True) -> Context:
+    """Title, intro, geometry facts of the sidebar's layer (unless the page states its own); stops the page with a
+    plain explanation if the settings are impossible."""
     page_header(title, intro)
     settings = settings_of_session()
     try:
@@ -161,7 +162,8 @@ def page_context(title: str, intro: str) -> Context:
         st.error(f"These settings do not make a valid layer. {err}")
         st.info("Change the controls in the sidebar (or press 'Reset to defaults').")
         stop_page()
-    st.caption(geometry_line(spec))
+    if geometry:
+        st.caption(geometry_line(spec))
     return Context(settings, spec, arrays)
 
 

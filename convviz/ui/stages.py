@@ -13,9 +13,16 @@ from ..pool import pool_spec
 STEP_BUDGET = 400  # animation steps kept per trace at most; longer walks are sampled evenly
 
 
+def pooling_of(spec):
+    """The max-pooling layer the Max pooling page draws for the sidebar's layer: its window, stride and dilation, and
+    its padding on each side as the top/left padding capped at half the window (PyTorch pads pooling symmetrically
+    and allows at most kernel // 2). Raises ValueError when no valid pooling follows (e.g. a padding-only window)."""
+    return pool_spec(spec.input_shape, spec.kernel_size, spec.stride,
+                     (min(spec.top, spec.kh // 2), min(spec.left, spec.kw // 2)), spec.dilation)
+
+
 def _pool(spec, a, n=0, c=0, **_):
-    ps = pool_spec(a.x.shape, spec.kernel_size, spec.stride, (min(spec.top, spec.kh // 2), min(spec.left, spec.kw // 2)),
-                   spec.dilation)
+    ps = pooling_of(spec)
     from ..data import make_dout
     return T.maxpool_trace(a.x, make_dout(ps.output_shape, 7), ps, n=n, c=c, max_steps=STEP_BUDGET)
 

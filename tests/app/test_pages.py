@@ -284,6 +284,30 @@ def test_maxpool_page_shows_pooling_forward_and_routed_backward(case):
     assert routed.sum() == pytest.approx(pool_dout[0, 0].sum())
 
 
+@pytest.mark.parametrize("query", [
+    {"h": "6", "w": "6", "kh": "4", "kw": "4", "pad": "full", "data": "ones"},  # full = 3 a side, capped at 2
+    {"h": "7", "w": "8", "kh": "3", "kw": "2", "sh": "2", "pad": "same", "n": "2", "cin": "2"},
+    {"pad": "custom", "pt": "1", "pb": "0", "pl": "1", "pr": "1"},  # pooling pads the bottom like the top
+])
+def test_maxpool_geometry_line_describes_the_pooling_it_draws(query):
+    """The size line on Max pooling is the pooling layer's (C channels kept, a window and no weights, padding capped
+    at half the window), as drawn; it was the sidebar's convolution's (9 x 9 output over a 7 x 7 figure)."""
+    _, spec, (x, *_rest) = engine_data(query)
+    k, s, p, d = pool_geometry(spec)
+    y = cv.max_pool2d(x, k, s, p, d)
+    at = run("pages/maxpool.py", query)
+    (fig,) = figures(at)
+    assert one(fig, "y").shape == y.shape[2:]
+    line = next(c.value for c in at.caption if "OH = floor" in c.value)
+    pads = (p[0], p[0], p[1], p[1])
+    assert f"x {x.shape} · window {k}" in line and f"padding (t, b, l, r) {pads} → y {y.shape}" in line, line
+    oh = (spec.h + 2 * p[0] - (d[0] * (k[0] - 1) + 1)) // s[0] + 1
+    assert f"OH = floor(({spec.h} + {p[0]} + {p[0]} - {d[0] * (k[0] - 1) + 1}) / {s[0]}) + 1 = {oh}" in line
+    assert oh == y.shape[2] and " w (" not in line
+    if pads != spec.padding:
+        assert any(f"padding {spec.padding} becomes {pads}" in c.value for c in at.caption)
+
+
 def test_maxpool_ties_route_to_the_first_maximum():
     query = {"data": "ones", "sh": "2", "sw": "2", "kh": "2", "kw": "2"}
     at = run("pages/maxpool.py", query)
