@@ -328,7 +328,8 @@ def no_gradient_question(spec: ConvSpec, seed: int = 0) -> Question:
 
 
 def im2col_column_question(spec: ConvSpec, x: np.ndarray, seed: int = 0) -> Question:
-    """'What does column k of im2col hold?' For sample n and channel c: KH*KW values in (u, v) order.
+    """'What does column l of im2col hold?' For sample n and channel c: KH*KW values in (u, v) order (the page calls
+    columns l and keeps k for the channel index array).
 
     Args:
         x: (N, C, H, W) the layer's input; the question picks the sample n and channel c from the seed.
@@ -346,14 +347,14 @@ def im2col_column_question(spec: ConvSpec, x: np.ndarray, seed: int = 0) -> Ques
     sample = f" of sample n = {n}" if N > 1 else ""
     cells = [cell for cell in window_cells(spec, i, j)]
     explanation = (
-        f"Column k = {k} is window (i, j) = ({k} // OW, {k} % OW) = ({i}, {j}), OW = {spec.ow}. Its rows run over "
+        f"Column l = {k} is window (i, j) = ({k} // OW, {k} % OW) = ({i}, {j}), OW = {spec.ow}. Its rows run over "
         f"(c, u, v) with v fastest; for channel {c} they read x at {cells_text(cells)} (input coordinates; cells "
         f"outside 0..{spec.h - 1} x 0..{spec.w - 1} are padding and read 0): {', '.join(fmt_value(v) for v in values[:MAX_LISTED])}."
     )
     return Question(
         topic="im2col_column", kind=VALUES,
         prompt=(f"Layer: {layer_text(spec)}. im2col{sample} lays every window out as a column (order (oh, ow)), "
-                f"rows ordered (c, u, v). What values are in {rows} of column k = {k}, in order? "
+                f"rows ordered (c, u, v). What values are in {rows} of column l = {k}, in order? "
                 f"Padding reads as 0. Values rounded to 2 decimals are accepted."),
         answer=values, explanation=explanation,
         how_to_answer=f"Type the {len(values)} values in order, separated by commas or spaces.",

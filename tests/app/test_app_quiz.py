@@ -170,7 +170,7 @@ def test_im2col_quiz_values_from_the_reference_unfold_are_right():
     query = {"h": "5", "w": "5", "sh": "2", "pad": "custom", "pt": "1", "pl": "1"}
     at = open_page("pages/im2col.py", query)
     text = unescape(prompt(at))
-    k = int(re.search(r"column k = (\d+)", text).group(1))
+    k = int(re.search(r"column l = (\d+)", text).group(1))
     spec = Settings(h=5, w=5, sh=2, pad="custom", pt=1, pl=1).spec()
     x = make_input(spec, "ids", 0)  # the page's data preset, built here from the public API
     cols = ref.unfold(ref.pad4(x, 1, 0, 1, 0), (3, 3), (2, 1), (0, 0), (1, 1))  # reference unfold of the pre-padded input
@@ -178,7 +178,7 @@ def test_im2col_quiz_values_from_the_reference_unfold_are_right():
     check(at, "im2col_column")
     assert quiz(at).success, [e.value for e in quiz(at).error]
     new_question(at, "im2col_column")
-    k2 = int(re.search(r"column k = (\d+)", unescape(prompt(at))).group(1))
+    k2 = int(re.search(r"column l = (\d+)", unescape(prompt(at))).group(1))
     wrong_order = cols[0, ::-1, k2]  # the right values, read in the wrong order (v slowest)
     assert not np.array_equal(wrong_order, cols[0, :, k2])
     at.text_input(key=quiz(at).text_input[0].key).input(", ".join(f"{v:g}" for v in wrong_order))

@@ -139,7 +139,7 @@ def test_im2col_column_values_match_the_reference_unfold(layer, seed):
     spec = spec_of(layer, n=2, c=3)
     q = im2col_column_question(spec, x, seed)
 
-    col = int(re.search(r"column k = (\d+)", q.prompt).group(1))
+    col = int(re.search(r"column l = (\d+)", q.prompt).group(1))
     n = int(re.search(r"sample n = (\d+)", q.prompt).group(1))
     first, last = map(int, re.search(r"rows (\d+) to (\d+)", q.prompt).groups())
     padded = ref.pad4(x, t, b, left, r)  # the reference unfold pads symmetrically: pad first, then unfold with 0
@@ -152,7 +152,7 @@ def test_im2col_column_by_hand():
     """x = 0..15 in a 4x4 grid, 2x2 kernel, stride 2: column 3 is window (1, 1), cells 10, 11, 14, 15."""
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     spec = ConvSpec.create(4, 4, 2, 2)
-    q = next(q for s in range(50) if "column k = 3," in (q := im2col_column_question(spec, x, s)).prompt)
+    q = next(q for s in range(50) if "column l = 3," in (q := im2col_column_question(spec, x, s)).prompt)
     assert q.answer == (10.0, 11.0, 14.0, 15.0)
     assert "the whole column" in q.prompt
 
