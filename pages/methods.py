@@ -1,7 +1,7 @@
 """Methods & speed: the same layer by loops, im2col and strided views (and PyTorch), timed and compared."""
 import streamlit as st
 
-from convviz.figures.timing_figure import memory_figure, timing_figure
+from convviz.figures.timing_figure import memory_figure, size_text, timing_figure
 from convviz.geometry import ConvSpec
 from convviz.timing import LOOP_BUDGET_SECONDS, budget_problems, time_methods, torch_version, work_of
 from convviz.ui.controls import stop_page
@@ -50,7 +50,7 @@ if problems:
         st.error("✗ Too large to time here: " + escape_md(p))
 else:
     st.success(f"✓ This layer fits the page's budget ({work.macs:,} multiply-adds, im2col matrix "
-               f"{work.column_bytes / 2**20:.1f} MB); the naive loops run only if they fit {LOOP_BUDGET_SECONDS:g} s per pass.")
+               f"{size_text(work.column_bytes)}); the naive loops run only if they fit {LOOP_BUDGET_SECONDS:g} s per pass.")
 version = torch_version()
 with_torch = st.checkbox(f"Include PyTorch {version} (optional)" if version else "Include PyTorch (not installed)",
                          value=bool(version), disabled=not version, key="cv_methods_torch")

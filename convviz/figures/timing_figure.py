@@ -16,6 +16,15 @@ def _mb(n: int) -> float:
     return n / 2**20
 
 
+def size_text(n: int) -> str:
+    """Bytes with three significant digits in a fitting unit: 288 B, 2.25 KB, 1.53 MB (a small layer's copy is not
+    '0.00 MB')."""
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
 def memory_figure(work: Work, kh: int, kw: int) -> go.Figure:
     """Bytes of the input and of the extra copy each forward method makes (float64).
 
@@ -26,13 +35,15 @@ def memory_figure(work: Work, kh: int, kw: int) -> go.Figure:
     labels = ["input x", "im2col: column matrix (a copy)", "strided: window view (no copy)", "loops: one window at a time"]
     sizes = [_mb(work.input_bytes), _mb(work.column_bytes), 0.0, 0.0]
     ratio = work.column_bytes / work.input_bytes if work.input_bytes else 0.0
-    text = [f"{sizes[0]:.2f} MB", f"{sizes[1]:.2f} MB ({ratio:.1f}x the input; KH*KW = {kh * kw})", "0 MB extra",
-            "0 MB extra (slow instead)"]
-    fig = go.Figure(go.Bar(x=sizes, y=labels, orientation="h", text=text, textposition="auto",
+    text = [size_text(work.input_bytes), f"{size_text(work.column_bytes)} ({ratio:.3g}x the input; KH*KW = {kh * kw})",
+            "0 B extra", "0 B extra (slow instead)"]
+    # outside the bars, so the zero-length ones show their text too; the axis leaves room for the longest label
+    fig = go.Figure(go.Bar(x=sizes, y=labels, orientation="h", text=text, textposition="outside", cliponaxis=False,
                            marker_color=["#6baed6", METHOD_COLOURS["im2col"], METHOD_COLOURS["strided"], METHOD_COLOURS["loops"]],
                            hovertemplate="%{y}: %{x:.3f} MB<extra></extra>"))
     fig.update_layout(title="Memory of the forward pass: what each method allocates besides the input",
-                      xaxis_title="MB (float64)", yaxis=dict(autorange="reversed", automargin=True), height=260, width=860,
+                      xaxis=dict(title="MB (float64)", range=[0, max(sizes) * 1.9 or 1]),
+                      yaxis=dict(autorange="reversed", automargin=True), height=260, width=860,
                       margin=dict(l=10, r=20, t=50, b=40), showlegend=False)
     return fig
 

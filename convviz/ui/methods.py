@@ -90,6 +90,12 @@ def _fmt_time(s: float | None) -> str:
     return f"{s * 1e3:.3f} ms" if s < 1 else f"{s:.2f} s"
 
 
+def ratio_text(x: float) -> str:
+    """A speed ratio with two significant digits (0.41x, 3.1x, 46x), whole above 100 (1,234x): a method slower than
+    the loops must not read '0x'."""
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.2g}x"
+
+
 def timing_table(rows: list[dict]) -> list[dict]:
     """Rows for st.table, every string escaped (st.table renders Markdown in cells)."""
     out = []
@@ -101,7 +107,7 @@ def timing_table(rows: list[dict]) -> list[dict]:
             "best time": _fmt_time(r["seconds"]),
             "runs": r["runs"],
             "time / fastest": f"{r['vs_fastest']:.1f}x" if r["vs_fastest"] is not None else "—",
-            "speed-up over loops": f"{r['speedup']:.0f}x" if r["speedup"] is not None else "—",
+            "speed-up over loops": ratio_text(r["speedup"]) if r["speedup"] is not None else "—",
             "max |diff| vs reference": (
                 "reference" if r["method"] == r["reference"] else
                 (f"{r['max_diff']:.1e}" if r["max_diff"] is not None else "—")),

@@ -97,3 +97,20 @@ def test_an_impossible_layer_is_explained_not_raised():
     assert at.sidebar.number_input(key="cv_h").value == 9
     at.run()
     assert at.sidebar.number_input(key="cv_h").value == 9
+
+
+def test_small_sizes_and_slow_ratios_keep_their_digits():
+    """A layer's copy under 10 KB read '0.00 MB' and a method slower than the loops '0x' (a 0.41x ratio)."""
+    from convviz.figures.timing_figure import memory_figure, size_text
+    from convviz.geometry import ConvSpec
+    from convviz.timing import work_of
+    from convviz.ui.methods import ratio_text
+
+    assert [size_text(n) for n in (288, 2304, 1_600_000)] == ["288 B", "2.25 KB", "1.53 MB"]
+    assert [ratio_text(x) for x in (0.4113, 3.14, 45.6, 1234.4)] == ["0.41x", "3.1x", "46x", "1,234x"]
+    spec = ConvSpec.create(6, 6, 3)
+    work = work_of(spec)
+    text = memory_figure(work, 3, 3).data[0].text
+    assert text[0] == size_text(work.input_bytes) == f"{6 * 6 * 8} B"
+    assert text[1].startswith(f"{size_text(work.column_bytes)} (") and "0.00" not in text[1]
+    assert memory_figure(work, 3, 3).data[0].textposition == "outside"  # the zero-length bars show theirs too
