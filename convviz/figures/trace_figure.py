@@ -456,6 +456,7 @@ def trace_figure(
     annotations = []
     y_cursor = 1.0
     tick_font = dict(size=max(8, font_size - 3))
+    unprinted: list[str] = []  # panels drawn without numbers in their cells (too small, or too many cells)
 
     def _subplot_traces(sub: Sequence[Cell], px: float, drawn_px: float, show_text: bool) -> None:
         """The traces of one panel's subplot, appended to `data`: its heatmap, its fill overlays and its click grid (and
@@ -496,6 +497,8 @@ def trace_figure(
             else:
                 hm.update(texttemplate="%{z:.4~g}")  # gaps (NaN) get no text
             hm["textfont"] = dict(size=text_size, color="#111")
+        else:
+            unprinted.append(cell.panel.title)
         data.append(hm)
         if p.name in changing:
             dynamic.append((len(data) - 1, sub))
@@ -638,6 +641,7 @@ def trace_figure(
         meta={"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": windows,
               "steps_in_view": len(visible), "steps": n, "click_grid": any(t.get("name") == "select" for t in data),
               "numbers_hidden": text is None and any(px >= 15 and not shown for px, shown in zip(pxs, row_text)),
+              "numbers_unprinted": unprinted,
               "windows_movable": any(h.panel in windowed_names and not h.full for s in trace.steps
                                      for h in s.highlights)},
         **axes_layout,

@@ -393,6 +393,12 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None, 
     if meta.get("numbers_hidden"):
         st.caption(f"Numbers are printed in the cells of figures up to {MAX_TEXT_CELLS:,} cells (each one is redrawn on "
                    "every animation frame); hover a cell for its value.")
+    elif meta.get("numbers_unprinted"):
+        names = list(dict.fromkeys(meta["numbers_unprinted"]))
+        which = "every panel" if len(names) == len(trace.panels) else ", ".join(f"'{n}'" for n in names)
+        st.caption(escape_md(f"No numbers in the cells of {which}: too small to read them at this size (15 px at least) "
+                             "or to fit the longest one. Hover a cell for its value, or use presenter mode's larger "
+                             "cells."))
     if clickable and not click:
         st.caption(f"At this size the cells are too small to click (under {CLICK_MIN_PX:.0f} px); the step selector "
                    "reaches every step.")

@@ -308,6 +308,21 @@ def test_maxpool_geometry_line_describes_the_pooling_it_draws(query):
         assert any(f"padding {spec.padding} becomes {pads}" in c.value for c in at.caption)
 
 
+def test_panels_drawn_without_numbers_say_so():
+    """A panel whose cells are too small for their numbers gets none, and the page says which and that hovering
+    shows them; im2col at 8 x 8 drew all seven index arrays bare with no word (its figure-wide flag only covers the
+    cell-count cap)."""
+    at = run("pages/im2col.py", {"h": "8", "w": "8"})
+    fig = figures(at)[0]
+    bare = [t for t in fig["data"] if t["type"] == "heatmap" and "texttemplate" not in t]
+    assert bare
+    note = [c.value for c in at.caption if "No numbers in the cells" in c.value]
+    assert len(note) == 1 and "Hover a cell" in note[0]
+    at = run("pages/forward.py", {})
+    assert all("texttemplate" in t for t in figures(at)[0]["data"] if t["type"] == "heatmap")
+    assert not [c.value for c in at.caption if "No numbers in the cells" in c.value]
+
+
 def test_maxpool_ties_route_to_the_first_maximum():
     query = {"data": "ones", "sh": "2", "sw": "2", "kh": "2", "kw": "2"}
     at = run("pages/maxpool.py", query)
