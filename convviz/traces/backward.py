@@ -82,8 +82,9 @@ def transposed_trace(
         body = (products_text(window, wflip, float(np.sum(window * wflip)), skip_zero_a=True) if window.any()
                 else "every tap sees a zero = 0")
         steps.append(Step(
-            f"4. Slide: padded cell ({r - spec.top}, {q - spec.left})",
-            f"dxpad[{r - spec.top}, {q - spec.left}] = sum over f, u, v of padded * rotated kernel; nonzero terms: {body}.",
+            f"4. Slide: result cell ({r - spec.top}, {q - spec.left})",
+            f"dxpad[{r - spec.top}, {q - spec.left}] (the slide result) = sum over f, u, v of the padded gradient's "
+            f"window * rotated kernel; the terms where the gradient is not 0: {body}.",
             (Highlight("padded", "read", read), Highlight("dxpad", "write", cell_mask((spec.hp, spec.wp), [(r, q)]))),
             key=(r - spec.top, q - spec.left),
         ))
