@@ -237,3 +237,24 @@ def test_a_backend_that_served_no_session_still_has_its_clock(tmp_path):
         proc.wait(timeout=20)
     assert log.exists() and log.read_text().count(" installed ") == 2, log.read_text() if log.exists() else "no log"
     assert "unavailable" not in load.server_clock([busy, log], [(1.5, 3.0)])
+
+
+def test_the_state_a_session_expects_is_what_each_page_shows():
+    """bench/load.py's expected state (URL, sidebar inputs, geometry caption) holds on every page as the app draws it
+    for that session's settings, under AppTest. Methods & speed captions a layer of its own sizes since f35a773, and
+    the load test kept expecting the sidebar's there: 5 of 20 sessions timed out on /methods in a full run."""
+    from streamlit.testing.v1 import AppTest
+
+    load = _load_module()
+    load.PAGE_LIST[:] = load.app_pages()
+    for page in range(len(load.PAGE_LIST)):
+        exp = load.session_settings(3)
+        exp.page = page
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        at.query_params.update(exp.query())
+        at.switch_page(f"pages/{load.PAGE_LIST[page][1] or 'shapes'}.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        want = exp.js()
+        assert want["caption"] in " | ".join(c.value for c in at.caption), (load.PAGE_LIST[page], want["caption"])
+        assert at.number_input(key="cv_h").value == exp.h and at.number_input(key="cv_seed").value == exp.seed
