@@ -284,13 +284,17 @@ class ConvSpec:
             read[u * d : u * d + s * (outs - 1) + 1 : s] = True
         return tuple(int(p) for p in np.flatnonzero(~read[: size - rem]))
 
+    def skipped_input(self, axis: str = "h") -> tuple[int, ...]:
+        """The `skipped` rows or columns that are x's own (numbered from 0): padding has no gradient to miss."""
+        size, lo = (self.h, self.top) if axis == "h" else (self.w, self.left)
+        return tuple(p - lo for p in self.skipped(axis) if 0 <= p - lo < size)
+
     def unread_input(self, axis: str = "h") -> tuple[int, ...]:
-        """Rows (axis "h") or columns ("w") of x itself, numbered from 0, that no tap reads: the remainder's and the
-        skipped ones that are not padding. Their cells get zero gradient."""
+        """Rows (axis "h") or columns ("w") of x itself, numbered from 0, that no tap reads: the skipped ones and
+        those in the remainder. Their cells get zero gradient."""
         size, lo, rem = (self.h, self.top, self.rem_h) if axis == "h" else (self.w, self.left, self.rem_w)
         padded = self.hp if axis == "h" else self.wp
-        unread = set(self.skipped(axis)) | set(range(padded - rem, padded))
-        return tuple(p - lo for p in sorted(unread) if 0 <= p - lo < size)
+        return self.skipped_input(axis) + tuple(p - lo for p in range(padded - rem, padded) if 0 <= p - lo < size)
 
     def coverage(self) -> np.ndarray:
         """Int (HP, WP): how many windows read each padded-input cell (0 = never read, gets no gradient)."""

@@ -67,8 +67,7 @@ def shapes_trace(spec: ConvSpec) -> Trace:
     ]
     rem = f"(H + top + bottom - EKH) mod SH = ({spec.h} + {spec.top} + {spec.bottom} - {spec.ekh}) mod {spec.sh} = {spec.rem_h}"
     never = int((uncovered & inside).sum())
-    skip_h = [p for p in spec.skipped("h") if spec.top <= p < spec.top + spec.h]  # x's own rows: padding has no gradient
-    skip_w = [p for p in spec.skipped("w") if spec.left <= p < spec.left + spec.w]
+    skip_h, skip_w = spec.skipped_input("h"), spec.skipped_input("w")
     other = " other" if spec.rem_h or spec.rem_w else ""
     skipped = (f" No tap lands on {len(skip_h)}{other} row(s) and {len(skip_w)}{other} column(s) of x either: tap u of window i "
                f"reads padded row i*SH + u*DH (and tap v, column j*SW + v*DW; stride {spec.stride}, dilation "

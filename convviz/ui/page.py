@@ -116,8 +116,7 @@ def coverage_text(spec: ConvSpec) -> str:
     parts = []
     if spec.rem_h or spec.rem_w:
         parts.append(f"uncovered: {spec.rem_h} row(s), {spec.rem_w} column(s) at the bottom/right")
-    rows = [p - spec.top for p in spec.skipped("h") if 0 <= p - spec.top < spec.h]  # x's own: padding has no gradient
-    cols = [p - spec.left for p in spec.skipped("w") if 0 <= p - spec.left < spec.w]
+    rows, cols = list(spec.skipped_input("h")), list(spec.skipped_input("w"))
     if rows or cols:
         lists = [f"{name} {_listing(idx)}" for name, idx in (("rows", rows), ("columns", cols)) if idx]
         parts.append(f"no tap lands on x's {'; '.join(lists)} (zero gradient)")
