@@ -21,7 +21,7 @@ from pathlib import Path
 import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from convviz.figures.trace_figure import AnimatedFigure  # noqa: E402
+from convviz.figures.encoding import AnimatedFigure  # noqa: E402
 
 name = st.query_params.get("fig", "")
 path = Path(os.environ.get("CONVVIZ_FIGURE_FLOOR_DIR", ".")) / f"{name}.json"

@@ -1,6 +1,6 @@
 """Reading a figure's spec back in tests: typed arrays, and a panel's channels from its one heatmap.
 
-A panel's channels share one heatmap, side by side (convviz/figures/trace_figure.py `_side_by_side`). Tests split it
+A panel's channels share one heatmap, side by side (convviz/figures/grid.py `side_by_side`). Tests split it
 by what the hover shows, the channel in customdata[..., 2] of each cell, never by the figure builder's offsets: so a
 block the hover attributes to the wrong channel, or a value drawn in a gap, fails the tests that compare the blocks
 with the engine's arrays.

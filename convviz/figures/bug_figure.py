@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .trace_figure import KIND_SCALES, ROLE_COLOURS
+from .style import KIND_SCALES, ROLE_COLOURS
 
 TEXT_MIN_PX = 30  # cells at least this large print their numbers
 

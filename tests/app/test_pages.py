@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 import convviz as cv
 from convviz.data import make_bias, make_dout, make_input, make_kernel
-from convviz.figures.trace_figure import meta_of
+from convviz.figures.encoding import meta_of
 from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
 from tests.figure_support import blank_bands, crowded_numbers, decode, title_overlaps

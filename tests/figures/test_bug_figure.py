@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from convviz.figures.bug_figure import bug_figure
-from convviz.figures.trace_figure import KIND_SCALES, ROLE_COLOURS
+from convviz.figures.style import KIND_SCALES, ROLE_COLOURS
 from tests.figure_support import decode  # plotly 6 typed arrays -> ndarray
 
 

@@ -8,7 +8,8 @@ import convviz as cv
 from convviz import traces as T
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures import trace_figure
-from convviz.figures.trace_figure import KIND_SCALES, ROLE_COLOURS, meta_of
+from convviz.figures.encoding import meta_of
+from convviz.figures.style import KIND_SCALES, ROLE_COLOURS
 from tests.figure_support import (
     blank_bands,
     block_shifts,
@@ -164,7 +165,7 @@ def test_largest_app_settings_stay_under_two_megabytes():
 def test_encoded_arrays_are_plotlys_own_typed_arrays(a):
     from _plotly_utils.utils import to_typed_array_spec
 
-    from convviz.figures.trace_figure import _enc
+    from convviz.figures.encoding import enc as _enc
 
     assert _enc(a) == to_typed_array_spec(a)
     np.testing.assert_array_equal(decode(_enc(a)), a)
@@ -181,7 +182,7 @@ def test_raw_traces_and_frames_pass_plotlys_validation(case):
 
 
 def test_values_stay_exact_in_the_compact_types():
-    from convviz.figures.trace_figure import _exact_compact
+    from convviz.figures.encoding import _exact_compact
 
     rng = np.random.default_rng(0)
     for g in (rng.normal(size=(40, 40)), np.arange(-500, 500, dtype=float).reshape(20, 50), np.full((3, 3), 0.5),
@@ -195,7 +196,8 @@ def test_values_stay_exact_in_the_compact_types():
 def test_plain_lists_write_whole_numbers_as_integers_and_gaps_as_null():
     """Channel blocks side by side need NaN gaps, so integer grids become floats; as JSON lists they still cost what
     integers cost ("3", not "3.0") and the gaps are null (a blank cell). A negative zero and fractions stay floats."""
-    from convviz.figures.trace_figure import _enc, _plain
+    from convviz.figures.encoding import _plain
+    from convviz.figures.encoding import enc as _enc
 
     grid = np.array([[1.0, np.nan, -2.0], [0.0, 300.0, np.nan]], dtype=np.float32)
     out = _plain(_enc(grid))
@@ -209,7 +211,10 @@ def test_plain_lists_write_whole_numbers_as_integers_and_gaps_as_null():
 
 def test_channel_blocks_side_by_side_keep_every_number_and_stay_typed():
     """Blocks of any integer or float type, NaN between them: exact, and still sent as a compact typed array."""
-    from convviz.figures.trace_figure import Cell, _enc, _exact_compact, _side_by_side
+    from convviz.figures.encoding import _exact_compact
+    from convviz.figures.encoding import enc as _enc
+    from convviz.figures.grid import Cell
+    from convviz.figures.grid import side_by_side as _side_by_side
     from convviz.traces.base import Panel
 
     grids = [np.array([[1, -2], [3, 127]], dtype=np.int8), np.array([[30000, 2], [3, 4]], dtype=np.int16)]
@@ -230,7 +235,9 @@ def test_channel_blocks_side_by_side_keep_every_number_and_stay_typed():
 def test_an_outline_of_many_cells_marks_exactly_them_in_few_shapes(density):
     """Past DENSE_OUTLINE_CELLS an outline is a rectangle per run of cells in a row (one square per cell made a frame
     ~5x slower), and it still marks exactly the highlighted cells of each channel, nothing between or outside them."""
-    from convviz.figures.trace_figure import DENSE_OUTLINE_CELLS, Cell, _outline_path
+    from convviz.figures.grid import Cell
+    from convviz.figures.outlines import DENSE_OUTLINE_CELLS
+    from convviz.figures.outlines import outline_path as _outline_path
     from convviz.traces.base import Panel
     from tests.figure_support import RECT
 
@@ -258,7 +265,7 @@ def _largest_case():
 
 
 def test_a_panel_too_big_to_draw_shows_a_window_with_the_engines_numbers():
-    from convviz.figures.trace_figure import MAX_PANEL_CELLS
+    from convviz.figures.style import MAX_PANEL_CELLS
 
     spec, a = _largest_case()
     cols = cv.im2col(np.pad(a.x, ((0, 0), (0, 0), (spec.top, spec.bottom), (spec.left, spec.right))),
@@ -289,7 +296,7 @@ def test_a_panel_too_big_to_draw_shows_a_window_with_the_engines_numbers():
 
 
 def test_largest_app_settings_keep_every_heatmap_small():
-    from convviz.figures.trace_figure import MAX_PANEL_CELLS
+    from convviz.figures.style import MAX_PANEL_CELLS
     from convviz.ui.stages import STAGES
 
     spec, a = _largest_case()
@@ -379,7 +386,7 @@ def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
 
 
 def test_cells_too_small_to_aim_at_get_no_click_grid(case):
-    from convviz.figures.trace_figure import CLICK_MIN_PX
+    from convviz.figures.style import CLICK_MIN_PX
 
     spec, x, w, b, d = case
     tr = T.forward_trace(x, w, b, spec)
@@ -397,7 +404,7 @@ def test_cells_too_small_to_aim_at_get_no_click_grid(case):
 
 
 def test_numbers_are_printed_only_in_figures_small_enough_to_redraw_fast():
-    from convviz.figures.trace_figure import MAX_TEXT_CELLS
+    from convviz.figures.style import MAX_TEXT_CELLS
 
     def fig_of(h):
         spec = cv.ConvSpec.create(h, h, 3, 1, 1, 1)
@@ -440,7 +447,7 @@ def test_the_spec_lets_plotly_react_skip_a_redraw_of_the_same_figure(case):
     # Lists only while they stay small enough: past the caps a figure keeps compact typed arrays.
     import importlib
 
-    tf = importlib.import_module("convviz.figures.trace_figure")  # the module (the package exports the function)
+    tf = importlib.import_module("convviz.figures.encoding")  # where the plain-list caps live
     assert tf.PLAIN_MAX_JSON <= 1_500_000  # well inside the 2 MB a figure may take
     spec_big, a_big = _largest_case()
     big_trace = T.col2im_trace(a_big.x, a_big.w, a_big.dout, spec_big)
@@ -492,7 +499,7 @@ def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_ano
 def test_a_tall_row_keeps_the_smallest_rows_cell_size():
     """col2im at the largest settings: the dcols window (196 rows) fits 13 px cells across, which would make it
     2,500 px tall; a row grows past the smallest row's cell size only while it stays under ROW_GROW_MAX_PX."""
-    from convviz.figures.trace_figure import ROW_GROW_MAX_PX
+    from convviz.figures.grid import ROW_GROW_MAX_PX
     from convviz.ui.stages import STAGES
 
     spec, a = _largest_case()

@@ -1,0 +1,390 @@
+"""The grid of a trace figure: which part of each panel is shown, where each subplot sits, and how large cells are.
+
+A figure is rows of subplots, one per panel; a panel's channels are blocks side by side in its subplot. Large panels
+show a window of their rows and columns (`layout_cells`). `grid_layout` sizes an arrangement of those cells for an
+available width, row by row, and returns every size the figure is then drawn with (`GridLayout`); it is pure, so a
+caller may size several arrangements and keep the one that suits it best.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..traces.base import Panel, Trace
+from .style import CLICK_MIN_PX, GAP_MIN_PX, MAX_PANEL_CELLS, MAX_PANEL_SIDE, MAX_TEXT_CELLS, OUTLINE_ROLES, READABLE_PX
+
+SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
+CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
+MIN_SUBPLOT_PX = 72  # room for a short title over a one-column panel
+MIN_CELL_PX = 1.5  # the layout's cell size never goes below this (the app's largest settings need ~3 px)
+ROW_GROW_MAX_PX = 420  # a row drawn with larger cells than the figure's smallest stays at most this tall
+CHAR_EM = 0.6  # a bold title character's width in font sizes, as the title wrapping assumes
+MIN_FIGURE_PX = 560  # a figure is at least this wide (its play buttons and slider need the room)
+MARGIN_LEFT_PX, MARGIN_RIGHT_PX = 40, 20
+SIDE_ROOM_PX = 80  # the figure's width beyond its rows: margins and the last tick label
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One subplot: a panel's channel, where it sits, and the part of its grid shown (rows r0:r1, columns c0:c1)."""
+
+    panel: Panel
+    channel: int | None
+    axis: int  # 1-based plotly axis number
+    r0: int = 0
+    r1: int = 0
+    c0: int = 0
+    c1: int = 0
+    x_off: int = 0  # channels of one panel share its subplot, side by side: column j is drawn at x = x_off + j
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.r1 - self.r0, self.c1 - self.c0
+
+    @property
+    def n_cells(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def x_start(self) -> int:
+        """Where the first column shown is drawn on the subplot's x axis."""
+        return self.x_off + self.c0
+
+    @property
+    def windowed(self) -> bool:
+        return self.shape != self.panel.grid_shape
+
+    def cut(self, grid: np.ndarray) -> np.ndarray:
+        return grid[self.r0:self.r1, self.c0:self.c1]
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Every size a figure's grid is drawn with: its rows of cells and, per row, the cell size and the room above."""
+
+    rows: tuple[tuple[Cell, ...], ...]  # each figure row's cells, channel blocks placed side by side (x_off)
+    px: tuple[float, ...]  # cell size (pixels) each row is laid out for: titles wrapped and gaps sized for it
+    drawn_px: tuple[float, ...]  # cell size each row is drawn at: px, or less where even MIN_CELL_PX is too wide
+    heights: tuple[int, ...]  # cells down each row (its tallest grid)
+    title_px: tuple[int, ...]  # room over each row: tick labels, channel tags, wrapped titles
+    text: tuple[bool, ...]  # whether each row prints numbers in its cells
+    gap: int  # pixels between cells, the same in every row
+    click: bool  # cells large enough for a click grid
+    width: int  # the figure's width in pixels
+    plot_h: float  # the height of all rows and their title room, in pixels
+    font_size: int
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - MARGIN_LEFT_PX - MARGIN_RIGHT_PX
+
+    @property
+    def bottom_px(self) -> int:
+        """Room under the plot for the play buttons and the step slider."""
+        return 70 + 4 * self.font_size
+
+    def height(self, top_px: int) -> int:
+        """The figure's height with `top_px` above the plot for its title."""
+        return int(self.plot_h + top_px + self.bottom_px)
+
+    @property
+    def cells(self) -> list[Cell]:
+        return [c for r in self.rows for c in r]
+
+
+def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: float, font_size: int,
+                text: bool | None) -> GridLayout:
+    """Size one arrangement of cells (figure rows, from `layout_cells`) to fit `width` pixels.
+
+    Each row gets `cell_px`, or the largest cell size that fits the width; a row grows past the smallest row's size
+    only while it stays under ROW_GROW_MAX_PX tall, and rows that show blocks of one shape keep one size. `text`:
+    print numbers in the cells (None: in rows whose cells are large enough, unless there are too many cells).
+    """
+    heights = [max(c.shape[0] for c in r) for r in cell_rows]
+    fitted = [_fit_px(r, cell_px, width, font_size) for r in cell_rows]
+    pxs = _shared_shape_px(cell_rows, _grow_limited(fitted, heights))
+    widths = [_row_units(r, px, font_size) for r, px in zip(cell_rows, pxs)]
+    fig_w = int(min(width, max(max(w * px for w, px in zip(widths, pxs)) + SIDE_ROOM_PX, MIN_FIGURE_PX)))
+    plot_w = fig_w - MARGIN_LEFT_PX - MARGIN_RIGHT_PX
+    # The cell size as drawn: px, unless even MIN_CELL_PX does not fit and the row is squeezed into the plot width
+    # (the y axes follow the x scale): rows sized and titles wrapped for larger cells would leave blank bands.
+    drawn = [min(px, plot_w / max(w, 1)) for w, px in zip(widths, pxs)]
+    title_px = [_title_room(r, px, dpx, font_size) for r, px, dpx in zip(cell_rows, pxs, drawn)]
+    return GridLayout(
+        rows=tuple(tuple(_place_channels(r, px, font_size)) for r, px in zip(cell_rows, pxs)),
+        px=tuple(pxs), drawn_px=tuple(drawn), heights=tuple(heights), title_px=tuple(title_px),
+        text=tuple(_row_text(cell_rows, pxs, text)),
+        # Gaps between cells and the click grid cost plotly.js time on every animation frame: the smallest row decides
+        # them for the whole figure.
+        gap=1 if min(pxs) >= GAP_MIN_PX else 0, click=min(pxs) >= CLICK_MIN_PX, width=fig_w,
+        plot_h=sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px), font_size=font_size)
+
+
+def _row_units(row: Sequence[Cell], px: float, font_size: int) -> float:
+    """Width of a figure row in cell units: its subplots and the gaps between them."""
+    subs = subplots(row)
+    return sum(subplot_units(sub, px, font_size) for sub in subs) + subplot_gap(px) * (len(subs) - 1)
+
+
+def _fit_px(row: Sequence[Cell], cell_px: float, width: int, font_size: int) -> float:
+    """The row's cell size: `cell_px`, or the largest that fits the width (titles and gaps take a fixed number of
+    pixels, cells scale with px): bisect. Each row gets its own, so a narrow row is not drawn at the widest row's few
+    pixels."""
+    def fits(px: float) -> bool:
+        return _row_units(row, px, font_size) * px <= width - SIDE_ROOM_PX
+
+    px = float(cell_px)
+    if not fits(px):
+        lo, hi = MIN_CELL_PX, px
+        for _ in range(24):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+        px = lo
+    return px
+
+
+def _grow_limited(pxs: Sequence[float], heights: Sequence[int]) -> list[float]:
+    """Each row's cell size, larger than the smallest row's only as far as the row stays under ROW_GROW_MAX_PX tall
+    (a tall window at the size its width allows would make a figure thousands of pixels tall)."""
+    return [min(px, max(min(pxs), ROW_GROW_MAX_PX / h)) for px, h in zip(pxs, heights)]
+
+
+def _shared_shape_px(cell_rows: Sequence[Sequence[Cell]], pxs: Sequence[float]) -> list[float]:
+    """Rows that show blocks of the same shape (Max pooling's x and dx, Forward's kernel and its window products) keep
+    one cell size, the smallest of theirs, so the same shape looks the same size; other rows keep their own."""
+    shapes = [{c.shape for c in r} for r in cell_rows]
+    group = list(range(len(cell_rows)))  # rows linked by a shared shape, directly or through other rows
+    for i in range(len(cell_rows)):
+        for j in range(i):
+            if shapes[i] & shapes[j]:
+                group = [group[j] if g == group[i] else g for g in group]
+    return [min(px for px, g in zip(pxs, group) if g == mine) for mine in group]
+
+
+def _row_text(cell_rows: Sequence[Sequence[Cell]], pxs: Sequence[float], text: bool | None) -> list[bool]:
+    """Numbers in the cells of every row whose cells are large enough to read, unless those rows together have too
+    many cells to redraw on each animation frame (then none); `text` given: as it says."""
+    readable = [text if text is not None else px >= READABLE_PX for px in pxs]
+    text_cells = sum(c.shape[0] * c.shape[1] for r, ok in zip(cell_rows, readable) if ok for c in r)
+    return [ok and (text is not None or text_cells <= MAX_TEXT_CELLS) for ok in readable]
+
+
+def _title_room(row: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> int:
+    """Pixels over a row: tick labels, a panel of several channels' line of channel tags (its tick labels' first
+    line), the panel's wrapped title; the most any subplot of the row needs."""
+    line_px, tag_px = font_size + 5, tag_line_px(font_size)
+    return 16 + font_size + max(line_px * len(title_lines(sub, px, drawn_px, font_size)) + tag_px * tags_only(sub[0])
+                                for sub in subplots(row))
+
+
+def _any_channel(mask: np.ndarray) -> np.ndarray:
+    """A highlight's (H, W) footprint: cells highlighted in any channel of a (C, H, W) mask."""
+    return mask.any(axis=0) if mask.ndim == 3 else mask
+
+
+def _span(total: int, size: int, lo: int | None, hi: int | None) -> tuple[int, int]:
+    """A run of `size` of `total` indices round the highlighted run lo..hi (or from 0 when nothing is highlighted)."""
+    if size >= total:
+        return 0, total
+    if lo is None or hi is None:
+        return 0, size
+    start = lo if hi - lo + 1 >= size else (lo + hi + 1) // 2 - size // 2
+    start = min(max(start, 0), total - size)
+    return start, start + size
+
+
+def _windows(trace: Trace, names: set[str], start: int, max_cells: int, max_side: int) -> dict[str, tuple[int, int, int, int]]:
+    """(r0, r1, c0, c1) of every panel in `names`. Panels sharing a side length (e.g. cols and Y, both L columns wide)
+    share its window, centred on what the first step highlights on them."""
+    panels = [trace.panel(n) for n in names]
+    marks: dict[str, np.ndarray] = {}
+    if trace.steps:
+        for h in trace.steps[start].highlights:
+            if h.panel in names and h.role in OUTLINE_ROLES:
+                m = _any_channel(h.mask)
+                if not m.all():
+                    marks[h.panel] = marks[h.panel] | m if h.panel in marks else m
+
+    out = {p.name: [0, p.grid_shape[0], 0, p.grid_shape[1]] for p in panels}
+
+    def shown(p: Panel, axis: int) -> int:
+        lo, hi = out[p.name][2 * axis: 2 * axis + 2]
+        return hi - lo
+
+    def allowed(p: Panel, axis: int) -> int:  # the longest run along `axis` that keeps the panel within the caps
+        return max(8, min(max_side, max_cells // max(1, shown(p, 1 - axis))))
+
+    for axis in (1, 0):  # columns first: the long axis of im2col's matrices
+        by_len: dict[int, list[Panel]] = {}
+        for p in panels:
+            by_len.setdefault(p.grid_shape[axis], []).append(p)
+        for length, group in by_len.items():
+            size = min(allowed(p, axis) for p in group)
+            if length <= size:
+                continue
+            hit = [np.nonzero(marks[p.name].any(axis=1 - axis))[0] for p in group if p.name in marks]
+            hit = [h for h in hit if h.size]
+            lo = min((int(h.min()) for h in hit), default=None)
+            hi = max((int(h.max()) for h in hit), default=None)
+            a, b = _span(length, min(size, length), lo, hi)
+            for p in group:
+                out[p.name][2 * axis: 2 * axis + 2] = [a, b]
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def layout_cells(trace: Trace, rows: Sequence[Sequence[str]], start: int = 0, max_cells: int = MAX_PANEL_CELLS,
+                 max_side: int = MAX_PANEL_SIDE) -> list[list[Cell]]:
+    """The cells of each figure row (`rows`: panel names), a cell per channel, each panel on its own axis; a panel past
+    `max_cells` or `max_side` shows a window round what step `start` highlights (see `_windows`)."""
+    names = {n for r in rows for n in r}
+    win = _windows(trace, names, start, max_cells, max_side)
+    out, axis = [], 1
+    for names_row in rows:
+        row = []
+        for name in names_row:
+            p = trace.panel(name)
+            for ch in (range(p.channels) if p.values.ndim == 3 else [None]):
+                row.append(Cell(p, ch, axis, *win[name]))  # the channels of a panel share its subplot
+            axis += 1
+        out.append(row)
+    return out
+
+
+def in_view(trace: Trace, t: int, cells: Sequence[Cell]) -> bool:
+    """Whether step t's highlights on the windowed panels show inside their windows (or there are none)."""
+    for h in trace.steps[t].highlights:
+        for c in cells:
+            if c.panel.name == h.panel:
+                m = _any_channel(h.mask)
+                if m.any() and not c.cut(m).any():
+                    return False
+                break
+    return True
+
+
+def side_by_side(sub: Sequence[Cell], grids: Sequence[np.ndarray], fill) -> np.ndarray:
+    """The (h, w) grids of a subplot's channel blocks on one grid: block k from column sub[k].x_off, `fill` in the
+    columns between blocks (NaN: plotly.js leaves such a heatmap cell blank, with no text and, with hoverongaps off,
+    no hover). One block is returned as it is."""
+    if len(sub) == 1:
+        return grids[0]
+    dtype = np.result_type(*[np.asarray(g).dtype for g in grids], np.min_scalar_type(fill))
+    if dtype.kind == "f":
+        dtype = np.dtype(np.float64)  # holds every grid's numbers exactly (NaN alone would promote int8 to float16)
+    out = np.full((sub[0].shape[0], sub[-1].x_off + sub[-1].shape[1]), fill, dtype=dtype)
+    for c, g in zip(sub, grids):
+        out[:, c.x_off:c.x_off + c.shape[1]] = g
+    return out
+
+
+def wrap(text: str, width: int = 120) -> str:
+    """Break a caption into <br>-separated lines for a Plotly title."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
+    per_line = max(6, int(width_px / (CHAR_EM * font_size)))
+    return wrap(label, per_line).split("<br>")
+
+
+def channel_tag(cell: Cell) -> str:
+    """A channel block's tag, e.g. "[c=1]" ("" for a panel without channels)."""
+    return "" if cell.channel is None else f"[{cell.panel.channel_label}={cell.channel}]"
+
+
+def tags_only(cell: Cell) -> bool:
+    """A block of a several-channel panel: only its channel tag over it (the panel's title spans all its blocks)."""
+    return cell.channel is not None and cell.panel.channels > 1
+
+
+def cell_label(cell: Cell) -> str:
+    """The panel's title and the block's channel tag ("xpad [c=0]")."""
+    return f"{cell.panel.title} {channel_tag(cell)}".strip()
+
+
+def _title_px(label: str, font_size: int) -> float:
+    """Room a title needs across: a short title's, or its longest word's (titles wrap between words only)."""
+    longest = max((len(w) for w in label.split()), default=0)
+    return max(MIN_SUBPLOT_PX * font_size / 12, longest * CHAR_EM * font_size)
+
+
+def tag_line_px(font_size: int) -> int:
+    """Height of the channel tags' line: the first line of a tick label (font_size - 3, at plotly.js's 1.3 line
+    spacing)."""
+    return math.ceil(1.3 * max(8, font_size - 3)) + 1
+
+
+def _units(cell: Cell, px: float, font_size: int) -> float:
+    """Width of a channel block in cell units: its grid, but room for what is written over it: the title of a panel
+    drawn as one block, or just the channel tag of a block of a several-channel panel (whose title spans all blocks,
+    `subplot_units`). Wider than the grid means NaN columns in the panel's heatmap: kept to what the text needs.
+
+    Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
+    subplot alike.
+    """
+    if tags_only(cell):
+        need = (len(channel_tag(cell)) + 1) * CHAR_EM * font_size
+    else:
+        need = _title_px(cell_label(cell), font_size)
+    return max(cell.shape[1], math.ceil(need / px))
+
+
+def subplot_units(sub: Sequence[Cell], px: float, font_size: int) -> float:
+    """Width of a panel's subplot in cell units: its channel blocks side by side, `_channel_gap` apart, and at least
+    the room its title needs (the axis range ends at the last block: any extra is blank, not NaN cells)."""
+    blocks = sum(_units(c, px, font_size) for c in sub) + _channel_gap(px) * (len(sub) - 1)
+    return max(blocks, _title_px(sub[0].panel.title, font_size) / px) if tags_only(sub[0]) else blocks
+
+
+def title_lines(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> list[str]:
+    """The wrapped title over a subplot: a one-block panel's title and tag, at the block's width; a several-channel
+    panel's title alone, at the width of all its blocks."""
+    if tags_only(sub[0]):
+        return _wrap_title(sub[0].panel.title, subplot_units(sub, px, font_size) * drawn_px, font_size)
+    return _wrap_title(cell_label(sub[0]), _units(sub[0], px, font_size) * drawn_px, font_size)
+
+
+def _channel_gap(px: float) -> int:
+    """The gap between two channel blocks of a subplot, in whole cell units (blocks start on whole columns)."""
+    return max(1, math.ceil(CHANNEL_GAP_PX / px))
+
+
+def subplot_gap(px: float) -> float:
+    """The gap between two subplots of a row, in cell units."""
+    return max(1.0, SUBPLOT_GAP_PX / px)
+
+
+def subplots(row: Sequence[Cell]) -> list[list[Cell]]:
+    """The cells of a figure row grouped by subplot (the channels of one panel share one)."""
+    out: list[list[Cell]] = []
+    for c in row:
+        if out and out[-1][0].axis == c.axis:
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out
+
+
+def _place_channels(row: Sequence[Cell], px: float, font_size: int) -> list[Cell]:
+    """Give every channel of a multi-channel panel its x offset in the panel's subplot: channel blocks side by side,
+    each as wide as its own subplot would be, `_channel_gap` apart (one subplot per panel instead of one per channel:
+    plotly.js redraws every subplot's axes on each animation frame)."""
+    out = []
+    for sub in subplots(row):
+        off = 0
+        for c in sub:
+            out.append(dataclasses.replace(c, x_off=int(off)))
+            off += _units(c, px, font_size) + _channel_gap(px)
+    return out

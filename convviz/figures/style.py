@@ -1,0 +1,51 @@
+"""What a trace figure's colours mean, and the caps that keep every figure fast to send and animate.
+
+One place for both, so a colour means the same on every page (the colour scale belongs to a panel's kind, the
+highlight colour to its role) and every module of the figure reads the same limits.
+"""
+from __future__ import annotations
+
+# Colour scales by panel kind (light, so black cell text stays readable on a projector).
+KIND_SCALES = {
+    "value": [[0.0, "#f7fbff"], [1.0, "#7fb2dc"]],
+    "grad": [[0.0, "#3f7fbf"], [0.5, "#f7f7f7"], [1.0, "#d0543f"]],  # diverging, centred at zero
+    "index": [[0.0, "#fffde7"], [1.0, "#c5e1a5"]],
+    "count": [[0.0, "#ffffff"], [1.0, "#b39ddb"]],
+    "error": [[0.0, "#e8f5e9"], [0.625, "#fff59d"], [1.0, "#e57373"]],  # log10 of the relative error
+}
+# Highlight colours by role. Regions (padding, uncovered) are translucent fills; the roles of a step
+# (read, write, focus, wrong) are cell outlines, so the value colours underneath stay true.
+ROLE_COLOURS = {
+    "padding": "rgba(120,120,120,0.28)",
+    "uncovered": "rgba(40,40,40,0.55)",
+    "focus": "#f2b705",
+    "read": "#ff7f0e",
+    "write": "#8e24aa",
+    "wrong": "#e00000",
+}
+FILL_ROLES = ("padding", "uncovered")
+OUTLINE_ROLES = ("read", "focus", "write", "wrong")  # drawing order: later ones on top
+ROLE_MEANING = {
+    "read": "cells read in this step",
+    "write": "cells written in this step",
+    "focus": "what this step is about",
+    "uncovered": "never reached by any window",
+    "padding": "padding",
+    "wrong": "wrong result",
+}
+ERROR_FLOOR = -16  # log10 of the smallest relative error drawn
+
+# Caps that keep every figure small enough to send and draw fast at the app's largest settings: a panel with more
+# cells (or a longer side) is shown in part, a window round what the first step is about; the page says so.
+MAX_PANEL_CELLS = 12_800
+MAX_PANEL_SIDE = 256
+GAP_MIN_PX = 8.0  # below this cell size the 1-pixel gaps between cells would hide the colours
+MAX_FRAMES = 100  # animation frames (and play-slider steps) per figure at most: keeps Fast above 10 fps
+CLICK_CELLS = 2048  # a clickable panel with more cells (all channels) gets its click grid on channel 0 only
+CLICK_MIN_PX = 10.0  # smaller cells get no click grid: too small to aim at, and its markers slow every frame's redraw
+MAX_TEXT_CELLS = 1_000  # numbers in cells only up to this many cells a figure: each is an SVG text redrawn every frame
+READABLE_PX = 15  # cells at least this large print their numbers unless the caller says otherwise
+TICK_PX = 28  # at least this many pixels between tick labels: every label costs time on each animation frame
+# ... and twice that where cells are this small: there a label names a region, not a cell, and fewer labels make
+# each frame faster
+SMALL_CELL_PX, SMALL_CELL_TICK_PX = 12.0, 56
