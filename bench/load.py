@@ -97,6 +97,7 @@ def app_pages() -> list[tuple[str, str]]:
 # ------------------------------------------------------------------------------------------ what a session expects
 
 H_LABEL, W_LABEL, KH_LABEL, SEED_LABEL = "H (height)", "W (width)", "KH (kernel)", "random seed"
+SEED_STEP = 1000  # PageUp / PageDown on the seed slider (0-9999): a tenth of its range
 
 
 @dataclass
@@ -146,9 +147,13 @@ new MutationObserver((muts) => {
 # What the page shows now (also used to report a mismatch).
 SNAPSHOT_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
-  const inputs = {};
+  const inputs = {};  // sliders: their range input's value; segmented controls: the selected segment's text
   for (const el of document.querySelectorAll('[data-testid="stSidebar"] input[aria-label]')) {
     inputs[el.getAttribute('aria-label')] = el.value;
+  }
+  for (const el of document.querySelectorAll('[data-testid="stSidebar"] [role="radiogroup"][aria-label]')) {
+    const on = el.querySelector('[role="radio"][aria-checked="true"]');
+    inputs[el.getAttribute('aria-label')] = on ? on.textContent.trim() : '';
   }
   const nav = document.querySelector('[data-testid="stSidebarNav"] a[aria-current="page"] [data-testid="stMarkdownContainer"]');
   return {
@@ -207,12 +212,12 @@ def mismatches(snap: dict, exp: Expected) -> list[str]:
 
 
 def seed_owners(snap: dict) -> set[int]:
-    """The sessions whose seed the page shows (URL or sidebar): seeds are 1 + i or 5001 + i for session i."""
+    """The sessions whose seed the page shows (URL or sidebar): seeds are 1 + i or 1001 + i for session i."""
     owners = set()
     for raw in (snap["query"].get("seed"), snap["inputs"].get(SEED_LABEL)):
         with contextlib.suppress(TypeError, ValueError):
             if int(raw) >= 1:
-                owners.add((int(raw) - 1) % 5000)
+                owners.add((int(raw) - 1) % SEED_STEP)
     return owners
 
 
@@ -559,17 +564,20 @@ async def run_session(browser, base_url: str, s: Session, rounds: int, think: fl
             if s.failures:
                 break
             await asyncio.sleep(think * rng.uniform(0.5, 1.5))
-            if r % 2 == 0:  # toggle H by one, or the seed by 5000 (never onto another session's seed)
-                s.exp.h = s.exp.h + 1 if s.exp.h == session_settings(s.index).h else s.exp.h - 1
-                label, value = H_LABEL, s.exp.h
+            # One key on the sidebar's slider, one rerun: H by one (an arrow), or the seed by SEED_STEP (a page key;
+            # never onto another session's seed).
+            if r % 2 == 0:
+                up = s.exp.h == session_settings(s.index).h
+                s.exp.h += 1 if up else -1
+                label, key = H_LABEL, "ArrowRight" if up else "ArrowLeft"
             else:
-                s.exp.seed = s.exp.seed + 5000 if s.exp.seed < 5000 else s.exp.seed - 5000
-                label, value = SEED_LABEL, s.exp.seed
-            box = page.locator(f'[data-testid="stSidebar"] input[aria-label="{label}"]')
+                up = s.exp.seed == session_settings(s.index).seed
+                s.exp.seed += SEED_STEP if up else -SEED_STEP
+                label, key = SEED_LABEL, "PageUp" if up else "PageDown"
+            box = page.locator(f'[data-testid="stSidebar"] input[type="range"][aria-label="{label}"]')
 
-            async def change(box=box, value=value) -> None:
-                await box.fill(str(value))
-                await box.press("Enter")
+            async def change(box=box, key=key) -> None:
+                await box.press(key)
 
             await interact(s, page, "setting", change)
         cookies = await context.cookies()

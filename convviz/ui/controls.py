@@ -17,6 +17,8 @@ from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, Settings, 
 STATE_PREFIX = "cv_"
 SEEDED = "cv__seeded"
 NOTES = "cv__url_notes"
+LAST = "cv__last"  # the settings of the last run, to undo a segmented control's deselection
+LINK_DRAWN = "cv__link_drawn"  # this run has drawn "Link to this view" (app.py draws it last otherwise)
 PRESENT = "cv_present"  # presenter mode, a view setting: URL key `present=1`
 TRUE_WORDS = ("1", "true", "yes", "on")
 
@@ -50,20 +52,68 @@ def seed_from_url() -> None:
 
 
 def current_settings() -> Settings:
-    """The settings as the widgets hold them now."""
-    return Settings(**{name: st.session_state.get(_k(name), getattr(DEFAULTS, name)) for name in vars(DEFAULTS)})
+    """The settings as the widgets hold them now; a control left undrawn in the last run (the padding sides outside
+    custom mode) has lost its state and reads as its default."""
+    values = {}
+    for name, default in vars(DEFAULTS).items():
+        value = st.session_state.get(_k(name))
+        values[name] = default if value is None else value
+    return Settings(**values)
 
 
-def _int_input(name: str, container=st) -> None:
+# One tap per value for small ranges; the others are sliders (drag, tap the track, arrow keys). Not number inputs:
+# at the sidebar's width Streamlit draws them without - / + buttons, so every change had to be typed.
+SEGMENTED = ("n", "cin", "cout", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
+# Targets of 24 px at least (WCAG 2.5.8; radio rows, toggle, help marks are 16-22 px), nine segments to a 300 px row.
+SIDEBAR_CSS = """<style>
+[data-testid="stSidebarUserContent"] button[data-variant="segmented_control"] {
+  padding-left: 0.25rem; padding-right: 0.25rem; min-height: 2.25rem; }
+[data-testid="stSidebarUserContent"] [data-testid="stRadioOption"],
+[data-testid="stSidebarUserContent"] [data-testid="stCheckbox"] label { min-height: 1.75rem; align-items: center; }
+[data-testid="stSidebarUserContent"] [data-testid="stTooltipHoverTarget"] button { padding: 4px; margin: -4px; }
+</style>"""
+
+
+def _help(name: str) -> str:
     f = INT_BY_KEY[name]
-    container.number_input(f.label, min_value=f.low, max_value=f.high, step=1, key=_k(name),
-                           help=f"{f.low} to {f.high}; URL key '{name}'")
+    return f"{f.low} to {f.high}; URL key '{name}'"
+
+
+def _keep_choice(name: str, default) -> None:
+    """on_change of a segmented control: a click on the selected segment deselects it (None); keep the old value."""
+    key = _k(name)
+    if st.session_state.get(key) is None:
+        st.session_state[key] = st.session_state.get(LAST, {}).get(name, default)
+
+
+def _state_for(name: str) -> None:
+    """A control drawn again after a run without it starts at the default the settings read, not empty (a segmented
+    control without state and without a default shows no selection)."""
+    if st.session_state.get(_k(name)) is None:
+        st.session_state[_k(name)] = getattr(DEFAULTS, name)
+
+
+def _segmented(name: str, label: str, options, help: str, format_func=str) -> None:
+    _state_for(name)
+    st.segmented_control(label, list(options), key=_k(name), required=True, format_func=format_func, help=help,
+                         on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)), width="stretch")
+
+
+def _int_control(name: str) -> None:
+    f = INT_BY_KEY[name]
+    if name in SEGMENTED:
+        _segmented(name, f.label, range(f.low, f.high + 1), _help(name))
+    else:
+        _state_for(name)
+        keys = "arrow keys ±1, Page Up/Down ±1000" if name == "seed" else "arrow keys ±1"
+        st.slider(f.label, min_value=f.low, max_value=f.high, step=1, key=_k(name), help=f"{_help(name)}; {keys}")
 
 
 def _pair(a: str, b: str) -> None:
-    left, right = st.columns(2)
-    _int_input(a, left)
-    _int_input(b, right)
+    """Two 1-4 controls side by side (four segments stay about 28 px wide); on a phone Streamlit stacks them."""
+    for column, name in zip(st.columns(2), (a, b)):
+        with column:
+            _int_control(name)
 
 
 def session_settings() -> Settings:
@@ -75,6 +125,7 @@ def session_settings() -> Settings:
     """
     seed_from_url()
     settings = current_settings()
+    st.session_state[LAST] = vars(settings)
     sync_url(settings)
     return settings
 
@@ -83,31 +134,32 @@ def draw_sidebar() -> Settings:
     """Draw the shared controls in the sidebar (from the state `session_settings` read) and return their settings."""
     seed_from_url()
     with st.sidebar:
+        st.html(SIDEBAR_CSS)  # style only: Streamlit sends it to the event container, it takes no room
         st.toggle("Presenter mode", key=PRESENT, help="Large cells and fonts, big step buttons; kept in the link "
                   "(present=1) so a prepared link opens in it with the sidebar tucked away.")
         st.markdown("**Input**")
-        _pair("h", "w")
-        c1, c2, c3 = st.columns(3)
-        _int_input("n", c1)
-        _int_input("cin", c2)
-        _int_input("cout", c3)
+        for name in ("h", "w", "n", "cin", "cout"):  # "F (out channels)" would wrap in half a row
+            _int_control(name)
         st.markdown("**Kernel, stride, dilation**")
-        _pair("kh", "kw")
+        for name in ("kh", "kw"):
+            _int_control(name)
         _pair("sh", "sw")
         _pair("dh", "dw")
         st.markdown("**Padding**")
-        st.selectbox("padding mode", PAD_MODES, key=_k("pad"),
-                     help="valid: none; same: TensorFlow rule (output = ceil(H/stride)); full: EK-1 each side; custom: four sides")
+        _segmented("pad", CHOICE_FIELDS["pad"][0], PAD_MODES, "valid: none; same: TensorFlow rule (output = "
+                   "ceil(H/stride)); full: EK-1 each side; custom: four sides; URL key 'pad'")
         if st.session_state[_k("pad")] == "custom":
-            _pair("pt", "pb")
-            _pair("pl", "pr")
+            for name in ("pt", "pb", "pl", "pr"):
+                _int_control(name)
         st.markdown("**Data**")
-        st.selectbox(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"))
-        st.selectbox(CHOICE_FIELDS["kernel"][0], list(KERNEL_PRESETS), format_func=KERNEL_PRESETS.get, key=_k("kernel"))
+        st.radio(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"),
+                 help="What x holds; URL key 'data'")
+        st.radio(CHOICE_FIELDS["kernel"][0], list(KERNEL_PRESETS), format_func=KERNEL_PRESETS.get, key=_k("kernel"),
+                 help="What w holds (your own: type it below); URL key 'kernel'")
         if st.session_state[_k("kernel")] == "custom":
             st.text_area("your kernel (rows separated by ';')", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1",
                          max_chars=400, height=80)
-        _int_input("seed")
+        _int_control("seed")
         st.button("Reset to defaults", use_container_width=True, on_click=_reset)
     return current_settings()
 
@@ -164,6 +216,7 @@ def share_link(settings: Settings) -> None:
     base = st.context.url or ""
     query = urlencode(query_of_view(settings))
     link = f"{base}?{query}" if query else base or "(open the app in a browser to get its address)"
+    st.session_state[LINK_DRAWN] = True
     with st.popover("🔗 Link to this view"):
         st.caption("This page with these settings; the box has a copy button.")
         st.code(link, language=None, wrap_lines=True)

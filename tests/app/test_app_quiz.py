@@ -110,7 +110,7 @@ def test_the_score_is_one_per_session_across_pages_and_settings_change_the_quest
     at.run()
     assert "1 of 1 right this session" in score(at)
     before = prompt(at)
-    at.number_input(key="cv_h").set_value(9).run()
+    at.slider(key="cv_h").set_value(9).run()
     assert prompt(at) != before and "input 9 x 6" in unescape(prompt(at))
 
 

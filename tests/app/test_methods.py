@@ -94,9 +94,9 @@ def test_an_impossible_layer_is_explained_not_raised():
     assert any("do not make a valid layer" in e.value and "kernel_size" in e.value for e in at.error)
     # The page stopped early; the shared controls are still drawn and keep their values (a control left undrawn
     # in a run would lose its state, resetting the user's settings).
-    assert at.sidebar.number_input(key="cv_h").value == 9
+    assert at.sidebar.slider(key="cv_h").value == 9
     at.run()
-    assert at.sidebar.number_input(key="cv_h").value == 9
+    assert at.sidebar.slider(key="cv_h").value == 9
 
 
 def test_small_sizes_and_slow_ratios_keep_their_digits():

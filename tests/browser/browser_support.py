@@ -17,7 +17,7 @@ RUN_TIMEOUT = 45.0  # seconds one script run may take (the first run of a page i
 FIRST_DEEP_LINK = "input_gradient?h=7&sh=2"  # a page in pages/, not the default page
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 PLOTLY_ANIMATION_INTERRUPT = "undefined"  # the page error of a stopped Plotly animation (see AppPage.assert_healthy)
-STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")  # an animated figure's title: "Step k/N: ..."
+STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")  # AppPage.chart_title: "Step k/N: ..."
 
 
 def app_pages() -> list[tuple[str, str]]:
@@ -89,6 +89,12 @@ class AppPage:
             time.sleep(0.05)
         if chart:
             p.wait_for_selector(".js-plotly-plot .main-svg", timeout=timeout * 1000)
+            # A figure's player reports the screen once the chart is drawn, and the figure is drawn again for it.
+            p.wait_for_function("""() => [...document.querySelectorAll('*')].filter((h) => h.shadowRoot)
+                .map((h) => h.shadowRoot.querySelector('.cv-player')).filter(Boolean)
+                .every((pl) => pl.dataset.settled === 'true')""", timeout=timeout * 1000)
+            if p.evaluate("() => !!document.querySelector('[data-testid=\"stApp\"][data-test-script-state=\"running\"]')"):
+                self.wait_for_app(chart=True, timeout=timeout, just_triggered=False)
 
     # what the page shows ----------------------------------------------------------------------------
     def texts(self, selector: str) -> list[str]:
@@ -102,8 +108,12 @@ class AppPage:
         return self.texts(f'[data-testid="stAlertContent{kind}"]')
 
     def chart_title(self) -> str:
-        """The first chart's (animated) title: 'Step k/N: ...'."""
-        return self.page.evaluate("() => document.querySelector('.js-plotly-plot .gtitle')?.textContent ?? ''")
+        """The step the first figure's player shows, as 'Step k/N: <the step's title> <its caption>' ('' without one)."""
+        state = player_state(self.page)
+        if not state or not state["count"]:
+            return ""
+        k, n = state["count"].removeprefix("Step ").split(" / ")
+        return f"Step {k}/{n}: {state['title']} {state['caption']}"
 
     def nav_label(self) -> str:
         """The label of the sidebar navigation's current page ('' without a navigation)."""
@@ -116,8 +126,64 @@ class AppPage:
 
         return dict(parse_qsl(urlsplit(self.page.url).query))
 
-    def number_input(self, label: str):
-        return self.page.locator(f'[data-testid="stSidebar"] input[aria-label="{label}"]')
+    # the sidebar's settings: sliders (H, W, seed) and segmented controls (the small ranges, padding mode) ------------
+    def control(self, label: str):
+        """A sidebar setting's control by its label: a slider's range input or a segmented control's radio group."""
+        return self.page.locator(f'[data-testid="stSidebar"] :is(input[type="range"], [role="radiogroup"])'
+                                 f'[aria-label="{label}"]')
+
+    def setting(self, label: str) -> str:
+        """A sidebar setting's value as shown: the slider's number or the selected segment's text ('' if none)."""
+        box = self.control(label).first
+        box.wait_for(state="attached")
+        return box.evaluate("""e => e.tagName === 'INPUT' ? e.value
+            : (e.querySelector('[role="radio"][aria-checked="true"]')?.textContent ?? '').trim()""")
+
+    def expect_setting(self, label: str, value) -> None:
+        """Wait until the sidebar shows this value for the setting (the sidebar is drawn after the page)."""
+        from playwright.sync_api import expect
+
+        box = self.control(label).first
+        box.wait_for(state="attached")
+        if box.evaluate("e => e.tagName") == "INPUT":
+            expect(box).to_have_value(str(value))
+        else:
+            expect(box.locator('[role="radio"][aria-checked="true"]')).to_have_text(str(value))
+
+    def segment(self, label: str, value):
+        """One option of a sidebar segmented control."""
+        text = re.compile(rf"^\s*{re.escape(str(value))}\s*$")
+        return self.control(label).locator('[role="radio"]').filter(has_text=text)
+
+    def slider_track(self, label: str):
+        """The part of a sidebar slider that takes clicks, taps and drags (the track, 40 px tall)."""
+        thumb = self.page.locator(f'input[type="range"][aria-label="{label}"]')  # `has` is relative to the slider
+        return self.page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').filter(
+            has=thumb).locator('[role="group"] > div').first
+
+    def slider_point(self, label: str, value: int) -> tuple[float, float]:
+        """Viewport coordinates of a value on a sidebar slider's track (the thumb's centre sits at its fraction)."""
+        box = self.control(label).first
+        low, high = (int(box.get_attribute(a)) for a in ("min", "max"))
+        track = self.slider_track(label)
+        track.scroll_into_view_if_needed()
+        r = track.bounding_box()
+        return r["x"] + r["width"] * (value - low) / (high - low), r["y"] + r["height"] / 2
+
+    def set_setting(self, label: str, value) -> None:
+        """Change a sidebar setting as a user does, with one click: on the slider's track, or on the segment.
+
+        A click between two slider steps lands on the nearer; arrow keys then correct it (each one a rerun)."""
+        box = self.control(label).first
+        box.wait_for(state="attached")
+        if box.evaluate("e => e.tagName") != "INPUT":
+            self.segment(label, value).click()
+            return
+        if int(box.input_value()) != int(value):
+            self.page.mouse.click(*self.slider_point(label, int(value)))
+        off = int(value) - int(box.input_value())
+        for _ in range(abs(off)):
+            box.press("ArrowRight" if off > 0 else "ArrowLeft")
 
     def assert_healthy(self, animation_interrupts: int = 0) -> None:
         """No Streamlit exception box, no uncaught page error, no JavaScript dialog.
@@ -149,7 +215,155 @@ class AppPage:
 
 
 def step_of(app: AppPage) -> tuple[int, int]:
-    """(k, N) from the first chart's title "Step k/N: ..."."""
+    """(k, N): the step the first figure's player shows, counted from 1, and the trace's steps."""
     m = STEP_TITLE.match(app.chart_title())
     assert m, f"the chart title does not start with 'Step k/N: ': {app.chart_title()!r}"
     return int(m.group(1)), int(m.group(2))
+
+
+# --------------------------------------------------------------------------------------------- the app server
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log_tail(log_path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextlib.contextmanager
+def serve(root: Path = REPO, port: int | None = None, env: dict | None = None):
+    """A fresh `streamlit run app.py` of the checkout at `root` on a free port (no session yet): yields its base URL.
+
+    Raises RuntimeError (with the server's log) if it exits or does not answer its health check in time."""
+    import subprocess
+    import sys
+    import tempfile
+    import urllib.request
+
+    port = port or free_port()
+    log = Path(tempfile.mkdtemp(prefix="convviz-app-")) / "streamlit.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode} before answering:\n{log_tail(log)}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200 and r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not answer {base}/_stcore/health within {SERVER_START_TIMEOUT:.0f} s:"
+                                   f"\n{log_tail(log)}")
+            time.sleep(0.25)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------------------------- the figure on screen
+
+FIGURE_ON_SCREEN_JS = """() => {
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const gd = document.querySelector('.js-plotly-plot');
+  if (!gd || !gd._fullLayout) return null;
+  const seen = new Set(); let area = 0, top = Infinity, bottom = -Infinity, right = -Infinity;
+  for (const im of gd.querySelectorAll('g.heatmaplayer image')) {
+    const r = im.getBoundingClientRect();
+    const k = [r.left, r.top, r.width, r.height].map(Math.round).join(',');
+    if (seen.has(k) || r.width < 1) continue;
+    seen.add(k);
+    top = Math.min(top, r.top); bottom = Math.max(bottom, r.bottom); right = Math.max(right, r.right);
+    const w = Math.max(0, Math.min(r.right, vw) - Math.max(r.left, 0));
+    const h = Math.max(0, Math.min(r.bottom, vh) - Math.max(r.top, 0));
+    area += w * h;
+  }
+  let cell = Infinity;
+  for (const [k, ax] of Object.entries(gd._fullLayout)) {
+    if (/^xaxis\\d*$/.test(k) && ax._m) cell = Math.min(cell, Math.abs(ax._m));
+  }
+  const hosts = [...document.querySelectorAll('*')].filter((e) => e.shadowRoot);
+  const cap = hosts.map((e) => e.shadowRoot.querySelector('.cv-caption')).find(Boolean) || gd.querySelector('.gtitle');
+  const cr = cap ? cap.getBoundingClientRect() : null;
+  const main = document.querySelector('[data-testid="stMain"]');
+  return {top: Math.round(top), bottom: Math.round(bottom), right: Math.round(right), share: 100 * area / (vw * vh),
+          cell: cell,
+          whole: top >= 0 && bottom <= vh && right <= vw,
+          caption: !!cr && cr.top >= 0 && cr.bottom <= vh,
+          wide: document.documentElement.scrollWidth > vw + 1 || (main && main.scrollWidth > main.clientWidth + 1)};
+}"""
+
+
+def figure_on_screen(page) -> dict | None:
+    """Where the page's first figure is on the screen, as the learner sees it on load (unscrolled): its first and
+    last rows of cells and the right edge of its cells ('top', 'bottom', 'right', px), the part of the screen its
+    cells cover ('share', %), the smallest cell ('cell', px), whether every panel is on screen ('whole'), whether the
+    step's caption is ('caption'), and whether the page scrolls sideways ('wide'). None without a drawn figure."""
+    return page.evaluate(FIGURE_ON_SCREEN_JS)
+
+
+PLAYER_JS = """() => {
+  for (const host of document.querySelectorAll('*')) {
+    const p = host.shadowRoot && host.shadowRoot.querySelector('.cv-player');
+    if (p) return {step: Number(p.dataset.step), playing: p.dataset.playing === 'true',
+                   count: p.querySelector('.cv-count').textContent, title: p.querySelector('.cv-title').textContent,
+                   caption: p.querySelector('.cv-text').textContent};
+  }
+  return null;
+}"""
+
+
+def player_state(page) -> dict | None:
+    """The first figure's player as shown: {step (0-based), playing, count ("Step k / N"), title, caption}."""
+    return page.evaluate(PLAYER_JS)
+
+
+def player_button(page, css_class: str):
+    """A button of the first player (cv-play, cv-prev, cv-next, cv-first, cv-last), inside its shadow root."""
+    return page.locator(f".{css_class}").first
+
+
+CELL_CENTRE_JS = """([r, c]) => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const meta = typeof gd.layout.meta === 'string' ? JSON.parse(gd.layout.meta) : gd.layout.meta;
+  const t = gd._fullData[meta.click_trace];
+  const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
+  const box = gd.getBoundingClientRect();
+  return [box.left + xa._offset + xa.l2p(c + (t.x0 || 0)), box.top + ya._offset + ya.l2p(r + (t.y0 || 0))];
+}"""
+
+
+def clickable_cell_centre(page, row: int, col: int) -> tuple[float, float]:
+    """Where cell (row, col) of the first figure's clickable panel is on the screen (one-channel panel, not windowed)."""
+    x, y = page.evaluate(CELL_CENTRE_JS, [row, col])
+    return x, y
+
+
+FIND_PLAYER_JS = ("(() => { for (const h of document.querySelectorAll('*')) { const p = h.shadowRoot && "
+                  "h.shadowRoot.querySelector('.cv-player'); if (p) return p; } return null; })()")
+
+
+def wait_for_player(page, condition: str, timeout: float = 5.0) -> None:
+    """Wait until the first player satisfies `condition`, a JavaScript expression of `p` (the .cv-player element), e.g.
+    "p.dataset.step === '6'" or "p.dataset.playing === 'false'"."""
+    page.wait_for_function(f"() => {{ const p = {FIND_PLAYER_JS}; return !!p && ({condition}); }}", timeout=timeout * 1000)

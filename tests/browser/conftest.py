@@ -8,12 +8,6 @@ itself, so it happens first whatever the test order: Streamlit 1.67 rendered tha
 from __future__ import annotations
 
 import contextlib
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +17,10 @@ from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     FIRST_DEEP_LINK,
-    REPO,
     RUN_TIMEOUT,
-    SERVER_START_TIMEOUT,
     VIEWPORT,
     AppPage,
+    serve,
 )
 
 
@@ -36,19 +29,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # --------------------------------------------------------------------------------------------- fixtures
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _log_tail(log_path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 @pytest.fixture(scope="session")
@@ -90,36 +70,15 @@ class FirstVisit:
 @contextlib.contextmanager
 def streamlit_server() -> Iterator[str]:
     """A fresh `streamlit run app.py` on a free port (no session yet): yields its base URL."""
-    port = _free_port()
-    log = Path(tempfile.mkdtemp(prefix="convviz-browser-")) / "streamlit.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server = serve()
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with code {proc.returncode} before answering:\n{_log_tail(log)}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer {base}/_stcore/health within {SERVER_START_TIMEOUT:.0f} s:\n"
-                            f"{_log_tail(log)}", pytrace=False)
-            time.sleep(0.25)
+        base = server.__enter__()
+    except RuntimeError as err:  # the server did not start: a failure with its log, not a traceback
+        pytest.fail(str(err), pytrace=False)
+    try:
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        server.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
@@ -146,7 +105,7 @@ def _first_visit(browser, base: str) -> FirstVisit:
             app.open(FIRST_DEEP_LINK)
         except Exception as err:  # recorded; the test reports it
             visit.failure = f"{type(err).__name__}: {err}"
-        h_input = app.number_input("H (height)")
+        h_input = app.control("H (height)")
         # The sidebar is drawn last in a run (app.py). Two full-suite runs of 5 on a loaded machine read the page
         # settled with its chart and navigation but no controls yet: wait for them a while (without app.py's run
         # they never come, and the test fails as it should).

@@ -51,6 +51,6 @@ def test_switching_to_settings_that_expose_a_hidden_bug_keeps_the_bug_and_the_ta
     expect(app.page.locator('[data-testid="stAlertContentWarning"]')).to_contain_text("expose this bug")
     expect(app.page.locator('[data-testid="stMain"] input[aria-label="Bug"]')).to_have_value(
         "Missing remainder padding when the stride does not divide")
-    expect(app.number_input("SH (stride)")).to_have_value("2")
+    app.expect_setting("SH (stride)", "2")
     assert app.query().get("sh") == "2" and app.query().get("sw") == "2"
     app.assert_healthy()

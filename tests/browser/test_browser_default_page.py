@@ -21,7 +21,7 @@ def assert_shapes(app: AppPage, h: int, **query: str) -> None:
     assert app.page.locator('[role="dialog"]').count() == 0, app.texts('[role="dialog"]')
     assert app.title().startswith("Shapes"), f"{app.page.url} shows {app.title()!r}"
     assert app.nav_label() == SHAPES_TITLE, f"the navigation shows {app.nav_label()!r}"
-    expect(app.number_input("H (height)")).to_have_value(str(h))
+    app.expect_setting("H (height)", str(h))
     assert f"(1, 1, {h}, 6)" in " ".join(app.texts('[data-testid="stCaptionContainer"]'))
     assert app.query() == {"h": str(h), **query}, app.page.url
     app.assert_healthy()

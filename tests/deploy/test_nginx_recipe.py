@@ -257,4 +257,4 @@ def test_the_state_a_session_expects_is_what_each_page_shows():
         assert not at.exception, [e.value for e in at.exception]
         want = exp.js()
         assert want["caption"] in " | ".join(c.value for c in at.caption), (load.PAGE_LIST[page], want["caption"])
-        assert at.number_input(key="cv_h").value == exp.h and at.number_input(key="cv_seed").value == exp.seed
+        assert at.slider(key="cv_h").value == exp.h and at.slider(key="cv_seed").value == exp.seed

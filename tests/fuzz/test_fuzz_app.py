@@ -68,9 +68,9 @@ def test_no_url_breaks_any_page(page, query):
 def test_random_control_changes_never_raise(page, changes):
     """Drive the sidebar widgets themselves (as a student would), within their limits, on any page."""
     at = run_page(page, {})
-    at.selectbox(key="cv_pad").set_value("custom").run()  # the four padding inputs exist in custom mode
+    at.segmented_control(key="cv_pad").set_value("custom").run()  # the four padding controls exist in custom mode
     for field, data in changes:
         value = data.draw(st.integers(field.low, field.high))
-        at.number_input(key=f"cv_{field.key}").set_value(value)
+        at.sidebar.get_by_key(f"cv_{field.key}").set_value(value)  # a slider or a segmented control
         at.run()
         assert_healthy(at, {field.key: value})
