@@ -7,9 +7,9 @@ import re
 
 import streamlit as st
 
-from convviz.ui.controls import PageStop, draw_sidebar, presenter_in_url, session_settings, share_link, url_notes
+from convviz.ui.controls import LINK_DRAWN, PageStop, draw_sidebar, presenter_in_url, session_settings, share_link, url_notes
 from convviz.ui.housekeeping import limit_blas_threads, start_memory_trimmer, touch
-from convviz.ui.page import presenter_style
+from convviz.ui.page import page_style
 from convviz.ui.shell import ensure_app_navigation, navigation
 
 st.set_page_config(page_title="convviz: convolution, forward and backward", page_icon="🧮", layout="wide",
@@ -20,8 +20,8 @@ limit_blas_threads()
 touch()  # activity: the shared caches are dropped only after CONVVIZ_IDLE_RELEASE_S seconds without any run
 page = navigation()
 settings = st.session_state["cv_settings"] = session_settings()
-share_link(settings)
-presenter_style()
+st.session_state[LINK_DRAWN] = False
+page_style()
 for note in url_notes():
     # A note quotes the raw URL value: show it as plain text (every ASCII punctuation mark escaped, so no Markdown
     # link, autolink, emphasis or directive in a crafted link can take effect), on one line.
@@ -32,6 +32,8 @@ try:
 except PageStop:
     pass  # the page has explained why it cannot go on (controls.stop_page)
 finally:
+    if not st.session_state.get(LINK_DRAWN):  # a page with a figure has it beside the figure's downloads
+        share_link(settings)
     # The sidebar is drawn after the page, so a change's new chart reaches the browser before the 30-odd sidebar
     # elements (bench/latency.py: change -> chart 206 -> 160 ms on Shapes). `finally`: a page that stops early, or
     # fails, still shows the controls that fix its settings.

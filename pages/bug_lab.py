@@ -6,7 +6,7 @@ from convviz.bugs import BUGS
 from convviz.data import INPUT_PRESETS, KERNEL_PRESETS
 from convviz.ui.bug_lab import bug_lab, bug_lab_figure
 from convviz.ui.controls import apply_settings
-from convviz.ui.page import escape_md, page_context, pick_indices
+from convviz.ui.page import escape_md, page_context, page_figure_box, pick_indices, show_about
 from convviz.ui.settings import CHOICE_FIELDS, INT_BY_KEY, parse_query, to_query
 
 ctx = page_context(
@@ -15,6 +15,7 @@ ctx = page_context(
     "code). Some settings hide a bug completely; the gradient check catches it as soon as the settings expose it. "
     "To test your own implementation, run `convviz.testing.check_conv2d` in a notebook.",
 )
+show_about(ctx.about)  # before the bug's lines: the figure here comes after the choice of bug
 bug_id = st.selectbox("Bug", list(BUGS), format_func=lambda k: BUGS[k].title, key="bug_lab_bug")
 bug = BUGS[bug_id]
 left, right = st.columns(2)
@@ -42,7 +43,8 @@ else:
 (st.success if lab.live_ok else st.error)(("✓ " if lab.live_ok else "✗ ") + escape_md(lab.live_line))
 st.markdown(escape_md(run.outcome))
 n, c = pick_indices("bug", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
-fig = bug_lab_figure(ctx.settings, bug_id, n, c)
+box = page_figure_box()
+fig = bug_lab_figure(ctx.settings, bug_id, n, c, width=box.width, cell_px=int(min(box.cell_px, 96)))
 st.plotly_chart(fig, key="bug_lab_fig", width="content", theme=None, config={"displaylogo": False, "scrollZoom": False})
 
 # Errors as 2.00e-09, as the Gradient check page prints them (a float column showed 0.000000002).

@@ -1,6 +1,4 @@
 """col2im: the input gradient by scatter-add, overlaps accumulating."""
-import streamlit as st
-
 from convviz.conv import _backward_col2im
 from convviz.im2col import col2im_add_at, col2im_assign_bug, col2im_padded
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
@@ -11,8 +9,8 @@ ctx = page_context(
     "each column back where im2col read it. Where windows overlap (stride smaller than the kernel) the "
     "contributions must accumulate; plain fancy-index assignment keeps only one and silently loses gradient. "
     "The result equals the transposed-convolution gradient.",
+    formula=r"dx_{pad}[n, c, iS_H + uD_H, jS_W + vD_W] \mathrel{+}= dcols[n, (c,u,v), (i,j)]",
 )
-st.latex(r"dx_{pad}[n, c, iS_H + uD_H, jS_W + vD_W] \mathrel{+}= dcols[n, (c,u,v), (i,j)]")
 (n,) = pick_indices("c2i", n=("sample n", ctx.spec.n))
 show_trace("col2im", ctx.settings, options_of(n=n), rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]],
-           code=[_backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug])
+           code=[_backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug], about=ctx.about)

@@ -1,6 +1,4 @@
 """Forward pass as a sliding window."""
-import streamlit as st
-
 from convviz.conv import _forward_loops
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
@@ -9,11 +7,11 @@ ctx = page_context(
     "Each output cell is the bias plus the sum of a window of the padded input multiplied element-wise by the "
     "kernel (deep learning's convolution is cross-correlation: the kernel is not flipped). The window moves by "
     "the stride; dilation spreads its taps apart. Click an output cell to jump to it.",
+    formula=r"y[n,f,i,j] = b[f] + \sum_{c,u,v} w[f,c,u,v]\; x_{pad}[n,\, c,\, i S_H + u D_H,\, j S_W + v D_W]",
 )
-st.latex(r"y[n,f,i,j] = b[f] + \sum_{c,u,v} w[f,c,u,v]\; x_{pad}[n,\, c,\, i S_H + u D_H,\, j S_W + v D_W]")
 n, f = pick_indices("fwd", n=("sample n", ctx.spec.n), f=("output channel f", ctx.spec.f))
 show_trace("forward", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "w"], ["products", "y"]], clickable="y",
-           code=[_forward_loops])
+           code=[_forward_loops], about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("window_cells", ctx)

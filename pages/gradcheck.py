@@ -1,6 +1,4 @@
 """Finite-difference gradient check of every analytic gradient for the current settings."""
-import streamlit as st
-
 from convviz.gradcheck import GradCheck, check_conv2d, numerical_gradient
 from convviz.ui.page import TraceRef, gradcheck_trace_cached, page_context, pick_indices, show_trace_object
 
@@ -9,10 +7,10 @@ ctx = page_context(
     "The backward formulas are checked by brute force: nudge one input entry by ±h, rerun the forward pass, "
     "and see how much the loss L = sum(y * dout) moved. If the analytic gradient agrees to a relative error "
     "below 1e-6 for every entry, it is right. Every backward method is checked against the same estimates.",
+    formula=(r"\frac{\partial L}{\partial a_e} \approx \frac{L(a + h e) - L(a - h e)}{2h},\qquad "
+         r"\mathrm{rel.\,error} = \frac{|g_{analytic} - g_{numeric}|}{\max(|g_{analytic}|, |g_{numeric}|, \epsilon)}"),
 )
-st.latex(r"\frac{\partial L}{\partial a_e} \approx \frac{L(a + h e) - L(a - h e)}{2h},\qquad "
-         r"\mathrm{rel.\,error} = \frac{|g_{analytic} - g_{numeric}|}{\max(|g_{analytic}|, |g_{numeric}|, \epsilon)}")
 n, f = pick_indices("gc", n=("sample n (shown)", ctx.spec.n), f=("output channel f (shown)", ctx.spec.f))
 show_trace_object(TraceRef(gradcheck_trace_cached, (ctx.settings, n, f)), key="gradcheck",
                   rows=[["dx_a", "dx_n", "dx_e"], ["dw_a", "dw_n", "dw_e"], ["db_a", "db_n", "db_e"]],
-                  code=[numerical_gradient, check_conv2d, GradCheck])
+                  code=[numerical_gradient, check_conv2d, GradCheck], about=ctx.about)

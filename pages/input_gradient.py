@@ -1,6 +1,4 @@
 """Input gradient as a transposed convolution: dilate, pad, rotate, slide, crop."""
-import streamlit as st
-
 from convviz.conv import _backward_transposed, dilate, flip_kernel, transposed_pads
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
@@ -10,12 +8,12 @@ ctx = page_context(
     "windows. Written as a convolution: put SH-1 zeros between its rows (dilate), pad it by EKH-1, plus the "
     "remainder rows no window reached, slide the 180°-rotated kernel over it with stride 1, and crop the forward "
     "padding off. Each of the five steps is a classic place for a bug.",
+    formula=(r"dx = \mathrm{crop}\Big(\mathrm{conv}_{stride=1}\big(\mathrm{pad}_{EK-1,\ EK-1+r}(\mathrm{dilate}_S(dout)),\ "
+         r"\mathrm{rot}_{180}(w)^{T}\big)\Big)"),
 )
-st.latex(r"dx = \mathrm{crop}\Big(\mathrm{conv}_{stride=1}\big(\mathrm{pad}_{EK-1,\ EK-1+r}(\mathrm{dilate}_S(dout)),\ "
-         r"\mathrm{rot}_{180}(w)^{T}\big)\Big)")
 n, c = pick_indices("tr", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
 show_trace("transposed", ctx.settings, options_of(n=n, c=c), rows=[["dout", "dilated"], ["padded", "wflip"], ["dxpad", "dx"]],
-           clickable="dxpad", select_label="input cell", code=[dilate, transposed_pads, flip_kernel, _backward_transposed])
+           clickable="dxpad", code=[dilate, transposed_pads, flip_kernel, _backward_transposed], about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("gradient", ctx)

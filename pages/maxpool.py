@@ -13,18 +13,19 @@ ctx = page_context(
     "With a stride smaller than the window, one cell can win several windows and its gradients add up. "
     "Padding counts as minus infinity. This page uses the kernel size, stride and dilation from the sidebar "
     "(padding is limited to half the window, as in PyTorch). Try the 'ones' data to see ties.",
-    geometry=False,  # the line below describes the pooling layer, not the sidebar's convolution
+    formula=r"y[i,j] = \max_{u,v}\ x_{pad}[iS_H + uD_H,\ jS_W + vD_W],\qquad dx[\arg\max] \mathrel{+}= dout[i,j]",
+    geometry=False,  # the facts below describe the pooling layer, not the sidebar's convolution
 )
 try:
     pool = pooling_of(ctx.spec)
 except ValueError as err:
     st.error(f"These settings make no max-pooling layer. {err}")
     stop_page()
-st.caption(geometry_line(pool, pooling=True))
+facts = [geometry_line(pool, pooling=True)]
 if pool.padding != ctx.spec.padding:
-    st.caption(f"Pooling pads each side like its top/left, at most half the window (PyTorch's rule): the sidebar's "
-               f"padding {ctx.spec.padding} becomes {pool.padding}.")
-st.latex(r"y[i,j] = \max_{u,v}\ x_{pad}[iS_H + uD_H,\ jS_W + vD_W],\qquad dx[\arg\max] \mathrel{+}= dout[i,j]")
+    facts.append(f"Pooling pads each side like its top/left, at most half the window (PyTorch's rule): the sidebar's "
+                 f"padding {ctx.spec.padding} becomes {pool.padding}.")
 n, c = pick_indices("mp", n=("sample n", ctx.spec.n), c=("channel c", ctx.spec.c))
 show_trace("maxpool", ctx.settings, options_of(n=n, c=c), rows=[["x", "y", "dout"], ["dx"]], clickable="y",
-           code=[max_pool2d_argmax, max_pool2d_backward_spec])
+           code=[max_pool2d_argmax, max_pool2d_backward_spec],
+           about=ctx.about.with_facts(facts))

@@ -1,6 +1,4 @@
 """Shapes & edge cases: output size, padding modes, the cells no window covers."""
-import streamlit as st
-
 from convviz.geometry import ConvSpec, same_padding_1d
 from convviz.ui.page import page_context, show_trace
 
@@ -11,10 +9,10 @@ ctx = page_context(
     "affect the output and get zero gradient. Rows in between can be skipped too: a stride longer than the effective "
     "kernel (a 1 x 1 kernel at stride 2) steps past them, and with stride 2 and dilation 2 every tap lands on an even "
     "padded row. Padding modes and even kernels change the numbers below.",
+    formula=r"OH = \left\lfloor \frac{H + p_{top} + p_{bottom} - (D_H (K_H - 1) + 1)}{S_H} \right\rfloor + 1",
 )
 spec = ctx.spec
-st.latex(r"OH = \left\lfloor \frac{H + p_{top} + p_{bottom} - (D_H (K_H - 1) + 1)}{S_H} \right\rfloor + 1")
-show_trace("shapes", ctx.settings, key="shapes", code=[ConvSpec.coverage, same_padding_1d])
+show_trace("shapes", ctx.settings, key="shapes", code=[ConvSpec.coverage, same_padding_1d], about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("output_size", ctx)

@@ -192,3 +192,13 @@ def crowded_numbers(fig: dict, digit_em: float = 0.56) -> list[tuple[str, int, i
         if size * digit_em * chars > 0.9 * px + 0.5:
             out.append((t.get("name", ""), size, chars, round(px, 1)))
     return out
+
+
+def panel_grids_at(fig: dict, name: str, step: int) -> list[np.ndarray]:
+    """The grids of panel `name` as the figure draws them at trace step `step` (its frame's values where the frame
+    changes the panel's heatmap, the figure's own otherwise)."""
+    (frame,) = [f for f in fig["frames"] if f["name"] == str(step)]
+    (hm,) = panel_heatmaps(fig, name)
+    index = fig["data"].index(hm)
+    z = next((d["z"] for i, d in zip(frame["traces"], frame["data"]) if i == index), None)
+    return channel_blocks(hm, z)

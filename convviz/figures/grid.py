@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..traces.base import Panel, Trace
-from .style import CLICK_MIN_PX, GAP_MIN_PX, MAX_PANEL_CELLS, MAX_PANEL_SIDE, MAX_TEXT_CELLS, OUTLINE_ROLES, READABLE_PX
+from .style import GAP_MIN_PX, MAX_PANEL_CELLS, MAX_PANEL_SIDE, MAX_TEXT_CELLS, OUTLINE_ROLES, READABLE_PX
 
 SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
 CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
@@ -24,8 +24,17 @@ MIN_CELL_PX = 1.5  # the layout's cell size never goes below this (the app's lar
 ROW_GROW_MAX_PX = 420  # a row drawn with larger cells than the figure's smallest stays at most this tall
 CHAR_EM = 0.6  # a bold title character's width in font sizes, as the title wrapping assumes
 MIN_FIGURE_PX = 560  # a figure is at least this wide (its play buttons and slider need the room)
-MARGIN_LEFT_PX, MARGIN_RIGHT_PX = 40, 20
-SIDE_ROOM_PX = 80  # the figure's width beyond its rows: margins and the last tick label
+MARGIN_RIGHT_PX = 6
+
+
+def margin_left(font_size: int) -> int:
+    """Room left of the first subplot for its row labels (two digits and a tick at the tick font)."""
+    return int(10 + 1.4 * font_size)
+
+
+def side_room(font_size: int) -> int:
+    """The figure's width beyond its rows: margins and half a tick label."""
+    return margin_left(font_size) + MARGIN_RIGHT_PX + 8
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,13 @@ class GridLayout:
     title_px: tuple[int, ...]  # room over each row: tick labels, channel tags, wrapped titles
     text: tuple[bool, ...]  # whether each row prints numbers in its cells
     gap: int  # pixels between cells, the same in every row
-    click: bool  # cells large enough for a click grid
     width: int  # the figure's width in pixels
     plot_h: float  # the height of all rows and their title room, in pixels
     font_size: int
 
     @property
     def plot_w(self) -> int:
-        return self.width - MARGIN_LEFT_PX - MARGIN_RIGHT_PX
+        return self.width - margin_left(self.font_size) - MARGIN_RIGHT_PX
 
     @property
     def bottom_px(self) -> int:
@@ -108,8 +116,8 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
     fitted = [_fit_px(r, cell_px, width, font_size) for r in cell_rows]
     pxs = _shared_shape_px(cell_rows, _grow_limited(fitted, heights))
     widths = [_row_units(r, px, font_size) for r, px in zip(cell_rows, pxs)]
-    fig_w = int(min(width, max(max(w * px for w, px in zip(widths, pxs)) + SIDE_ROOM_PX, MIN_FIGURE_PX)))
-    plot_w = fig_w - MARGIN_LEFT_PX - MARGIN_RIGHT_PX
+    fig_w = int(min(width, max(max(w * px for w, px in zip(widths, pxs)) + side_room(font_size), MIN_FIGURE_PX)))
+    plot_w = fig_w - margin_left(font_size) - MARGIN_RIGHT_PX
     # The cell size as drawn: px, unless even MIN_CELL_PX does not fit and the row is squeezed into the plot width
     # (the y axes follow the x scale): rows sized and titles wrapped for larger cells would leave blank bands.
     drawn = [min(px, plot_w / max(w, 1)) for w, px in zip(widths, pxs)]
@@ -118,9 +126,8 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
         rows=tuple(tuple(_place_channels(r, px, font_size)) for r, px in zip(cell_rows, pxs)),
         px=tuple(pxs), drawn_px=tuple(drawn), heights=tuple(heights), title_px=tuple(title_px),
         text=tuple(_row_text(cell_rows, pxs, text)),
-        # Gaps between cells and the click grid cost plotly.js time on every animation frame: the smallest row decides
-        # them for the whole figure.
-        gap=1 if min(pxs) >= GAP_MIN_PX else 0, click=min(pxs) >= CLICK_MIN_PX, width=fig_w,
+        # Gaps between cells cost plotly.js time on every animation frame: the smallest row decides them for the figure.
+        gap=1 if min(pxs) >= GAP_MIN_PX else 0, width=fig_w,
         plot_h=sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px), font_size=font_size)
 
 
@@ -135,7 +142,7 @@ def _fit_px(row: Sequence[Cell], cell_px: float, width: int, font_size: int) -> 
     pixels, cells scale with px): bisect. Each row gets its own, so a narrow row is not drawn at the widest row's few
     pixels."""
     def fits(px: float) -> bool:
-        return _row_units(row, px, font_size) * px <= width - SIDE_ROOM_PX
+        return _row_units(row, px, font_size) * px <= width - side_room(font_size)
 
     px = float(cell_px)
     if not fits(px):
@@ -300,8 +307,8 @@ def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
 
 
 def channel_tag(cell: Cell) -> str:
-    """A channel block's tag, e.g. "[c=1]" ("" for a panel without channels)."""
-    return "" if cell.channel is None else f"[{cell.panel.channel_label}={cell.channel}]"
+    """A channel block's tag, e.g. "[c=1]" ("" for a panel without channels, or with one: nothing to tell apart)."""
+    return "" if cell.channel is None or cell.panel.channels == 1 else f"[{cell.panel.channel_label}={cell.channel}]"
 
 
 def tags_only(cell: Cell) -> bool:
@@ -362,8 +369,8 @@ def _channel_gap(px: float) -> int:
 
 
 def subplot_gap(px: float) -> float:
-    """The gap between two subplots of a row, in cell units."""
-    return max(1.0, SUBPLOT_GAP_PX / px)
+    """The gap between two subplots of a row, in cell units: room for the next one's row labels, whatever the cells."""
+    return SUBPLOT_GAP_PX / px
 
 
 def subplots(row: Sequence[Cell]) -> list[list[Cell]]:

@@ -41,10 +41,10 @@ MAX_PANEL_CELLS = 12_800
 MAX_PANEL_SIDE = 256
 GAP_MIN_PX = 8.0  # below this cell size the 1-pixel gaps between cells would hide the colours
 MAX_FRAMES = 100  # animation frames (and play-slider steps) per figure at most: keeps Fast above 10 fps
-CLICK_CELLS = 2048  # a clickable panel with more cells (all channels) gets its click grid on channel 0 only
-CLICK_MIN_PX = 10.0  # smaller cells get no click grid: too small to aim at, and its markers slow every frame's redraw
 MAX_TEXT_CELLS = 1_000  # numbers in cells only up to this many cells a figure: each is an SVG text redrawn every frame
 READABLE_PX = 15  # cells at least this large print their numbers unless the caller says otherwise
+MAX_TEXT_PX = 30  # the largest font of the numbers in cells (cells of 80 px and more on a projector)
+PAGE_MARGIN_PX = 12  # a page figure's margins above and below its grid (its titles are inside the grid's rows)
 TICK_PX = 28  # at least this many pixels between tick labels: every label costs time on each animation frame
 # ... and twice that where cells are this small: there a label names a region, not a cell, and fewer labels make
 # each frame faster

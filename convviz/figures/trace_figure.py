@@ -14,17 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..traces.base import Panel, Trace, pick_steps
+from .arrange import arrange
 from .encoding import AnimatedFigure, browser_arrays, data_revision, enc, heatmap_z, meta_of, narrow_int
 from .grid import (
-    MARGIN_LEFT_PX,
     MARGIN_RIGHT_PX,
+    MIN_CELL_PX,
     Cell,
     GridLayout,
     cell_label,
     channel_tag,
-    grid_layout,
     in_view,
-    layout_cells,
+    margin_left,
     side_by_side,
     subplot_gap,
     subplot_units,
@@ -34,10 +34,9 @@ from .grid import (
     title_lines,
 )
 from .outlines import outline, outline_path, overlay, step_masks
-from .play_controls import caption_width, controls, frame_title, title_room
+from .play_controls import caption_width, frame_title, title_room
+from .play_controls import controls as play_controls
 from .style import (
-    CLICK_CELLS,
-    CLICK_MIN_PX,
     ERROR_FLOOR,
     FILL_ROLES,
     KIND_SCALES,
@@ -45,7 +44,9 @@ from .style import (
     MAX_PANEL_CELLS,
     MAX_PANEL_SIDE,
     MAX_TEXT_CELLS,
+    MAX_TEXT_PX,
     OUTLINE_ROLES,
+    PAGE_MARGIN_PX,
     READABLE_PX,
     ROLE_COLOURS,
     ROLE_MEANING,
@@ -54,7 +55,7 @@ from .style import (
     TICK_PX,
 )
 
-__all__ = ["CLICK_MIN_PX", "FILL_ROLES", "KIND_SCALES", "MAX_PANEL_CELLS", "MAX_TEXT_CELLS", "ROLE_COLOURS", "ROLE_MEANING",
+__all__ = ["FILL_ROLES", "KIND_SCALES", "MAX_PANEL_CELLS", "MAX_TEXT_CELLS", "ROLE_COLOURS", "ROLE_MEANING",
            "AnimatedFigure", "meta_of", "trace_figure"]
 
 STEP_FILLS = ("uncovered",)  # fill roles a step highlights (padding is the panel's own, drawn once)
@@ -73,9 +74,13 @@ def trace_figure(
     text: bool | None = None,
     clickable: str | None = None,
     max_width: int = 980,
+    max_height: float | None = None,
+    min_cell_px: float = MIN_CELL_PX,
     max_panel_cells: int = MAX_PANEL_CELLS,
     max_panel_side: int = MAX_PANEL_SIDE,
     plain_arrays: bool | None = None,
+    controls: bool = True,
+    rearrange: bool = False,
 ) -> AnimatedFigure:
     """Build the animated figure of `trace`.
 
@@ -86,35 +91,42 @@ def trace_figure(
         max_frames: cap on animation frames (default MAX_FRAMES: every frame redraws the figure and its play
             slider, whose cost grows with its steps); fewer when they would not fit in `payload_budget` bytes of
             JSON after the static grids (so the whole figure stays under ~2 MB at the app's largest settings).
-        cell_px: preferred cell size in pixels (presenter mode uses larger cells and fonts).
+        cell_px: the largest cell size in pixels (presenter mode uses larger cells and fonts).
         text: print numbers in the cells; default when the cells are large enough to read.
-        clickable: a panel name whose cells get an invisible marker grid, so a click selects that cell (on its
-            first channel only when all channels together exceed CLICK_CELLS: every marker is restyled on each frame).
-        max_width: the width available to the figure, in pixels.
+        clickable: a panel whose cells a click selects: layout.meta["click_trace"] is its heatmap's index in the data
+            (the page's player maps the clicked cell to its step).
+        max_width, max_height: the room the figure has, in pixels (no height: as tall as it needs); cells shrink to
+            fit the height, but not below `min_cell_px`.
+        rearrange: arrange the panels in the rows that give the largest cells in that room (`arrange`), not
+            necessarily `rows`.
         max_panel_cells, max_panel_side: a panel with more cells, or a longer side, shows a window of its rows /
             columns round what step `start` highlights (panels of the same length share the window); the
             animation then plays only the steps whose highlights fall inside the windows.
         plain_arrays: arrays as JSON lists rather than typed arrays (default: when that stays within PLAIN_MAX_BYTES
             and PLAIN_MAX_JSON; see `encoding.data_revision` for why).
+        controls: Plotly's own player (play buttons, step slider) and each frame's step title, for a figure on its
+            own (exported files); without them the figure is only the grid, for a page whose player steps it.
     Returns:
         AnimatedFigure (a go.Figure) with frames named by step index in `raw_frames`; layout.meta holds
         {"frame_steps": [...], "windows": [...]}: every windowed panel with the rows and columns shown.
     """
     rows = [list(r) for r in (rows or [[p.name for p in trace.panels]])]
-    grid = grid_layout(layout_cells(trace, rows, start, max_panel_cells, max_panel_side), width=max_width,
-                       cell_px=cell_px, font_size=font_size, text=text)
-    parts = _gather([(sub, _subplot(trace, sub, start, grid, r, clickable))
-                     for r, row in enumerate(grid.rows) for sub in subplots(row)])
+    room = None if max_height is None else max_height - (0 if controls else PAGE_MARGIN_PX)
+    grid = arrange(trace, rows, start, width=max_width, height=room, cell_px=cell_px, font_size=font_size, text=text,
+                   max_cells=max_panel_cells, max_side=max_panel_side, min_px=min_cell_px, rearrange=rearrange)
+    parts = _gather([(sub, _subplot(trace, sub, start, grid, r)) for r, row in enumerate(grid.rows) for sub in subplots(row)])
     axes, annotations = _axes_and_titles(grid)
     windowed = [c for c in grid.cells if c.windowed]
     visible = [t for t in range(len(trace.steps)) if in_view(trace, t, windowed)]
     budget = _frame_budget(trace, visible, parts, grid.cells, payload_budget, max_frames)
     kept = _kept_steps(trace, start, visible, budget)
-    wrap = caption_width(grid.width, font_size)
+    wrap = caption_width(grid.width, font_size) if controls else 0
     frames = [_frame(trace, t, parts, wrap) for t in kept]
-    meta = _meta(trace, grid, parts, windowed, visible, kept, text)
-    layout = _layout(trace, grid, _first_title(trace, start, wrap), frames, parts.shapes, axes, annotations, meta)
-    layout.update(_interaction(kept, start, len(frames), meta["click_grid"], font_size))
+    meta = _meta(trace, grid, parts, windowed, visible, kept, text, _click_trace(parts, clickable))
+    layout = _layout(trace, grid, _first_title(trace, start, wrap) if controls else None, frames, parts.shapes, axes,
+                     annotations, meta)
+    if controls and len(frames) > 1:
+        layout.update(play_controls(kept, start, font_size))
     layout["datarevision"] = data_revision(parts.data, frames)  # of the compact form: the same digest for the same numbers
     data, frames = browser_arrays(parts.data, frames, plain_arrays)
     fig = AnimatedFigure(layout=layout, raw_data=data, raw_frames=frames)
@@ -126,7 +138,7 @@ def trace_figure(
 class SubplotDraw:
     """What one panel's subplot draws, and which of it changes from step to step."""
 
-    traces: list[dict]  # its heatmap first, then its fill overlays and its click grid
+    traces: list[dict]  # its heatmap first, then its fill overlays
     fills: list[tuple[int, str]]  # (index into traces, role) of the fill overlays each step redraws
     shapes: list[dict]  # its outlines (layout shapes), one per role
     roles: list[str]  # the role of each outline
@@ -170,10 +182,10 @@ def _axis_refs(axis: int) -> dict:
     return dict(xaxis=f"x{_axis_suffix(axis)}", yaxis=f"y{_axis_suffix(axis)}")
 
 
-def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: int, clickable: str | None) -> SubplotDraw:
-    """The traces of one panel's subplot: its heatmap, its fill overlays and its click grid, and its outlines; each
-    one trace (or shape) for all the panel's channels, blocks side by side: every trace costs plotly.js time on each
-    animation frame whatever its size (defaults, calc data and their schema walk)."""
+def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: int) -> SubplotDraw:
+    """The traces of one panel's subplot: its heatmap and its fill overlays, and its outlines; each one trace (or
+    shape) for all the panel's channels, blocks side by side: every trace costs plotly.js time on each animation
+    frame whatever its size (defaults, calc data and their schema walk)."""
     p, px = sub[0].panel, grid.px[row]
     axes = _axis_refs(sub[0].axis)
     place = dict(x0=sub[0].x_start, dx=1, y0=sub[0].r0, dy=1) if (sub[0].windowed or sub[0].x_off or len(sub) > 1) else {}
@@ -189,9 +201,8 @@ def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: i
     outline_roles = [r for r in OUTLINE_ROLES if r in used]
     fills = [overlay(side_by_side(sub, step_masks(trace, start, sub, r), 0), r, axes, r, grid.gap, place)
              for r in fill_roles]
-    click = [_click_grid(sub, px, axes)] if clickable == p.name and grid.click else []
     return SubplotDraw(
-        traces=[heatmap, *padding, *fills, *click], fills=[(1 + len(padding) + k, r) for k, r in enumerate(fill_roles)],
+        traces=[heatmap, *padding, *fills], fills=[(1 + len(padding) + k, r) for k, r in enumerate(fill_roles)],
         shapes=[outline(step_masks(trace, start, sub, r), sub, r, axes, px) for r in outline_roles], roles=outline_roles,
         values_change=values_change, printed=text_size >= MIN_TEXT_SIZE)
 
@@ -210,7 +221,7 @@ def _heatmap(trace: Trace, sub: Sequence[Cell], values: np.ndarray | None, gap: 
     cell, p = sub[0], sub[0].panel
     grid = _values(sub, values)
     hm = dict(type="heatmap", z=enc(heatmap_z(p, grid)), colorscale=KIND_SCALES[p.kind], showscale=False,
-              name=cell_label(cell), **_hover(sub), **_scale_range(p, trace), **axes, **place)
+              name=cell_label(cell), meta=p.name, **_hover(sub), **_scale_range(p, trace), **axes, **place)
     if len(sub) > 1:
         hm["hoverongaps"] = False
     if gap:
@@ -241,26 +252,10 @@ def _hover(sub: Sequence[Cell]) -> dict:
 
 
 def _text_size(trace: Trace, panel: Panel, px: float, drawn_px: float, font_size: int) -> int:
-    """The font size of a panel's numbers: the usual size for the cell, but small enough that the longest number it
-    prints in any step fits the cell as drawn."""
+    """The font size of a panel's numbers: growing with the cell (large cells on a projector get large numbers), but
+    small enough that the longest number it prints in any step fits the cell as drawn."""
     fit = int(drawn_px * 0.9 / (DIGIT_EM * _text_chars(panel, trace)))
-    return min(max(7, min(font_size, int(px * 0.38))), fit)
-
-
-def _click_grid(sub: Sequence[Cell], px: float, axes: dict) -> dict:
-    """Invisible square markers over the subplot's cells, so a click selects a cell (channel 0 only past CLICK_CELLS)."""
-    cell, p = sub[0], sub[0].panel
-    gh, gw = cell.shape
-    rr, cc = np.mgrid[cell.r0:cell.r1, cell.c0:cell.c1]
-    aim = [c for c in sub if c.channel in (None, 0) or p.channels * gh * gw <= CLICK_CELLS]
-    return dict(
-        type="scatter", x=enc(np.concatenate([(cc + c.x_off).ravel() for c in aim]).astype(np.int16)),
-        y=enc(np.tile(rr.ravel(), len(aim)).astype(np.int16)),
-        mode="markers", marker=dict(size=max(6, px * 0.9), opacity=0, symbol="square"),
-        customdata=enc(np.tile(np.stack([rr.ravel() + p.row_start, cc.ravel() + p.col_start], axis=1),
-                               (len(aim), 1)).astype(np.int16)),
-        hovertemplate="select (%{customdata[0]}, %{customdata[1]})<extra></extra>", name="select", showlegend=False,
-        **axes)
+    return min(max(7, min(max(font_size, MAX_TEXT_PX * (px >= 40)), int(px * 0.38))), fit)
 
 
 def _scale_range(panel: Panel, trace: Trace) -> dict:
@@ -409,14 +404,15 @@ def _kept_steps(trace: Trace, start: int, visible: Sequence[int], budget: int) -
 
 
 def _frame(trace: Trace, t: int, parts: FigureParts, wrap: int) -> dict:
-    """Step t's animation frame: its fill overlays, changed heatmap values, title and outline paths (plotly.js merges
-    each shape into the layout's shape of the same index: only what changes is sent)."""
+    """Step t's animation frame: its fill overlays, changed heatmap values, title (wrapped at `wrap` characters; none
+    for 0) and outline paths (plotly.js merges each shape into the layout's shape of the same index: only what changes
+    is sent)."""
     fdata = [{"type": "heatmap", "z": enc(side_by_side(sub, step_masks(trace, t, sub, role), 0))}
              for _, sub, role in parts.fills]
     fdata += [{"type": "heatmap", "z": enc(heatmap_z(sub[0].panel, _values(sub, trace.values_at(t, sub[0].panel.name))))}
               for _, sub in parts.values]
     step = trace.steps[t]
-    flayout = {"title": {"text": frame_title(step.title, step.caption, t, len(trace.steps), wrap)}}
+    flayout = {"title": {"text": frame_title(step.title, step.caption, t, len(trace.steps), wrap)}} if wrap else {}
     if parts.outlined:
         flayout["shapes"] = [outline_path(step_masks(trace, t, sub, role), sub, role) for sub, role in parts.outlined]
     return {"name": str(t), "data": fdata, "traces": [i for i, _, _ in parts.fills] + [i for i, _ in parts.values],
@@ -432,12 +428,12 @@ def _first_title(trace: Trace, start: int, wrap: int) -> str:
 
 
 def _meta(trace: Trace, grid: GridLayout, parts: FigureParts, windowed: Sequence[Cell], visible: Sequence[int],
-          kept: list[int], text: bool | None) -> dict:
+          kept: list[int], text: bool | None, click_trace: int | None) -> dict:
     """layout.meta: what the page says about the figure (steps played, windows shown, numbers left out, clicks)."""
     windowed_names = {c.panel.name for c in windowed}
     return {"frame_steps": kept, "total_steps": trace.total_steps, "stage": trace.stage, "windows": _windows_meta(windowed),
             "steps_in_view": len(visible), "steps": len(trace.steps),
-            "click_grid": any(t.get("name") == "select" for t in parts.data),
+            "click_trace": click_trace,
             "numbers_hidden": text is None and any(px >= READABLE_PX and not shown for px, shown in zip(grid.px, grid.text)),
             "numbers_unprinted": parts.unprinted,
             "windows_movable": any(h.panel in windowed_names and not h.full for s in trace.steps for h in s.highlights)}
@@ -451,27 +447,27 @@ def _windows_meta(windowed: Sequence[Cell]) -> list[dict]:
             for c in windowed if c.channel in (None, 0)]
 
 
-def _layout(trace: Trace, grid: GridLayout, title: str, frames: Sequence[dict], shapes: list[dict], axes: dict,
+def _layout(trace: Trace, grid: GridLayout, title: str | None, frames: Sequence[dict], shapes: list[dict], axes: dict,
             annotations: list[dict], meta: dict) -> dict:
-    """The figure's layout: size and margins (room above for the longest step title), title, axes, outlines, meta."""
+    """The figure's layout: size and margins, axes, outlines, meta; with a title, room above for the longest step
+    title and below for Plotly's player."""
     font_size = grid.font_size
-    top_px = title_room([title] + [f["layout"]["title"]["text"] for f in frames], font_size)
+    top_px, bottom_px, titled = PAGE_MARGIN_PX // 2, PAGE_MARGIN_PX // 2, {}
+    if title is not None:
+        top_px, bottom_px = title_room([title] + [f["layout"]["title"]["text"] for f in frames], font_size), grid.bottom_px
+        titled = dict(title=dict(text=title, font=dict(size=font_size + 1), x=0.01, xanchor="left", xref="paper", y=1,
+                                 yref="container", yanchor="top", pad=dict(t=8 + font_size // 2)))
     return dict(
-        height=grid.height(top_px), width=grid.width,
-        margin=dict(l=MARGIN_LEFT_PX, r=MARGIN_RIGHT_PX, t=top_px, b=grid.bottom_px),
-        title=dict(text=title,
-                   font=dict(size=font_size + 1), x=0.01, xanchor="left", xref="paper", y=1, yref="container",
-                   yanchor="top", pad=dict(t=8 + font_size // 2)),
+        height=int(grid.plot_h + top_px + bottom_px), width=grid.width,
+        margin=dict(l=margin_left(font_size), r=MARGIN_RIGHT_PX, t=top_px, b=bottom_px), **titled,
         annotations=annotations, shapes=shapes, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),
-        showlegend=False, dragmode=False, uirevision=trace.stage, meta=meta, **axes,
+        showlegend=False, dragmode=False, hovermode="closest", uirevision=trace.stage, meta=meta, **axes,
     )
 
 
-def _interaction(kept: list[int], start: int, n_frames: int, click_grid: bool, font_size: int) -> dict:
-    """Layout entries for playing the frames (when there are several) and for selecting a cell by a click."""
-    out = controls(kept, start, font_size) if n_frames > 1 else {}
-    if click_grid:
-        # What Streamlit sets itself for a chart with point selection (st.plotly_chart on_select): set here, its
-        # second render of the chart changes nothing, so plotly.js need not draw it again (see data_revision).
-        out.update(clickmode="event+select", hovermode="closest", dragmode="pan")
-    return out
+def _click_trace(parts: FigureParts, clickable: str | None) -> int | None:
+    """Index in the figure's data of the clickable panel's heatmap (its customdata names each cell), if any."""
+    for i, t in enumerate(parts.data):
+        if clickable and t.get("type") == "heatmap" and t.get("meta") == clickable:
+            return i
+    return None

@@ -255,6 +255,30 @@ class Trace:
                     return t
         return None
 
+    def click_map(self, panel: str) -> dict[tuple[int, int], int]:
+        """{(row, col) label: step} for every cell of `panel` a click on which chooses a step (`step_for_click` for all
+        cells at once: the browser looks clicks up in it)."""
+        p = self.panel(panel)
+        gh, gw = p.grid_shape
+        out: dict[tuple[int, int], int] = {}
+        if self.click == "key":
+            for t, s in enumerate(self.steps):
+                if s.key is not None and len(s.key) == 2:
+                    r, c = int(s.key[0]) - p.row_start, int(s.key[1]) - p.col_start
+                    if 0 <= r < gh and 0 <= c < gw:
+                        out.setdefault((r + p.row_start, c + p.col_start), t)
+            return out
+        free = np.ones((gh, gw), dtype=bool)
+        for t, s in enumerate(self.steps):
+            for h in s.highlights:
+                if h.panel == panel and h.role == self.click:
+                    m = h.mask.any(axis=0) if h.mask.ndim == 3 else h.mask
+                    hit = free & np.pad(m, ((0, max(0, gh - m.shape[0])), (0, max(0, gw - m.shape[1]))))[:gh, :gw]
+                    for r, c in zip(*np.nonzero(hit)):
+                        out[(int(r) + p.row_start, int(c) + p.col_start)] = t
+                    free &= ~hit
+        return out
+
     def step_for_key(self, key: Sequence[int]) -> int | None:
         """Index of the first kept step about `key` (e.g. an output cell), or None."""
         key = tuple(key)

@@ -56,10 +56,11 @@ def bug_lab(settings: Settings, bug_id: str) -> BugLab:
 
 
 @st.cache_resource(max_entries=LAB_ENTRIES, show_spinner=False)
-def bug_lab_figure(settings: Settings, bug_id: str, n: int, c: int) -> go.Figure:
-    """Correct vs buggy dx of sample n, input channel c (shared between sessions: do not modify it)."""
+def bug_lab_figure(settings: Settings, bug_id: str, n: int, c: int, width: int = 900, cell_px: int = 44) -> go.Figure:
+    """Correct vs buggy dx of sample n, input channel c, for a page column `width` pixels wide (shared between
+    sessions: do not modify it)."""
     run = bug_lab(settings, bug_id).run
-    return bug_figure(run.dx_ok[n, c], run.dx_aligned[n, c], run.wrong_mask[n, c])
+    return bug_figure(run.dx_ok[n, c], run.dx_aligned[n, c], run.wrong_mask[n, c], cell_px=cell_px, width=width)
 
 
 def release_lab_caches() -> None:

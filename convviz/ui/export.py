@@ -27,6 +27,7 @@ from ..figures.export import (
     image_export_problem,
 )
 from ..traces.base import Trace
+from .controls import share_link
 from .settings import Settings, to_query
 
 GIF_STATE = "cv_gif_"  # session key prefix: (view, GIF bytes) of the last GIF rendered per figure
@@ -59,18 +60,21 @@ def export_row(trace: Trace, fig: go.Figure, key: str, step: int, settings: Sett
     """Downloads for the figure on screen: GIF (rendered on demand, with progress), HTML, PNG, and the code.
 
     Args:
-        step: the trace step shown first (the PNG shows it).
-        rebuild: returns `fig` again from the shared caches. The deferred downloads call this: Streamlit keeps them
-            (and a closed tab's whole session) after the run, so they must not hold `fig` or `trace` themselves
+        fig: the figure on the page (its frames name the steps a GIF can show).
+        step: the trace step on screen (the PNG shows it).
+        rebuild: returns the figure for files (with its titles and Plotly's own player) from the shared caches. The
+            deferred downloads call this: Streamlit keeps them (and a closed tab's whole session) after the run, so
+            they must not hold `fig` or `trace` themselves
             (see page.TraceRef).
         view: a small value naming the view on screen; a GIF rendered for it is offered while that view is shown.
     """
     stem = _file_stem(trace, key)
     stage = STAGE_OF_TRACE.get(trace.stage)
     problem = image_export_problem()
-    with st.container(horizontal=True):  # the two buttons side by side, under the figure
+    with st.container(horizontal=True):  # the buttons side by side, under the figure
         _export_popover(trace.title, fig, rebuild, view, key, step, stem, problem)
         _code_button(stage, settings, key, stem)
+        share_link(settings)
 
 
 def _export_popover(title: str, fig: go.Figure, rebuild: Callable[[], go.Figure], view: Hashable, key: str, step: int,
@@ -84,7 +88,7 @@ def _export_popover(title: str, fig: go.Figure, rebuild: Callable[[], go.Figure]
         else:
             st.download_button(f"🖼️ PNG of step {step + 1}", data=lambda: frame_png(rebuild(), step), file_name=f"{stem}_step{step + 1}.png",
                                mime="image/png", on_click="ignore", key=f"cv_dl_png_{key}")
-            _gif_part(fig, view, key, stem)
+            _gif_part(fig, rebuild, view, key, stem)
 
 
 def _code_button(stage: str | None, settings: Settings, key: str, stem: str) -> None:
@@ -98,7 +102,7 @@ def _code_button(stage: str | None, settings: Settings, key: str, stem: str) -> 
                            help="A self-contained NumPy script with this page's exact numbers; it prints the arrays shown here.")
 
 
-def _gif_part(fig: go.Figure, view: Hashable, key: str, stem: str) -> None:
+def _gif_part(fig: go.Figure, rebuild: Callable[[], go.Figure], view: Hashable, key: str, stem: str) -> None:
     frames = len(fig.layout.meta["frame_steps"]) if fig.layout.meta else 1
     shown = min(frames, GIF_MAX_FRAMES)
     state_key = GIF_STATE + key
@@ -107,7 +111,7 @@ def _gif_part(fig: go.Figure, view: Hashable, key: str, stem: str) -> None:
                  f"{GIF_SECONDS:.0f} s (large figures get fewer)."):
         bar = st.progress(0.0, text="Rendering GIF frames…")
         try:
-            gif = animation_gif(fig, progress=lambda frac: bar.progress(min(1.0, frac), text=f"Rendering GIF frames: {frac:.0%}"))
+            gif = animation_gif(rebuild(), progress=lambda frac: bar.progress(min(1.0, frac), text=f"Rendering GIF frames: {frac:.0%}"))
         except ExportUnavailable as err:
             bar.empty()
             st.error(f"The GIF could not be made. {err}")

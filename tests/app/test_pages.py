@@ -17,6 +17,7 @@ from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.ui.shell import PAGES
 from tests.figure_support import blank_bands, crowded_numbers, decode, title_overlaps
 from tests.figure_support import panel_grids as panel  # one grid per channel, split by the channel each hover names
+from tests.figure_support import panel_grids_at as panel_at
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE_PATHS = [p.path for p in PAGES]
@@ -198,7 +199,7 @@ def test_im2col_tabs_build_only_the_open_parts_figure():
         open_tabs = [t.label for t in at.tabs if len(t.children)]
         assert open_tabs == [IM2COL_PARTS[part]], open_tabs  # the other tabs are empty
     assert stages == ["im2col_indices", "im2col_gather", "im2col_product"]
-    at.number_input(key="cv_h").set_value(8).run()  # the open tab stays open across a settings change
+    at.slider(key="cv_h").set_value(8).run()  # the open tab stays open across a settings change
     (fig,) = figures(at)
     assert meta_of(fig)["stage"] == "im2col_product" and at.session_state["cv_im2col_part"] == IM2COL_PARTS[2]
 
@@ -274,11 +275,7 @@ def test_maxpool_page_shows_pooling_forward_and_routed_backward(case):
     np.testing.assert_array_equal(one(fig, "y"), y[0, 0])
     np.testing.assert_array_equal(one(fig, "dout"), pool_dout[0, 0])
     # The routed gradient accumulates step by step: on the last step it is the engine's dx (padded frame).
-    slider = at.select_slider(key="cv_slider_maxpool")
-    slider.set_value(len(slider.options) - 1).run()
-    assert not at.exception
-    (fig,) = figures(at)
-    routed = one(fig, "dx")
+    (routed,) = panel_at(fig, "dx", json.loads(fig["layout"]["meta"])["steps"] - 1)
     ph, pw = p
     np.testing.assert_allclose(routed[ph:ph + spec.h, pw:pw + spec.w], dx[0, 0], atol=1e-12)
     assert routed.sum() == pytest.approx(pool_dout[0, 0].sum())
@@ -325,10 +322,8 @@ def test_panels_drawn_without_numbers_say_so():
 
 def test_maxpool_ties_route_to_the_first_maximum():
     query = {"data": "ones", "sh": "2", "sw": "2", "kh": "2", "kw": "2"}
-    at = run("pages/maxpool.py", query)
-    slider = at.select_slider(key="cv_slider_maxpool")
-    slider.set_value(len(slider.options) - 1).run()
-    routed = one(figures(at)[0], "dx")
+    (fig,) = figures(run("pages/maxpool.py", query))
+    (routed,) = panel_at(fig, "dx", json.loads(fig["layout"]["meta"])["steps"] - 1)
     spec = Settings(kh=2, kw=2, sh=2, sw=2).spec()
     expected = np.zeros((6, 6))
     expected[::2, ::2] = make_dout((1, 1, 3, 3), 7)[0, 0]  # every window's top-left cell wins the tie
@@ -443,7 +438,7 @@ def test_impossible_geometry_explains_and_does_not_raise():
     assert not at.exception
     assert any("kernel_size (height)" in e.value for e in at.error), [e.value for e in at.error]
     assert not at.get("plotly_chart")
-    assert at.number_input(key="cv_h").value == 2  # the user's values are kept, to be fixed in the sidebar
+    assert at.slider(key="cv_h").value == 2  # the user's values are kept, to be fixed in the sidebar
 
 
 @pytest.mark.parametrize("page", PAGE_PATHS)
@@ -467,8 +462,8 @@ def test_hostile_url_falls_back_with_notes_and_renders_the_defaults():
     for key in ("h", "sh", "data", "kh", "w", "seed"):
         assert f"{key}\\:" in text or f"{key}:" in text, (key, notes)
     assert "utm_source" not in text
-    assert at.number_input(key="cv_h").value == Settings().h
-    assert at.selectbox(key="cv_data").value == "ids"
+    assert at.slider(key="cv_h").value == Settings().h
+    assert at.radio(key="cv_data").value == "ids"
     for element in at.markdown:
         assert "<script" not in element.value.lower() or not element.allow_html
     # The page is the default layer's.
@@ -483,8 +478,8 @@ def test_settings_survive_page_switches_and_the_url_mirrors_them():
     for page in ("pages/col2im.py", "pages/shapes.py", "pages/maxpool.py"):
         at.switch_page(page).run()
         assert not at.exception
-        assert at.number_input(key="cv_h").value == 9 and at.number_input(key="cv_kh").value == 2
-        assert at.selectbox(key="cv_pad").value == "custom" and at.number_input(key="cv_pl").value == 1
+        assert at.slider(key="cv_h").value == 9 and at.segmented_control(key="cv_kh").value == 2
+        assert at.segmented_control(key="cv_pad").value == "custom" and at.segmented_control(key="cv_pl").value == 1
         assert at.query_params.get("h") in ("9", ["9"]) and at.query_params.get("kh") in ("2", ["2"])
         assert at.query_params.get("pl") in ("1", ["1"])
         assert not {"w", "pt", "pb", "pr", "sh"} & set(at.query_params)  # defaults are left out of the URL
@@ -493,12 +488,12 @@ def test_settings_survive_page_switches_and_the_url_mirrors_them():
 def test_changing_a_control_redraws_with_new_numbers_and_updates_the_url():
     at = run("pages/forward.py", {})
     assert "h" not in at.query_params
-    at.number_input(key="cv_h").set_value(8).run()
+    at.slider(key="cv_h").set_value(8).run()
     assert not at.exception
     assert one(figures(at)[0], "y").shape == (6, 4)
     assert at.query_params.get("h") in ("8", ["8"])
     next(b for b in at.button if b.label == "Reset to defaults").click().run()
-    assert at.number_input(key="cv_h").value == 6 and "h" not in at.query_params
+    assert at.slider(key="cv_h").value == 6 and "h" not in at.query_params
 
 
 def test_custom_kernel_text_is_used_and_a_bad_one_is_explained():
@@ -512,11 +507,23 @@ def test_custom_kernel_text_is_used_and_a_bad_one_is_explained():
     assert any("kernel" in e.value and "not a number" in e.value for e in bad.error)
 
 
-def test_clicking_next_in_presenter_mode_moves_the_step():
+def test_the_step_the_player_reports_is_the_step_the_page_names():
+    """The player tells the server the step on screen once it rests (its state `step`): the PNG export then names that
+    step, and a step the figure has a frame for redraws no chart (the figure keeps its first step)."""
+    at = run("pages/forward.py", {})
+    (before,) = figures(at)
+    at.session_state["cv_step_forward"] = 5
+    at.run()
+    assert not at.exception
+    (after,) = figures(at)
+    assert after == before  # the player draws step 6 from the figure's frames: nothing new to send
+    assert any(b.label.endswith("PNG of step 6") for b in at.get("download_button")), [b.label for b in at.get("download_button")]
+
+
+def test_presenter_mode_says_which_keys_step_the_figure():
     at = run("pages/forward.py", {"present": "1"})
-    at.button(key="cv_next_forward").click().run()
-    assert at.select_slider(key="cv_slider_forward").value == 1
-    assert any(m.value.startswith("**Output cell (0, 1)**") for m in at.markdown)
+    assert any("PageDown" in c.value and "Space" in c.value for c in at.caption)
+    assert not any("PageDown" in c.value for c in run("pages/forward.py", {}).caption)
 
 
 def test_the_root_url_opens_the_shapes_page_with_navigation_to_every_page():
@@ -525,7 +532,7 @@ def test_the_root_url_opens_the_shapes_page_with_navigation_to_every_page():
     at.run()
     assert not at.exception
     assert at.title[0].value == "Shapes & edge cases"
-    assert at.number_input(key="cv_sh").value == 2
+    assert at.segmented_control(key="cv_sh").value == 2
     at.switch_page("pages/gradcheck.py").run()
     assert not at.exception and at.title[0].value.startswith("Gradient check")
 
@@ -568,16 +575,17 @@ def test_largest_settings_show_part_of_the_big_matrices_say_so_and_stay_exact():
     np.testing.assert_allclose(grid, (w.reshape(spec.f, -1).T @ dout[0].reshape(spec.f, -1))[:, part], atol=1e-12)
 
 
-def test_cells_too_small_to_click_say_so_and_the_step_selector_stops_offering_clicks():
-    at = run("pages/forward.py", {})
-    assert any("click" in s.label for s in at.select_slider)  # default size: click an output cell
-    assert not [c for c in at.caption if "too small to click" in c.value]
-    at = run("pages/forward.py", LARGEST)
-    assert_healthy(at)
-    assert not any("click" in s.label for s in at.select_slider)
-    assert [c for c in at.caption if "too small to click" in c.value]
-    (fig,) = figures(at)
-    assert not [t for t in fig["data"] if t.get("name") == "select"]
+def test_cells_of_every_size_are_clickable():
+    """Clicks land on the clickable panel's own heatmap, so cells stay clickable at the largest settings (a marker
+    grid over them was dropped below 10 px) and no page says otherwise."""
+    for query in ({}, LARGEST):
+        at = run("pages/forward.py", query)
+        assert_healthy(at)
+        assert not [c for c in at.caption if "too small to click" in c.value]
+        (fig,) = figures(at)
+        meta = json.loads(fig["layout"]["meta"])
+        assert fig["data"][meta["click_trace"]]["hovertemplate"].endswith("<extra>y</extra>")
+        assert not [t for t in fig["data"] if t["type"] == "scatter"]
 
 
 def test_the_engines_code_is_sent_only_while_its_expander_is_open():

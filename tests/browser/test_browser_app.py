@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import FIRST_DEEP_LINK, SCREENSHOTS, app_pages, step_of
+from browser_support import FIRST_DEEP_LINK, SCREENSHOTS, app_pages, step_of, wait_for_player
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -49,8 +49,8 @@ def test_deep_link_renders_page_with_url_settings(app, url_path, nav_title):
     assert app.page.locator('[role="dialog"]').count() == 0, app.texts('[role="dialog"]')
     assert app.page.locator(".js-plotly-plot").count() >= 1
     assert app.nav_label() == nav_title, "the deep link opened another page"
-    expect(app.number_input("H (height)")).to_have_value("7")
-    expect(app.number_input("SH (stride)")).to_have_value("2")
+    app.expect_setting("H (height)", "7")
+    app.expect_setting("SH (stride)", "2")
     captions = " ".join(app.texts('[data-testid="stCaptionContainer"]'))
     if url_path == "methods":  # it times a layer of its own sizes: its caption is that layer's, not the sidebar's
         assert "x (2, 8, 32, 32)" in captions and "(1, 1, 7, 6)" not in captions, captions
@@ -71,8 +71,8 @@ def test_settings_survive_sidebar_navigation(app, base_url):
     expect(app.page).to_have_url(url_with(h=7, kh=2))
     assert app.query() == {"h": "7", "kh": "2"}
     assert app.title().startswith("im2col")
-    expect(app.number_input("H (height)")).to_have_value("7")
-    expect(app.number_input("KH (kernel)")).to_have_value("2")
+    app.expect_setting("H (height)", "7")
+    app.expect_setting("KH (kernel)", "2")
     assert "(1, 1, 7, 6)" in " ".join(app.texts('[data-testid="stCaptionContainer"]'))
     # The "link to this view" popover offers the same address.
     app.page.get_by_text("Link to this view").click()
@@ -84,12 +84,10 @@ def test_settings_survive_sidebar_navigation(app, base_url):
 def test_changing_a_control_updates_the_url(app):
     app.open(ROOT)
     assert "h" not in app.query()
-    box = app.number_input("H (height)")
-    box.fill("9")
-    box.press("Enter")
+    app.set_setting("H (height)", 9)  # one click on the slider's track
     expect(app.page).to_have_url(url_with(h=9))
     app.wait_for_app()
-    expect(box).to_have_value("9")
+    app.expect_setting("H (height)", "9")
     expect(app.page.locator('[data-testid="stCaptionContainer"]').first).to_contain_text("(1, 1, 9, 6)")
     app.assert_healthy()
 
@@ -101,18 +99,21 @@ def test_play_advances_frames_and_pause_stops(app):
     app.open("forward")
     first, total = step_of(app)
     assert (first, total) == (1, 16), "default 6x6 input, 3x3 kernel: 16 output cells, starting at the first"
-    app.page.locator(".js-plotly-plot .updatemenu-button", has_text="Fast").click()
-    app.page.wait_for_timeout(1500)
+    app.page.locator(".cv-speed").first.select_option("fast")
+    app.page.locator(".cv-play").first.click()
+    wait_for_player(app.page, "p.dataset.step === '15' && p.dataset.playing === 'false'", 10)  # Fast plays all 16
+    assert step_of(app) == (16, 16), "Play (fast) did not reach the last step"
+    assert int(app.page.locator(".cv-scrub").first.input_value()) == 15, "the scrubber did not follow the animation"
+    app.page.locator(".cv-speed").first.select_option("normal")
+    app.page.locator(".cv-play").first.click()  # at the last step, Play starts again from the first
+    app.page.wait_for_timeout(800)
     now, _ = step_of(app)
-    assert now > first, f"Play (fast) did not advance the frames: still at step {now}"
-    active = app.page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active")
-    assert active > 0, "the step slider did not follow the animation"
-    app.page.locator(".js-plotly-plot .updatemenu-button", has_text="Pause").click()
-    app.page.wait_for_timeout(300)
+    assert 1 <= now < 16, now
+    app.page.locator(".cv-play").first.click()  # Pause
     paused, _ = step_of(app)
-    app.page.wait_for_timeout(700)
+    app.page.wait_for_timeout(1500)
     assert step_of(app)[0] == paused, "Pause did not stop the animation"
-    app.assert_healthy(animation_interrupts=1)
+    app.assert_healthy()
 
 
 # ------------------------------------------------------------------------------------------------- 5. cell clicks
@@ -127,8 +128,9 @@ CELL_CENTRE_JS = """([title, row, col]) => {
   const xk = ann.xref === 'paper' ? null : 'xaxis' + ann.xref.slice(1);
   if (!xk || !fl[xk]) return {error: 'no axes under the title ' + title};
   const xa = fl[xk], ya = fl[xa.anchor.replace('y', 'yaxis')];
-  const select = gd._fullData.find(d => d.name === 'select');
-  if (!select || select.xaxis !== xa._id || select.yaxis !== ya._id) return {error: 'the subplot has no click grid'};
+  const meta = JSON.parse(gd.layout.meta);
+  const target = gd._fullData[meta.click_trace];
+  if (!target || target.xaxis !== xa._id || target.yaxis !== ya._id) return {error: 'the subplot is not the clickable one'};
   const cols = Math.round(xa.range[1] + 0.5), rows = Math.round(ya.range[0] + 0.5);
   const r = row < 0 ? rows + row : row, c = col < 0 ? cols + col : col;
   const box = gd.getBoundingClientRect();
@@ -144,20 +146,19 @@ def click_cell(app, title: str, row: int, col: int) -> dict:
     assert "error" not in where, where["error"]
     app.page.mouse.move(where["x"], where["y"])
     hover = app.page.locator(".hoverlayer .hovertext")
-    expect(hover.first).to_contain_text(f"select ({where['row']}, {where['col']})")
+    expect(hover.first).to_contain_text(f" {where['row']}, ")  # the hover names the cell the click will choose
     app.page.mouse.click(where["x"], where["y"])
     return where
 
 
 def expect_step(app, cell: tuple[int, int]) -> None:
+    """The player shows the step of output cell `cell`, and still does once the server has heard of it."""
     label = f"Output cell ({cell[0]}, {cell[1]})"
-    expect(app.page.locator(".js-plotly-plot .gtitle").first).to_contain_text(label, timeout=20_000)
-    app.wait_for_app()
+    expect(app.page.locator(".cv-title").first).to_contain_text(label, timeout=20_000)
+    app.page.wait_for_timeout(600)  # the player tells the server once it rests
+    app.wait_for_app(chart=False)
     assert label in app.chart_title()
-    expect(app.page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] strong', has_text=label)
-           ).to_have_count(1)
-    expect(app.page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]')
-           ).to_have_attribute("aria-valuetext", re.compile(rf"^\d+: {re.escape(label)}$"))
+    expect(app.page.locator(".cv-scrub").first).to_have_value(str(step_of(app)[0] - 1))
 
 
 def test_clicking_an_output_cell_selects_its_step(app):
@@ -167,10 +168,10 @@ def test_clicking_an_output_cell_selects_its_step(app):
     expect_step(app, (3, 3))
     assert step_of(app) == (16, 16)
     app.assert_healthy()
-    # The chosen step must stick through later reruns: another click, then the step slider's keyboard.
+    # The chosen step must stick through later reruns: another click, then the keyboard.
     click_cell(app, "output y", 1, 2)
     expect_step(app, (1, 2))
-    app.page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').press("ArrowLeft")
+    app.page.keyboard.press("ArrowLeft")
     expect_step(app, (1, 1))
     app.assert_healthy()
 
@@ -231,7 +232,7 @@ def test_hostile_url_is_refused_with_warnings(app):
     assert any(re.search(r"\bsh: -1", w) for w in warnings), warnings
     assert any("data:" in w and "<script>" in w for w in warnings), "the refused value is shown as plain text"
     assert app.page.locator('[data-testid="stMain"] script').count() == 0
-    expect(app.number_input("H (height)")).to_have_value("6")
+    app.expect_setting("H (height)", "6")
     app.assert_healthy()  # includes: no alert() dialog
 
 
@@ -253,8 +254,8 @@ def test_impossible_geometry_explains_itself(app):
     assert any("kernel_size" in e for e in errors), errors
     assert app.page.locator(".js-plotly-plot").count() == 0
     # The page stopped early, yet the controls are there with the user's values, ready to be fixed.
-    expect(app.number_input("H (height)")).to_have_value("2")
-    expect(app.number_input("KH (kernel)")).to_have_value("5")
+    app.expect_setting("H (height)", "2")
+    app.expect_setting("KH (kernel)", "5")
     app.assert_healthy()
 
 
@@ -266,10 +267,10 @@ def test_a_change_sends_the_chart_before_the_sidebar(app):
     frames: list[bytes] = []
     app.page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(payload)))
     app.open("forward")
-    box = app.number_input("H (height)")
+    box = app.control("H (height)")
+    box.focus()
     frames.clear()
-    box.fill("7")
-    box.press("Enter")
+    box.press("ArrowRight")  # 6 -> 7: one change, one rerun
     app.wait_for_app()
     order = []
     for raw in frames:
@@ -279,8 +280,8 @@ def test_a_change_sends_the_chart_before_the_sidebar(app):
             order.append((msg.metadata.delta_path[0], msg.delta.new_element.WhichOneof("type")))
     sidebar = 1  # delta_path[0]: the root container (0 is the main area)
     kinds = [k for _, k in order]
-    assert "plotly_chart" in kinds and (sidebar, "number_input") in order, order
-    assert kinds.index("plotly_chart") < order.index((sidebar, "number_input")), order
+    assert "plotly_chart" in kinds and (sidebar, "slider") in order, order
+    assert kinds.index("plotly_chart") < order.index((sidebar, "slider")), order
     expect(box).to_have_value("7")
     app.assert_healthy()
 
@@ -295,13 +296,14 @@ def test_im2col_tabs_load_their_part_when_opened(app):
     tabs.nth(2).click()
     app.wait_for_app()
     expect(app.page.locator(".js-plotly-plot")).to_have_count(1)
-    expect(app.page.locator('[data-testid="stMain"]')).to_contain_text("Step, or click an output cell in the figure")
-    box = app.number_input("H (height)")  # a settings change keeps the open tab
-    box.fill("8")
-    box.press("Enter")
+    # the product's figure: its output cells are the clickable ones (the index arrays' figure has none)
+    app.page.wait_for_function("() => JSON.parse(document.querySelector('.js-plotly-plot').layout.meta).click_trace !== null",
+                               timeout=10_000)
+    assert app.chart_title().startswith("Step 1/"), app.chart_title()
+    app.set_setting("H (height)", 8)  # a settings change keeps the open tab
     app.wait_for_app()
     expect(tabs.nth(2)).to_have_attribute("aria-selected", "true")
-    expect(app.page.locator('[data-testid="stCaptionContainer"]').first).to_contain_text("(1, 1, 8, 6)")
+    expect(app.page.locator('[data-testid="stMain"]')).to_contain_text("(1, 1, 8, 6)")
     app.assert_healthy()
 
 
@@ -332,11 +334,11 @@ def test_a_change_draws_the_chart_once(app, url_path):
     second pass a no-op (no new calcdata, no DOM change), so a change of settings costs one draw, not two."""
     app.page.add_init_script(DRAW_LOG_INIT)
     app.open(url_path)
-    box = app.number_input("H (height)")
+    box = app.control("H (height)")
     for value in ("7", "8"):
         app.page.evaluate("window.__draws = []")
-        box.fill(value)
-        box.press("Enter")
+        box.press("ArrowRight")  # 6 -> 7 -> 8: one change each
+        expect(box).to_have_value(value)
         app.wait_for_app()
         app.page.wait_for_timeout(300)
         draws = app.page.evaluate("window.__draws")

@@ -26,20 +26,20 @@ def test_prepared_presenter_link_opens_in_presenter_mode(app):
     body_px = page.evaluate("""() => parseFloat(getComputedStyle(
         document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p')).fontSize)""")
     assert body_px >= 20, body_px
-    # the big step buttons move the animation's step, and the mode stays in the URL
-    prev_button = page.get_by_role("button", name="◀ Previous step").first
-    next_button = page.get_by_role("button", name="Next step ▶").first
+    # the player's buttons move the animation's step, and the mode stays in the URL
+    prev_button = page.locator(".cv-prev").first
+    next_button = page.locator(".cv-next").first
     expect(next_button).to_be_visible()
     expect(prev_button).to_be_disabled()
     first, count = step_of(app)
     assert (first, count) == (1, 20)  # 7x6 input, 3x3 kernel: 5x4 windows
     next_button.click()
-    app.wait_for_app()
     next_button.click()
-    app.wait_for_app()
     assert step_of(app) == (3, 20)
     prev_button.click()
-    app.wait_for_app()
+    assert step_of(app) == (2, 20)
+    page.wait_for_timeout(600)  # the player tells the server the step: the rerun keeps it
+    app.wait_for_app(chart=False)
     assert step_of(app) == (2, 20)
     assert app.query().get("present") == "1" and app.query().get("h") == "7"
     app.full_screenshot(SCREENSHOTS / "presenter.png")
@@ -53,7 +53,13 @@ def test_presenter_mode_leaves_the_top_controls_clear_of_the_header(new_app):
         app = new_app().open("forward?present=1")
         app.page.set_viewport_size(viewport)
         app.page.wait_for_timeout(300)
+        play = app.page.locator(".cv-play").first  # the first control on the page, right under the header
+        on_top = play.evaluate("""b => { const r = b.getBoundingClientRect();
+            const root = b.getRootNode(); const hit = root.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return b === hit || b.contains(hit); }""")
+        assert on_top, f"the header covers the player's Play button at {viewport}"
         button = app.page.get_by_role("button", name=re.compile("Link to this view"))
+        button.scroll_into_view_if_needed()
         hit = button.evaluate("""b => { const r = b.getBoundingClientRect();
             const header = document.querySelector('[data-testid="stHeader"]').getBoundingClientRect();
             return {top: r.top, header: header.bottom, on: b.contains(document.elementFromPoint(r.x + r.width / 2,
@@ -95,7 +101,7 @@ def test_link_to_this_view_reopens_the_same_page_and_settings(new_app):
     other.page.goto(link)
     other.wait_for_app(just_triggered=False)
     assert other.nav_label() == "im2col"
-    expect(other.number_input("H (height)")).to_have_value("9")
-    expect(other.number_input("KH (kernel)")).to_have_value("2")
-    expect(other.number_input("SW (stride)")).to_have_value("2")
+    other.expect_setting("H (height)", "9")
+    other.expect_setting("KH (kernel)", "2")
+    other.expect_setting("SW (stride)", "2")
     other.assert_healthy()

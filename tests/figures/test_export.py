@@ -101,7 +101,8 @@ def test_png_has_the_figures_size_and_shows_the_chosen_step():
             assert im.size == (fig.layout.width, expected_h)
     assert first != last  # a different step draws different outlines and title
     with Image.open(io.BytesIO(frame_png(fig, steps[0], scale=0.5))) as im:
-        assert im.size == (round(fig.layout.width * 0.5), round(expected_h * 0.5))
+        # half of an odd number of pixels: the browser may round either way
+        assert all(abs(got - want * 0.5) <= 0.5 for got, want in zip(im.size, (fig.layout.width, expected_h)))
 
 
 @needs_browser
@@ -114,7 +115,7 @@ def test_gif_has_the_capped_frame_count_size_timing_and_reports_progress():
     with Image.open(io.BytesIO(gif)) as im:
         assert im.format == "GIF" and im.n_frames == 10 and im.is_animated
         h = fig.layout.height - (fig.layout.margin.b - IMAGE_BOTTOM_PX)
-        assert im.size == (round(fig.layout.width * 0.5), round(h * 0.5))
+        assert all(abs(got - want * 0.5) <= 0.5 for got, want in zip(im.size, (fig.layout.width, h)))
         assert im.info["duration"] == 300 and im.info.get("loop") == 0
         firsts = []
         for k in (0, im.n_frames - 1):

@@ -96,11 +96,11 @@ def test_outline_points_are_the_highlighted_cells(case):
 
 def test_frames_change_only_heatmaps_and_outline_shapes(case):
     """A frame that changes a scatter trace makes plotly.js transition it before redrawing the whole figure anyway;
-    outlines are layout shapes, so frames change heatmaps (fills, values) and shapes, never a scatter trace (the click
-    grid is one, and stays as drawn)."""
+    outlines are layout shapes and clicks land on the heatmaps themselves, so a figure has no scatter trace and frames
+    change heatmaps (fills, values) and shapes only."""
     spec, x, w, b, d = case
     js = json.loads(trace_figure(T.forward_trace(x, w, b, spec), clickable="y").to_json())
-    assert meta_of(js)["click_grid"] and any(t["type"] == "scatter" for t in js["data"])
+    assert not any(t["type"] == "scatter" for t in js["data"])
     assert len(js["frames"]) > 1
     for frame in js["frames"]:
         assert all(js["data"][i]["type"] == "heatmap" for i in frame["traces"])
@@ -385,22 +385,23 @@ def test_channels_of_a_panel_share_one_subplot_side_by_side(case):
         assert all(c < gw for r, c in marked - {(r, c + off) for r, c in in_1})  # the rest in channel 0's block
 
 
-def test_cells_too_small_to_aim_at_get_no_click_grid(case):
-    from convviz.figures.style import CLICK_MIN_PX
-
+def test_the_clickable_panels_heatmap_is_named_for_the_player_at_every_size(case):
+    """A click lands on the clickable panel's own heatmap (the page's player maps its customdata, the cell's row and
+    column labels, to a step): meta names that heatmap, whatever the cell size, and no other."""
     spec, x, w, b, d = case
     tr = T.forward_trace(x, w, b, spec)
-    big = json.loads(trace_figure(tr, clickable="y").to_json())
-    (grid,) = [t for t in big["data"] if t.get("name") == "select"]
     oh, ow = spec.output_shape[2:]
-    assert decode(grid["x"]).size == oh * ow and meta_of(big)["click_grid"] is True
-    small = json.loads(trace_figure(tr, clickable="y", cell_px=CLICK_MIN_PX - 1).to_json())
-    assert not [t for t in small["data"] if t.get("name") == "select"]
-    assert meta_of(small)["click_grid"] is False
-    # at the app's largest settings the output cells are a few pixels: no grid (its markers were ~40 % of a frame)
+    for cell_px in (34.0, 4.0):
+        js = json.loads(trace_figure(tr, clickable="y", cell_px=cell_px).to_json())
+        hm = js["data"][meta_of(js)["click_trace"]]
+        assert hm["type"] == "heatmap" and hm["hovertemplate"].endswith("<extra>y</extra>")
+        labels = decode(hm["customdata"])
+        assert labels.shape[:2] == (oh, ow) and labels[oh - 1, ow - 1, 0] == oh - 1 and labels[oh - 1, ow - 1, 1] == ow - 1
+    assert meta_of(json.loads(trace_figure(tr).to_json()))["click_trace"] is None
     spec, a = _largest_case()
     tr = T.forward_trace(a.x, a.w, a.b, spec, max_steps=400)
-    assert trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]], clickable="y").layout.meta["click_grid"] is False
+    fig = trace_figure(tr, rows=[["xpad", "w"], ["products", "y"]], clickable="y")
+    assert fig.to_dict()["data"][fig.layout.meta["click_trace"]]["hovertemplate"].endswith("<extra>y</extra>")
 
 
 def test_numbers_are_printed_only_in_figures_small_enough_to_redraw_fast():
@@ -441,9 +442,8 @@ def test_the_spec_lets_plotly_react_skip_a_redraw_of_the_same_figure(case):
         for k in ("z", "x", "y", "customdata"):
             if k in a:
                 np.testing.assert_array_equal(decode(a[k]), decode(b_[k]))
-    # With a click grid, the layout already holds what st.plotly_chart sets for point selection.
-    assert (js["layout"]["clickmode"], js["layout"]["hovermode"], js["layout"]["dragmode"]) == ("event+select", "closest", "pan")
-    assert "clickmode" not in trace_figure(tr).to_dict()["layout"]
+    # A click picks the cell under the pointer; a drag moves nothing.
+    assert (js["layout"]["hovermode"], js["layout"]["dragmode"]) == ("closest", False)
     # Lists only while they stay small enough: past the caps a figure keeps compact typed arrays.
     import importlib
 

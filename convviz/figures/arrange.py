@@ -1,0 +1,74 @@
+"""The arrangement of a figure's panels for the room it has: which panels share a row, and how large cells are.
+
+A page names its panels in rows that read well (Forward: the window and the kernel, then the products and the
+output). On a wide, short screen they fit larger side by side; on a phone, one under the other. `arrange` sizes the
+page's rows and every split of the panels into rows of neighbours for the width (and, given one, the height) and keeps
+the one whose cells cover the most of the screen, the page's own unless another covers clearly more.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..traces.base import Trace
+from .grid import MIN_CELL_PX, GridLayout, grid_layout, layout_cells
+
+BETTER_BY = 1.15  # another arrangement replaces the page's own only if its cells cover this much more
+FIT_STEPS = 18  # bisection steps for the largest cell size whose figure fits the height
+
+
+def row_splits(rows: Sequence[Sequence[str]]) -> list[list[list[str]]]:
+    """The page's rows first, then the panels (in reading order) in 1, 2, ... rows of neighbours, split evenly."""
+    names = [n for r in rows for n in r]
+    out = [[list(r) for r in rows]]
+    for k in range(1, len(names) + 1):
+        cut = [round(i * len(names) / k) for i in range(k + 1)]
+        split = [names[a:b] for a, b in zip(cut, cut[1:])]
+        if split not in out:
+            out.append(split)
+    return out
+
+
+def covered_px(grid: GridLayout) -> float:
+    """Square pixels the figure's cells cover."""
+    return sum(c.n_cells * px * px for row, px in zip(grid.rows, grid.drawn_px) for c in row)
+
+
+def fit_height(cell_rows, *, width: int, height: float, cell_px: float, font_size: int, text: bool | None,
+               min_px: float) -> GridLayout:
+    """The layout with the largest cells (at most `cell_px`) whose rows and titles fit `height` pixels; never smaller
+    than `min_px` (the figure is then taller than `height`)."""
+    def layout(px: float) -> GridLayout:
+        return grid_layout(cell_rows, width=width, cell_px=px, font_size=font_size, text=text)
+
+    best = layout(cell_px)
+    if best.plot_h <= height:
+        return best
+    lo, hi = max(MIN_CELL_PX, min_px), cell_px
+    if layout(lo).plot_h > height:
+        return layout(lo)
+    for _ in range(FIT_STEPS):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if layout(mid).plot_h <= height else (lo, mid)
+    return layout(lo)
+
+
+def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: int, height: float | None,
+            cell_px: float, font_size: int, text: bool | None, max_cells: int, max_side: int,
+            min_px: float = MIN_CELL_PX, rearrange: bool = True) -> GridLayout:
+    """The grid layout of the best arrangement of `rows`' panels in `width` x `height` pixels (height None: as tall
+    as needed, so only the width limits cells). `min_px`: the height never shrinks cells below this. Not
+    `rearrange`: `rows` as they are, sized for the room."""
+    best, best_area, own_area = None, 0.0, 0.0
+    for k, split in enumerate(row_splits(rows) if rearrange else [rows]):
+        cells = layout_cells(trace, split, start, max_cells, max_side)
+        if height is None:
+            grid = grid_layout(cells, width=width, cell_px=cell_px, font_size=font_size, text=text)
+        else:
+            grid = fit_height(cells, width=width, height=height, cell_px=cell_px, font_size=font_size, text=text,
+                              min_px=min_px)
+        area = covered_px(grid)
+        if k == 0:
+            best, best_area, own_area = grid, area, area
+        elif area > max(best_area, own_area * BETTER_BY):
+            best, best_area = grid, area
+    return best

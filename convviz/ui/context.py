@@ -1,0 +1,192 @@
+"""A page's context: the shared settings, the layer's arrays, its title, and what it explains.
+
+The figure comes first on every page: a page draws its title here, and its explanation (intro, formula, the
+geometry line with the user's numbers) is kept in `About` and drawn under the figure by the trace view.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from .. import data as cvdata
+from ..geometry import ConvSpec
+from .controls import stop_page
+from .settings import Settings
+from .shell import ensure_app_navigation
+
+CACHE_ENTRIES = 48
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """The layer's data for the current settings."""
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    dout: np.ndarray
+
+
+@dataclass(frozen=True)
+class About:
+    """What a page explains, drawn under its figure: the intro (Markdown), a formula (LaTeX) and fact lines."""
+
+    intro: str = ""
+    formula: str | None = None
+    facts: tuple[str, ...] = ()
+
+    def with_formula(self, formula: str) -> About:
+        return dataclasses.replace(self, formula=formula)
+
+    def with_facts(self, facts: Sequence[str]) -> About:
+        return dataclasses.replace(self, facts=tuple(facts))
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    spec: ConvSpec
+    arrays: Arrays
+    about: About = About()
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def build_arrays(settings: Settings) -> Arrays:
+    """x, w, b and an upstream gradient dout for the settings (raises ValueError on a bad custom kernel).
+
+    Shared read-only between sessions: nothing downstream writes into them.
+    """
+    spec = settings.spec()
+    custom = settings.custom_kernel() if settings.kernel == "custom" else None
+    return Arrays(
+        x=_readonly(cvdata.make_input(spec, settings.data, settings.seed)),
+        w=_readonly(cvdata.make_kernel(spec, settings.kernel, settings.seed, custom)),
+        b=_readonly(cvdata.make_bias(spec, settings.kernel, settings.seed)),
+        dout=_readonly(cvdata.make_dout(spec.output_shape, settings.seed)),
+    )
+
+
+def settings_of_session() -> Settings:
+    """The settings app.py put in the session (defaults when a page runs on its own, e.g. in a test)."""
+    return st.session_state.get("cv_settings", Settings())
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("cv_present", False))
+
+
+def coverage_text(spec: ConvSpec) -> str:
+    """Which rows and columns no window reads: the remainder at the bottom/right of the padded input, and x's own rows
+    and columns before it that no tap lands on (numbered from 0, as the figures label them)."""
+    parts = []
+    if spec.rem_h or spec.rem_w:
+        parts.append(f"uncovered: {spec.rem_h} row(s), {spec.rem_w} column(s) at the bottom/right")
+    rows, cols = list(spec.skipped_input("h")), list(spec.skipped_input("w"))
+    if rows or cols:
+        lists = [f"{name} {_listing(idx)}" for name, idx in (("rows", rows), ("columns", cols)) if idx]
+        parts.append(f"no tap lands on x's {'; '.join(lists)} (zero gradient)")
+    return " · ".join(parts) or "every row and column is covered"
+
+
+def _listing(values: list[int], most: int = 6) -> str:
+    """'0, 2, 4' or, past `most` values, '0, 2, 4, 6, 8, 10, … (16 in all)'."""
+    head = ", ".join(map(str, values[:most]))
+    return head if len(values) <= most else f"{head}, … ({len(values)} in all)"
+
+
+def geometry_line(spec: ConvSpec, pooling: bool = False) -> str:
+    """The facts every page shows, with the user's numbers (a pooling layer has a window, not weights)."""
+    unc = coverage_text(spec)
+    what = f"window {spec.kernel_size}" if pooling else f"w {spec.weight_shape}"
+    return (f"x {spec.input_shape} · {what} · stride {spec.stride} · dilation {spec.dilation} · "
+            f"padding (t, b, l, r) {spec.padding} → y {spec.output_shape}  \n"
+            f"{spec.output_size_formula('h')} · {spec.output_size_formula('w')} · {unc}")
+
+
+def page_header(title: str, intro: str | None = None) -> None:
+    """A page's title; its intro under it when given (pages with a figure draw theirs under the figure instead).
+
+    In presenter mode the title is one compact line, so the figure gets the screen."""
+    ensure_app_navigation()  # a first-run deep link may execute this page without app.py: rerun through app.py
+    if presenting():
+        st.markdown(f"#### {title}")
+    else:
+        st.title(title)
+    if intro:
+        if presenting():
+            with st.expander("What this page teaches"):
+                st.markdown(intro)
+        else:
+            st.markdown(intro)
+
+
+def page_context(title: str, intro: str, formula: str | None = None, geometry: bool = True,
+                 facts: tuple[str, ...] = ()) -> Context:
+    """Title, then the sidebar's layer; stops the page with a plain explanation if the settings are impossible.
+
+    The intro, `formula` and the geometry line (unless the page states its own, in `facts`) go in `Context.about`,
+    drawn under the figure (`show_trace(..., about=ctx.about)`)."""
+    page_header(title)
+    settings = settings_of_session()
+    try:
+        spec = settings.spec()
+        arrays = build_arrays(settings)
+    except ValueError as err:
+        st.markdown(intro)
+        st.error(f"These settings do not make a valid layer. {err}")
+        st.info("Change the controls in the sidebar (or press 'Reset to defaults').")
+        stop_page()
+    facts = ((geometry_line(spec),) if geometry else ()) + tuple(facts)
+    return Context(settings, spec, arrays, About(intro, formula, facts))
+
+
+def show_about(about: About) -> None:
+    """A page's explanation under its figure (folded away in presenter mode)."""
+    if not (about.intro or about.formula or about.facts):
+        return
+    box = st.expander("What this page teaches", expanded=False) if presenting() else st.container()
+    with box:
+        if about.intro:
+            st.markdown(about.intro)
+        if about.formula:
+            st.latex(about.formula)
+        for line in about.facts:
+            st.caption(line)
+
+
+def pick_index(label: str, count: int, key: str, help: str | None = None) -> int:
+    """A small selector for sample / channel when there is more than one; 0 otherwise."""
+    if count <= 1:
+        return 0
+    return int(st.selectbox(label, range(count), key=key, help=help))
+
+
+def pick_indices(prefix: str, **axes: tuple[str, int]) -> tuple[int, ...]:
+    """Side-by-side selectors, e.g. pick_indices("fwd", n=("sample n", N), f=("output channel f", F)) -> (n, f).
+
+    An axis of size 1 gets no selector (index 0), so single-sample, single-channel settings stay uncluttered.
+    """
+    shown = {name: spec for name, spec in axes.items() if spec[1] > 1}
+    if not shown:
+        return tuple(0 for _ in axes)
+    picked = dict.fromkeys(axes, 0)
+    for column, (name, (label, count)) in zip(st.columns(len(shown)), shown.items()):
+        with column:
+            picked[name] = pick_index(label, count, f"{prefix}_{name}")
+    return tuple(picked.values())
+
+
+def escape_md(text: str) -> str:
+    """Captions contain '*' and '_' (products, names): show them literally in Markdown."""
+    for ch in "\\*_`[]<>#|~$":
+        text = text.replace(ch, "\\" + ch)
+    return text

@@ -1,0 +1,305 @@
+"""A stage's trace on the page: the player and the figure first, sized to the screen, then what explains them.
+
+Engine work and figure building are cached on the settings (bounded caches), so a rerun that changes nothing
+recomputes nothing. The figure and its player are a fragment: a step reported by the player, or a new screen size,
+reruns only them.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
+from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS
+from ..traces.base import Trace
+from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about
+from .export import export_row
+from .housekeeping import touch
+from .player import KEYS_HELP, Screen, caption_texts, player, session_screen
+from .settings import Settings
+from .stages import STAGES, STEP_BUDGET
+
+Options = tuple  # sorted (name, value) pairs of a stage's options, e.g. (("f", 0), ("n", 0))
+CODE_LABEL = "The engine's NumPy code for this stage"
+
+
+@dataclass(frozen=True)
+class TraceRef:
+    """Where a shown trace comes from: a cached builder and its small, hashable arguments.
+
+    What a session keeps after its run holds this, never the trace or its figure: the figure fragment and the
+    deferred downloads fetch them again from the shared caches (a hit, or a recomputation after the idle release).
+    Streamlit keeps a session's fragments and deferred downloads until the session ends, and a closed tab's session
+    for a reconnect, so a trace held there would outlive the bounded caches.
+    """
+
+    build: Callable[..., Trace]
+    args: tuple
+
+    def get(self) -> Trace:
+        return self.build(*self.args)
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def get_trace(stage: str, settings: Settings, options: Options = ()) -> Trace:
+    """The (immutable, shared) trace of one stage for the settings."""
+    return STAGES[stage](settings.spec(), build_arrays(settings), **dict(options))
+
+
+def options_of(**kw) -> Options:
+    return tuple(sorted(kw.items()))
+
+
+@dataclass(frozen=True)
+class FigureBox:
+    """The room a figure is laid out in: width and height in CSS pixels (height None: as tall as it needs), the
+    largest cell, the font size of titles and ticks, and whether the panels may leave the page's rows for others
+    that suit the room."""
+
+    width: int = 980
+    height: int | None = None
+    cell_px: float = 34.0
+    font_size: int = 12
+    rearrange: bool = False
+
+
+def figure_box(screen: Screen | None, presenter: bool, caption_px: int = 0) -> FigureBox:
+    """The figure's room on this screen, under a caption box `caption_px` tall.
+
+    Presenter mode: the column's width and the height left under the player, large cells and fonts. A laptop: the
+    column's width and the height left. A phone: the width only (the page scrolls down through stacked panels).
+    Unknown screen (the first run of a first visit): the old fixed budget.
+    """
+    if screen is None:
+        return FigureBox(980, None, 52.0 if presenter else 34.0, 18 if presenter else 12)
+    width = max(280, screen.cw - 2)
+    left = screen.room(caption_px)
+    room = (left if left is not None else int(screen.vh * 0.7)) - ELEMENT_GAP_PX
+    if presenter:
+        return FigureBox(width, max(240, room), 140.0, 18 if screen.vw >= 1600 else 15, True)
+    if screen.phone:
+        return FigureBox(width, None, 56.0, 12, True)
+    return FigureBox(width, max(320, room), 72.0, 13, True)
+
+
+def page_figure_box(caption_px: int = 0) -> FigureBox:
+    """The room a figure has on this page, on the screen this session reported."""
+    return figure_box(session_screen(), presenting(), caption_px)
+
+
+ELEMENT_GAP_PX = 30  # Streamlit's gap between the player and the chart (1rem), and a little air under the figure
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def figure_store() -> dict:
+    """Figures of live traces, keyed on the trace's identity and the view; bounded below."""
+    return {}
+
+
+def figure_for(trace: Trace, rows: tuple, start: int, clickable: str | None, box: FigureBox,
+               controls: bool = False) -> go.Figure:
+    """The figure of a trace for one view, built once. The entry keeps the trace alive, so its id stays unique.
+
+    controls: Plotly's own play buttons, slider and step titles (for the exported HTML and images); on the page the
+    player does that."""
+    store = figure_store()
+    key = (id(trace), rows, start, clickable, box, controls)
+    hit = store.get(key)
+    if hit is not None and hit[0] is trace:
+        return hit[1]
+    fig = trace_figure(trace, rows=[list(r) for r in rows], start=start, clickable=clickable, cell_px=box.cell_px,
+                       font_size=box.font_size, max_width=box.width, max_height=box.height, controls=controls,
+                       rearrange=box.rearrange)
+    while len(store) >= CACHE_ENTRIES:
+        store.pop(next(iter(store)))
+    store[key] = (trace, fig)
+    return fig
+
+
+def show_trace(
+    stage: str,
+    settings: Settings,
+    options: Options = (),
+    key: str | None = None,
+    rows: Sequence[Sequence[str]] | None = None,
+    clickable: str | None = None,
+    code: Sequence[Callable] = (),
+    about: About | None = None,
+) -> None:
+    """Draw a stage's trace for the settings (cached), see `show_trace_object`."""
+    try:
+        trace = get_trace(stage, settings, options)
+    except ValueError as err:  # e.g. pooling rules stricter than the convolution's
+        st.error(f"This stage cannot run with these settings. {err}")
+        if about:
+            show_about(about)
+        return
+    show_trace_object(TraceRef(get_trace, (stage, settings, options)), key or stage, rows, clickable, code, about,
+                      trace=trace)
+
+
+def show_trace_object(
+    ref: TraceRef,
+    key: str,
+    rows: Sequence[Sequence[str]] | None = None,
+    clickable: str | None = None,
+    code: Sequence[Callable] = (),
+    about: About | None = None,
+    trace: Trace | None = None,
+) -> None:
+    """The player and the animated figure, then the live checks, notes, table, the page's explanation and the code.
+
+    A click on a cell of `clickable` jumps to its step. `trace`: `ref.get()` when the caller has it already (each
+    cache lookup hashes the settings, and this is every run's path).
+    """
+    if trace is None:
+        trace = ref.get()
+    rows_t = tuple(tuple(r) for r in (rows or [[p.name for p in trace.panels]]))
+    _figure_view(ref, key, rows_t, clickable)
+    legend(trace)
+    for c in trace.checks:
+        (st.success if c.ok else st.error)(("✓ " if c.ok else "✗ ") + escape_md(c.text))
+    for note in trace.notes:
+        st.markdown("- " + escape_md(note))
+    if trace.table:
+        header, *body = trace.table
+
+        def md(v):  # st.table renders Markdown in cells and headers: 'SH*sH = 1*48' would lose its '*'s to italics
+            return escape_md(v) if isinstance(v, str) else v
+
+        st.table([{md(h): md(v) for h, v in zip(header, r)} for r in body])
+    if about:
+        show_about(about)
+    if code:
+        # Lazy: the source is sent only while the expander is open (opening it reruns the page), not on every rerun.
+        box = st.expander(CODE_LABEL, key=f"cv_code_{key}", on_change="rerun")
+        if box.open:
+            with box:
+                for fn in code:
+                    st.code(inspect.getsource(fn), language="python")
+
+
+def legend(trace: Trace) -> None:
+    roles = []
+    for s in trace.steps:
+        for h in s.highlights:
+            if h.role not in roles:
+                roles.append(h.role)
+    if any(p.padding is not None and p.padding.any() for p in trace.panels) and "padding" not in roles:
+        roles.append("padding")
+
+    def chip(r: str) -> str:
+        style = (f"background:{ROLE_COLOURS[r]};border:1px solid #888" if r in FILL_ROLES
+                 else f"border:3px solid {ROLE_COLOURS[r]}")
+        return f"<span style='{style};padding:0 .55em;margin-right:.3em'>&nbsp;</span>{ROLE_MEANING[r]}&nbsp;&nbsp;"
+
+    chips = " ".join(chip(r) for r in roles)
+    st.markdown(f"<div style='font-size:0.9em'>{chips}</div>", unsafe_allow_html=True)
+
+
+def _span_text(lo: int, hi: int, first: int) -> str:
+    return f"{lo + first:,}–{hi - 1 + first:,}"
+
+
+def window_notes(windows: Sequence[dict], movable: bool = True) -> list[str]:
+    """One line per figure that shows panels in part (see trace_figure's max_panel_cells): which rows and columns of
+    which panels, why, and how to see the rest. Panels cut the same way (e.g. i and j) share the line."""
+    groups: dict[tuple, list[dict]] = {}
+    for w in windows:
+        (gh, gw), (r0, r1), (c0, c1) = w["shape"], w["rows"], w["cols"]
+        parts = []
+        if (r0, r1) != (0, gh):
+            parts.append(f"rows {_span_text(r0, r1, w['row_start'])} of {gh:,}")
+        if (c0, c1) != (0, gw):
+            parts.append(f"columns {_span_text(c0, c1, w['col_start'])} of {gw:,}")
+        groups.setdefault(tuple(parts), []).append(w)
+    out = []
+    for parts, ws in groups.items():
+        names = [f"**{escape_md(w['title'])}**" for w in ws]
+        names_text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        big = max(ws, key=lambda w: w["shape"][0] * w["shape"][1])
+        gh, gw = big["shape"]
+        how = ("Step or click elsewhere to move the window, or lower" if movable else "Lower")
+        out.append(f"Showing {' and '.join(parts)} of {names_text}: at these settings the largest is {gh:,} × {gw:,} = "
+                   f"{gh * gw:,} cells, more than a figure draws readably (at most {MAX_PANEL_CELLS:,} cells a panel). "
+                   f"{how} H, W, C or the kernel size to see it all; every number shown is exact.")
+    return out
+
+
+def _anchor(key: str, view: tuple, step: int, frames_of: Callable[[int], list[int]]) -> int:
+    """The step the figure is built round. Kept while the view is the same and its figure has a frame for the step on
+    screen (so a step the player reports changes no chart); otherwise the step on screen."""
+    held = st.session_state.get(f"cv_anchor_{key}")
+    if held is not None and held[0] == view and step in frames_of(held[1]):
+        return held[1]
+    st.session_state[f"cv_anchor_{key}"] = (view, step)
+    return step
+
+
+def view_notes(trace: Trace, meta: dict) -> None:
+    """What the figure leaves out, and why: sampled steps, panels shown in part, numbers not printed."""
+    n = len(trace.steps)
+    if trace.total_steps > n:
+        st.caption(f"Showing {n} of {trace.total_steps} steps, evenly spaced (the app's step budget is {STEP_BUDGET}); "
+                   "every value shown is still exact.")
+    for line in window_notes(meta.get("windows") or [], bool(meta.get("windows_movable", True))):
+        st.info(line)
+    shown = len(meta.get("frame_steps") or [])
+    in_view = int(meta.get("steps_in_view", n))
+    if in_view < n:
+        st.caption(f"The player has {shown} of the {in_view} steps whose cells are inside the part shown; clicking a "
+                   "cell elsewhere moves the part shown.")
+    elif 1 < shown < n:
+        st.caption(f"The player has {shown} of these {n} steps, evenly spaced, so the figure stays small.")
+    if meta.get("numbers_hidden"):
+        st.caption(f"Numbers are printed in the cells of figures up to {MAX_TEXT_CELLS:,} cells (each one is redrawn on "
+                   "every animation frame); hover a cell for its value.")
+    elif meta.get("numbers_unprinted"):
+        names = list(dict.fromkeys(meta["numbers_unprinted"]))
+        which = "every panel" if len(names) == len(trace.panels) else ", ".join(f"'{n}'" for n in names)
+        st.caption(escape_md(f"No numbers in the cells of {which}: too small to read them at this size (15 px at least) "
+                             "or to fit the longest one. Hover a cell for its value, or use presenter mode's larger "
+                             "cells."))
+
+
+@st.fragment
+def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) -> None:
+    """The player, the figure it steps, the downloads, and the notes on what the figure leaves out."""
+    touch()  # a fragment rerun is activity too: the caches are in use
+    trace = ref.get()
+    n = len(trace.steps)
+    step = min(max(int(st.session_state.get(f"cv_step_{key}", 0)), 0), max(n - 1, 0))
+    presenter = presenting()
+    screen = session_screen()
+    # The caption box holds the longest caption of any step (so the figure under it never moves), sized here from
+    # the player's measures of the font: the figure is laid out for it at once.
+    caption_px = screen.caption_px(caption_texts(trace, list(range(n)))) if screen else 0
+    box = figure_box(screen, presenter, caption_px)
+
+    def frames_of(anchor: int) -> list[int]:
+        return list((figure_for(trace, rows_t, anchor, clickable, box).layout.meta or {}).get("frame_steps") or [])
+
+    anchor = _anchor(key, (ref, rows_t, clickable, box), step, frames_of)
+    fig = figure_for(trace, rows_t, anchor, clickable, box)
+    meta = fig.layout.meta or {}
+    frames = list(meta.get("frame_steps") or [])
+    shown = step if step in frames else anchor
+    chart_key = f"cv_chart_{key}"
+    token = hashlib.blake2b(repr((fig.layout.datarevision, anchor, fig.layout.width, fig.layout.height)).encode(),
+                            digest_size=8).hexdigest()
+    player(key, chart_key, trace, frames, shown, clickable, meta.get("click_trace"), presenter, token, caption_px)
+    # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
+    st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,
+                    config={"displaylogo": False, "scrollZoom": False, "displayModeBar": False})
+    if presenter and len(frames) > 1:
+        st.caption(KEYS_HELP)
+    export_box = FigureBox(980, None, 34.0, 12)  # files keep the classic size, with Plotly's own player and titles
+    export_row(trace, fig, key, shown, settings_of_session(),
+               rebuild=lambda: figure_for(ref.get(), rows_t, shown, clickable, export_box, controls=True),
+               view=(ref, rows_t, shown, clickable))
+    view_notes(trace, meta)

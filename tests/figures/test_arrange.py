@@ -1,0 +1,88 @@
+"""The figure follows the room it has: the arrangement of panels, the cells fitted to a width and a height, and the
+figure for the page's player (no Plotly player or titles of its own)."""
+import json
+
+import pytest
+
+from convviz.figures import trace_figure
+from convviz.figures.arrange import arrange, covered_px, row_splits
+from convviz.figures.encoding import meta_of
+from convviz.figures.grid import MIN_CELL_PX, layout_cells
+from convviz.ui.stages import STAGES
+from tests.figure_support import px_per_cell
+
+FORWARD_ROWS = [["xpad", "w"], ["products", "y"]]
+
+
+@pytest.fixture(scope="module")
+def forward():
+    from convviz import data as cvdata
+    from convviz.ui.context import Arrays
+    from convviz.ui.settings import Settings
+
+    s = Settings()
+    spec = s.spec()
+    a = Arrays(cvdata.make_input(spec, s.data, s.seed), cvdata.make_kernel(spec, s.kernel, s.seed),
+               cvdata.make_bias(spec, s.kernel, s.seed), cvdata.make_dout(spec.output_shape, s.seed))
+    return STAGES["forward"](spec, a)
+
+
+def names(grid) -> list[list[str]]:
+    return [list(dict.fromkeys(c.panel.name for c in row)) for row in grid.rows]
+
+
+def test_row_splits_keep_reading_order_and_start_with_the_pages_rows():
+    splits = row_splits([["a", "b"], ["c", "d", "e"]])
+    assert splits[0] == [["a", "b"], ["c", "d", "e"]]
+    assert [["a", "b", "c", "d", "e"]] in splits and [["a"], ["b"], ["c"], ["d"], ["e"]] in splits
+    for split in splits:
+        assert [n for row in split for n in row] == ["a", "b", "c", "d", "e"]
+    assert len(splits) == len({json.dumps(s) for s in splits})
+
+
+def test_a_wide_short_screen_gets_the_panels_side_by_side_and_a_phone_gets_them_stacked(forward):
+    def best(width, height):
+        return arrange(forward, FORWARD_ROWS, 0, width=width, height=height, cell_px=140.0, font_size=18, text=None,
+                       max_cells=12_800, max_side=256)
+
+    assert names(best(1888, 600)) == [["xpad", "w", "products", "y"]]
+    assert all(len(row) == 1 for row in names(best(360, None)))
+    # Whatever is chosen covers at least as much as the page's own rows.
+    own = arrange(forward, FORWARD_ROWS, 0, width=1888, height=600, cell_px=140.0, font_size=18, text=None,
+                  max_cells=12_800, max_side=256, rearrange=False)
+    assert names(own) == FORWARD_ROWS and covered_px(best(1888, 600)) >= covered_px(own)
+
+
+@pytest.mark.parametrize("width, height", [(1888, 880), (1248, 480), (1100, 600), (700, 420)])
+def test_the_figure_fits_its_room_with_the_largest_cells_that_do(forward, width, height):
+    fig = trace_figure(forward, rows=FORWARD_ROWS, max_width=width, max_height=height, cell_px=140.0, font_size=18,
+                       controls=False, rearrange=True)
+    assert fig.layout.width <= width and fig.layout.height <= height
+    # one size larger would not fit: the layout's cells are the largest the room allows (or the cap)
+    cells = max(v[0] for v in px_per_cell(json.loads(fig.to_json())).values())
+    bigger = trace_figure(forward, rows=FORWARD_ROWS, max_width=width, max_height=height + 40, cell_px=140.0,
+                          font_size=18, controls=False, rearrange=True)
+    assert max(v[0] for v in px_per_cell(json.loads(bigger.to_json())).values()) >= cells
+
+
+def test_the_height_never_shrinks_cells_below_the_floor(forward):
+    fig = trace_figure(forward, rows=FORWARD_ROWS, max_width=1200, max_height=120, min_cell_px=24.0, cell_px=72.0,
+                       controls=False)
+    assert min(v[0] for v in px_per_cell(json.loads(fig.to_json())).values()) >= 24.0 - 1e-6
+    assert fig.layout.height > 120  # taller than asked: readable cells come first
+    cells = layout_cells(forward, FORWARD_ROWS, 0)
+    assert all(c.shape[0] > 0 for row in cells for c in row) and MIN_CELL_PX < 24.0
+
+
+def test_the_pages_figure_leaves_playing_and_captions_to_the_player(forward):
+    """On the page the player steps the figure and shows the caption: no Plotly buttons, slider or title, frames that
+    change only cells and outlines; a file keeps Plotly's player and each frame's step title."""
+    bare = json.loads(trace_figure(forward, clickable="y", controls=False).to_json())
+    lay = bare["layout"]
+    assert "updatemenus" not in lay and "sliders" not in lay and "title" not in lay
+    assert all("title" not in f["layout"] for f in bare["frames"]) and len(bare["frames"]) > 1
+    assert meta_of(bare)["frame_steps"] == [int(f["name"]) for f in bare["frames"]]
+    full = json.loads(trace_figure(forward, clickable="y").to_json())
+    assert full["layout"]["updatemenus"] and full["layout"]["sliders"]
+    assert all(f["layout"]["title"]["text"].startswith(f"<b>Step {int(f['name']) + 1}/") for f in full["frames"])
+    assert lay["height"] < full["layout"]["height"]  # the room for Plotly's player and titles is given to the cells
