@@ -262,8 +262,10 @@ class Player {
     const probe = this.q(".cv-probe");
     probe.textContent = "Output cell (0, 1): y[0,0,0,1] = b[0] + sum(window * w) = 1 + (1*0 + 2*1) = 3. ";
     const bar = this.q(".cv-bar");
+    const scroller = document.querySelector('[data-testid="stMain"]'); // Streamlit scrolls this, not the window
+    const scrolled = window.scrollY + (scroller ? scroller.scrollTop : 0);
     const screen = { vw: window.innerWidth, vh: window.innerHeight, cw: Math.round(cw),
-                     top: Math.round(this.root.getBoundingClientRect().top + window.scrollY),
+                     top: Math.round(this.root.getBoundingClientRect().top + scrolled),
                      bar: Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
                      line: Math.round(probe.getBoundingClientRect().height * 10) / 10,
                      char: Math.round(probe.getBoundingClientRect().width / probe.textContent.length * 100) / 100 };

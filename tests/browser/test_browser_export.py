@@ -90,9 +90,8 @@ def test_png_and_code_download(app, tmp_path):
         panel.get_by_role("button", name=re.compile("PNG of step")).click()
     png = tmp_path / "step.png"
     info.value.save_as(png)
-    width = app.page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.width")
-    with Image.open(io.BytesIO(png.read_bytes())) as im:
-        assert im.format == "PNG" and im.size[0] == width
+    with Image.open(io.BytesIO(png.read_bytes())) as im:  # a file's figure: the classic 980 px budget, not the screen's
+        assert im.format == "PNG" and 500 <= im.size[0] <= 980, im.size
     app.page.keyboard.press("Escape")
     with app.page.expect_download(timeout=60_000) as info:
         app.page.get_by_role("button", name=re.compile("Code for this view")).first.click()
