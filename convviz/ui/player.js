@@ -133,6 +133,12 @@ class Player {
       if (tries < 400) setTimeout(() => this.attach(tries + 1), 25);
       return;
     }
+    this.bind(gd);
+    this.redrawIfMoved();
+    this.reportScreen();
+  }
+
+  bind(gd) {
     this.gd = gd;
     if (gd.__cvPlayer !== this) {
       gd.__cvPlayer = this;
@@ -141,8 +147,15 @@ class Player {
       // back, so the step on screen is drawn again.
       gd.on("plotly_react", () => gd.__cvPlayer && gd.__cvPlayer.redrawIfMoved());
     }
-    this.redrawIfMoved();
-    this.reportScreen();
+  }
+
+  // The chart on the page now: Streamlit may have mounted a new one for a new figure since the player last looked.
+  liveChart() {
+    if (!this.gd || !this.gd.isConnected) {
+      const gd = chartDiv(this.data.chart);
+      if (gd && gd._fullLayout) this.bind(gd);
+    }
+    return this.gd && this.gd.isConnected ? this.gd : null;
   }
 
   show() {
@@ -162,10 +175,11 @@ class Player {
   }
 
   async draw() {
-    if (!this.gd || !window.Plotly) return;
+    const gd = this.liveChart();
+    if (!gd || !window.Plotly) return;
     this.busy = true;
     try {
-      await window.Plotly.animate(this.gd, [this.data.frames[this.k]], {
+      await window.Plotly.animate(gd, [this.data.frames[this.k]], {
         frame: { duration: 0, redraw: true }, transition: { duration: 0 }, mode: "immediate",
       });
     } catch (err) {
