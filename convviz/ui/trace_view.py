@@ -55,6 +55,9 @@ def options_of(**kw) -> Options:
     return tuple(sorted(kw.items()))
 
 
+ELEMENT_GAP_PX = 30  # Streamlit's gap between the player and the chart (1rem), and a little air under the figure
+
+
 @dataclass(frozen=True)
 class FigureBox:
     """The room a figure is laid out in: width and height in CSS pixels (height None: as tall as it needs), the
@@ -90,9 +93,6 @@ def figure_box(screen: Screen | None, presenter: bool, caption_px: int = 0) -> F
 def page_figure_box(caption_px: int = 0) -> FigureBox:
     """The room a figure has on this page, on the screen this session reported."""
     return figure_box(session_screen(), presenting(), caption_px)
-
-
-ELEMENT_GAP_PX = 30  # Streamlit's gap between the player and the chart (1rem), and a little air under the figure
 
 
 @st.cache_resource(max_entries=1, show_spinner=False)
