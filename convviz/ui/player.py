@@ -1,9 +1,9 @@
 """The step player of an animated figure: one step state for the animation, its caption, clicks, keys and exports.
 
 The player (player.js, a Streamlit components-v2 element beside the chart) steps the Plotly chart in the browser, so
-stepping never waits for the server, and tells the server the step on screen once it rests: the exports and
-"Code for this view" then use the step the learner sees. It also reports the room the figure has (viewport and
-column width, the height left under the player), from which the figure's cells and arrangement are chosen.
+stepping never waits for the server, and tells the server the step on screen once it rests: the PNG export then
+draws the step the learner sees. It also reports the room the figure has (viewport, column width, where the player
+starts, its bar and the caption font), from which the figure's cells and arrangement are chosen.
 
 Why a player of our own rather than Plotly's buttons and slider: those live inside the figure (redrawn on every
 frame), cannot step by one, and tell nobody which step they show.
