@@ -135,12 +135,13 @@ def caption_texts(trace: Trace, frame_steps: list[int]) -> list[str]:
     return [f"{trace.steps[t].title}: {trace.steps[t].caption}" for t in frame_steps]
 
 
-def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start: int, clickable: str | None,
+def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start: int, clicks: dict[str, int] | None,
            click_trace: int | None, presenter: bool, token: str, caption_px: int = 0) -> None:
     """Draw the player of the chart `chart_key` (drawn next, by the caller).
 
     Args:
         frame_steps: the trace steps the figure has frames for, in order; start: the step shown first.
+        clicks: `click_cells` of the clickable panel (None: no cell is clickable).
         click_trace: index of the clickable panel's heatmap in the figure's data.
         token: changes whenever the chart is a new figure (the player then starts again from `start`).
         caption_px: the caption box's height the figure was laid out for (0: the player measures its captions).
@@ -148,7 +149,6 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
     n = len(trace.steps)
     frames = list(frame_steps) or ([start] if n else [])
     screen = session_screen()
-    clicks = click_cells(trace, clickable) if click_trace is not None else None
     data = {
         "chart": chart_key,
         "token": token,

@@ -20,7 +20,7 @@ from ..traces.base import Trace
 from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about
 from .export import export_row
 from .housekeeping import touch
-from .player import KEYS_HELP, Screen, caption_texts, player, session_screen
+from .player import KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
 from .settings import Settings
 from .stages import STAGES, STEP_BUDGET
 
@@ -119,6 +119,21 @@ def figure_for(trace: Trace, rows: tuple, start: int, clickable: str | None, box
         store.pop(next(iter(store)))
     store[key] = (trace, fig)
     return fig
+
+
+def click_cells_for(trace: Trace, clickable: str | None) -> dict[str, int] | None:
+    """`click_cells` of a trace's clickable panel, computed once per trace (a step reported by the player reruns the
+    figure fragment, and the map walks every step's highlights)."""
+    if not clickable:
+        return None
+    store = figure_store()
+    key = ("clicks", id(trace), clickable)
+    hit = store.get(key)
+    if hit is None or hit[0] is not trace:
+        while len(store) >= CACHE_ENTRIES:
+            store.pop(next(iter(store)))
+        hit = store[key] = (trace, click_cells(trace, clickable))
+    return hit[1]
 
 
 def show_trace(
@@ -292,7 +307,9 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
     chart_key = f"cv_chart_{key}"
     token = hashlib.blake2b(repr((fig.layout.datarevision, anchor, fig.layout.width, fig.layout.height)).encode(),
                             digest_size=8).hexdigest()
-    player(key, chart_key, trace, frames, shown, clickable, meta.get("click_trace"), presenter, token, caption_px)
+    click_trace = meta.get("click_trace")
+    clicks = click_cells_for(trace, clickable) if click_trace is not None else None
+    player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, caption_px)
     # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
     st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,
                     config={"displaylogo": False, "scrollZoom": False, "displayModeBar": False})
