@@ -85,7 +85,9 @@ def conv2d_spec(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: ConvSp
     return y
 
 
-def _forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+def forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """The definition, one window at a time: y[n, f, i, j] = sum over (c, u, v) of w[f, c, u, v] times the tap of
+    window (i, j). xpad (N, C, HP, WP) is already padded; w (F, C, KH, KW). Returns y (N, F, OH, OW) without bias."""
     N, F, OH, OW = spec.output_shape
     y = np.zeros((N, F, OH, OW), dtype=np.result_type(xpad, w))
     for n in range(N):
@@ -98,19 +100,23 @@ def _forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarra
     return y
 
 
-def _forward_im2col(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+def forward_im2col(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Every window copied into a column (im2col), then one matrix product: (F, C*KH*KW) @ (C*KH*KW, N*OH*OW).
+    xpad (N, C, HP, WP) padded; w (F, C, KH, KW). Returns y (N, F, OH, OW) without bias."""
     N, F, OH, OW = spec.output_shape
     cols = im2col_matrix(xpad, spec)  # (C*KH*KW, N*OH*OW)
     y = w.reshape(F, -1) @ cols  # (F, N*OH*OW)
     return y.reshape(F, N, OH, OW).transpose(1, 0, 2, 3)  # (N, F, OH, OW)
 
 
-def _forward_strided(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+def forward_strided(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Every window as a read-only as_strided view of xpad (no copy), contracted with w by einsum.
+    xpad (N, C, HP, WP) padded; w (F, C, KH, KW). Returns y (N, F, OH, OW) without bias."""
     view = window_view(xpad, spec)  # (N, C, OH, OW, KH, KW), shares memory with xpad
     return np.einsum("ncijuv,fcuv->nfij", view, w, optimize=True)  # (N, F, OH, OW)
 
 
-_FORWARD = {"loops": _forward_loops, "im2col": _forward_im2col, "strided": _forward_strided}
+_FORWARD = {"loops": forward_loops, "im2col": forward_im2col, "strided": forward_strided}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -157,7 +163,10 @@ def conv2d_backward_spec(
     return dx, dw, db
 
 
-def _backward_loops(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
+def backward_loops(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
+    """The chain rule one window at a time: each dout[n, f, i, j] adds w[f] * dout to the window it came from
+    (dx) and the window times dout to dw[f]. dout (N, F, OH, OW), xpad (N, C, HP, WP), w (F, C, KH, KW).
+    Returns dx (N, C, H, W) (the padding cropped off) and dw (F, C, KH, KW). bug: the bug lab's switch."""
     N, F, OH, OW = spec.output_shape
     if bug == "height_for_width":  # the column count computed from the padded height, as if the input were square
         OW = (spec.hp - spec.ekw) // spec.sw + 1
@@ -175,7 +184,9 @@ def _backward_loops(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
     return crop_padding(dxpad, spec), dw
 
 
-def _backward_col2im(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
+def backward_col2im(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
+    """Backward through im2col: dw = dout_mat @ cols.T, dcols = W.T @ dout_mat, and col2im adds every column of
+    dcols back where its window read (overlaps accumulate). Shapes as backward_loops; returns dx, dw."""
     N, C, KH, KW = spec.n, spec.c, spec.kh, spec.kw
     F, OH, OW = spec.f, spec.oh, spec.ow
     cols = im2col_matrix(xpad, spec)  # (C*KH*KW, N*OH*OW)
@@ -207,7 +218,10 @@ def flip_kernel(w: np.ndarray) -> np.ndarray:
     return w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
-def _backward_transposed(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
+def backward_transposed(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
+    """dx as a convolution: dilate dout by the stride, pad it by EK-1 (plus the remainder rows), slide the 180-degree
+    rotated kernel with stride 1, crop the forward padding. dw as a correlation of xpad with the dilated dout.
+    Shapes as backward_loops; returns dx, dw."""
     N, C, HP, WP = xpad.shape
     F = spec.f
     # dx: dilate, pad (incl. remainder), rotate, slide with stride 1, crop.
@@ -217,12 +231,12 @@ def _backward_transposed(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
         pads = (pads[0], pads[1] - spec.rem_h, pads[2], pads[3] - spec.rem_w)
     slide = ConvSpec.create(dd.shape[2], dd.shape[3], spec.kernel_size, 1, pads, spec.dilation, n=N, c=F, f=C)
     wk = w.transpose(1, 0, 2, 3) if bug == "no_flip" else flip_kernel(w)  # (C, F, KH, KW)
-    dxpad = _forward_im2col(pad_input(dd, slide), np.ascontiguousarray(wk), slide)  # (N, C, HP, WP)
+    dxpad = forward_im2col(pad_input(dd, slide), np.ascontiguousarray(wk), slide)  # (N, C, HP, WP)
     # dw: correlate xpad with dout dilated by the stride; the kernel's taps step DH apart, so stride = DH.
     xt = xpad.transpose(1, 0, 2, 3)  # (C, N, HP, WP): channels become the batch
     dt = dout.transpose(1, 0, 2, 3)  # (F, N, OH, OW): each output channel becomes a kernel
     corr = ConvSpec.create(HP, WP, dt.shape[2:], spec.dilation, 0, spec.stride, n=C, c=N, f=F)
-    dwt = _forward_im2col(np.ascontiguousarray(xt), np.ascontiguousarray(dt), corr)  # (C, F, >=KH, >=KW)
+    dwt = forward_im2col(np.ascontiguousarray(xt), np.ascontiguousarray(dt), corr)  # (C, F, >=KH, >=KW)
     dw = dwt[:, :, : spec.kh, : spec.kw].transpose(1, 0, 2, 3)  # (F, C, KH, KW)
     if bug == "crop_negative":  # a[p:-p] is empty when p = 0
         t, btm, lft, rgt = spec.padding
@@ -230,7 +244,7 @@ def _backward_transposed(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
     return crop_padding(dxpad, spec), dw
 
 
-_BACKWARD = {"loops": _backward_loops, "col2im": _backward_col2im, "transposed": _backward_transposed}
+_BACKWARD = {"loops": backward_loops, "col2im": backward_col2im, "transposed": backward_transposed}
 
 
 # ---------------------------------------------------------------------------------------------------

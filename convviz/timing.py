@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import BACKWARD_METHODS, FORWARD_METHODS, _backward_loops, _forward_loops, conv2d_backward_spec, conv2d_spec
+from .conv import BACKWARD_METHODS, FORWARD_METHODS, backward_loops, forward_loops, conv2d_backward_spec, conv2d_spec
 from .geometry import ConvSpec, pad_input
 
 TORCH = "pytorch"
@@ -140,9 +140,9 @@ def loop_projection(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dout: np.ndarr
     xpad = pad_input(x[:1], one)  # (1, C, HP, WP)
     t0 = time.perf_counter()
     if pass_name == "forward":
-        _forward_loops(xpad, w[:1], one)
+        forward_loops(xpad, w[:1], one)
     else:
-        _backward_loops(dout[:1, :1], xpad, w[:1], one)
+        backward_loops(dout[:1, :1], xpad, w[:1], one)
     return (time.perf_counter() - t0) * spec.n * spec.f
 
 

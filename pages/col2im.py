@@ -1,5 +1,5 @@
 """col2im: the input gradient by scatter-add, overlaps accumulating."""
-from convviz.conv import _backward_col2im
+from convviz.conv import backward_col2im
 from convviz.im2col import col2im_add_at, col2im_assign_bug, col2im_padded
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
@@ -13,4 +13,4 @@ ctx = page_context(
 )
 (n,) = pick_indices("c2i", n=("sample n", ctx.spec.n))
 show_trace("col2im", ctx.settings, options_of(n=n), rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]],
-           code=[_backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug], about=ctx.about)
+           code=[backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug], about=ctx.about)

@@ -1,5 +1,5 @@
 """Forward pass as a sliding window."""
-from convviz.conv import _forward_loops
+from convviz.conv import forward_loops
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -11,7 +11,7 @@ ctx = page_context(
 )
 n, f = pick_indices("fwd", n=("sample n", ctx.spec.n), f=("output channel f", ctx.spec.f))
 show_trace("forward", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "w"], ["products", "y"]], clickable="y",
-           code=[_forward_loops], about=ctx.about)
+           code=[forward_loops], about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("window_cells", ctx)

@@ -1,7 +1,7 @@
 """im2col: index generation, the gather, one matrix product."""
 import streamlit as st
 
-from convviz.conv import _forward_im2col
+from convviz.conv import forward_im2col
 from convviz.im2col import im2col_gather, im2col_indices, im2col_matrix
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
@@ -33,7 +33,7 @@ if gather_tab.open:
 if product_tab.open:
     with product_tab:
         show_trace("im2col_product", ctx.settings, options_of(n=n), key="im2col_prod", rows=[["W", "cols"], ["Y"], ["y"]],
-                   clickable="y", code=[_forward_im2col],
+                   clickable="y", code=[forward_im2col],
                    about=ctx.about.with_formula(r"Y = W_{(F,\ C K_H K_W)}\ \mathrm{cols}_{(C K_H K_W,\ OH \cdot OW)} + b,"
                                                 r"\quad y = Y.\mathrm{reshape}(F, OH, OW)"))
 from convviz.ui.quiz import quiz_box

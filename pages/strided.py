@@ -1,5 +1,5 @@
 """Strided windows: the as_strided view, its shape and byte strides, memory shared with the input."""
-from convviz.conv import _forward_strided
+from convviz.conv import forward_strided
 from convviz.im2col import window_view
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
@@ -13,4 +13,4 @@ ctx = page_context(
 )
 (n,) = pick_indices("strided", n=("sample n", ctx.spec.n))
 show_trace("strided", ctx.settings, options_of(n=n), rows=[["xpad", "offsets"], ["window"]], clickable="xpad",
-           code=[window_view, _forward_strided], about=ctx.about)
+           code=[window_view, forward_strided], about=ctx.about)

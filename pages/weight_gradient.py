@@ -1,5 +1,5 @@
 """Weight and bias gradients."""
-from convviz.conv import _backward_col2im, _backward_loops
+from convviz.conv import backward_col2im, backward_loops
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -13,4 +13,4 @@ ctx = page_context(
 )
 n, f = pick_indices("wg", n=("sample n (shown; dw sums all samples)", ctx.spec.n), f=("output channel f", ctx.spec.f))
 show_trace("weight_grad", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "dd"], ["dw", "db"]], clickable="dw",
-           code=[_backward_col2im, _backward_loops], about=ctx.about)
+           code=[backward_col2im, backward_loops], about=ctx.about)

@@ -600,6 +600,6 @@ def test_the_engines_code_is_sent_only_while_its_expander_is_open():
     at.run()
     assert_healthy(at)
     (box,) = [e for e in at.expander if e.label == CODE_LABEL]
-    from convviz.conv import _forward_loops  # the function pages/forward.py shows
+    from convviz.conv import forward_loops  # the function pages/forward.py shows
 
-    assert [c.value.strip() for c in box.code] == [inspect.getsource(_forward_loops).strip()]
+    assert [c.value.strip() for c in box.code] == [inspect.getsource(forward_loops).strip()]

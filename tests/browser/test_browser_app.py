@@ -216,7 +216,7 @@ def test_the_code_expander_loads_its_source_when_opened(app):
     box = app.page.locator('[data-testid="stExpander"]', has_text="The engine's NumPy code for this stage")
     expect(box.locator('[data-testid="stCode"]')).to_have_count(0)  # closed: not sent
     box.locator("summary").click()
-    expect(box.locator('[data-testid="stCode"]').first).to_contain_text("def _forward_loops", timeout=20_000)
+    expect(box.locator('[data-testid="stCode"]').first).to_contain_text("def forward_loops", timeout=20_000)
     app.wait_for_app()
     app.assert_healthy()
 
