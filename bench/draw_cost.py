@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from browser_support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
     from playwright.sync_api import sync_playwright
 
-    from convviz.ui.shell import PAGES
+    from convviz.stages import PAGES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", nargs="*", default=[p.url_path for p in PAGES if p.url_path not in ("methods",)])

@@ -19,21 +19,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from PIL import Image  # noqa: E402
 
 from convviz import data as cvdata  # noqa: E402
-from convviz.codegen import STAGE_OF_TRACE, script_for  # noqa: E402
+from convviz.codegen import script_for  # noqa: E402
 from convviz.figures import export as ex  # noqa: E402
 from convviz.figures import trace_figure  # noqa: E402
-from convviz.pool import pool_spec  # noqa: E402
 from convviz.ui.settings import INT_BY_KEY, Settings  # noqa: E402
-from convviz.ui.stages import STAGES  # noqa: E402
-
-ROWS = {  # the rows each page draws (pages/*.py)
-    "forward": [["xpad", "w"], ["products", "y"]],
-    "im2col_product": [["W", "cols"], ["Y"], ["y"]],
-    "transposed": [["dout", "dilated"], ["padded", "wflip"], ["dxpad", "dx"]],
-    "col2im": [["dcols"], ["acc", "count"], ["dx", "wrong"]],
-    "maxpool": [["x", "y", "dout"], ["dx"]],
-}
-
+from convviz.stages import POOL_DOUT_SEED, STAGES, pooling_of  # noqa: E402
 
 def largest() -> Settings:
     """Every size at its cap, stride 1 and 'same' padding (the most windows, so the most steps)."""
@@ -45,8 +35,8 @@ def build(stage: str, s: Settings):
     spec = s.spec()
     a = SimpleNamespace(x=cvdata.make_input(spec, s.data, s.seed), w=cvdata.make_kernel(spec, s.kernel, s.seed),
                         b=cvdata.make_bias(spec, s.kernel, s.seed), dout=cvdata.make_dout(spec.output_shape, s.seed))
-    trace = STAGES[stage](spec, a)
-    return spec, a, trace, trace_figure(trace, rows=ROWS.get(stage))
+    trace = STAGES[stage].build(spec, a)
+    return spec, a, trace, trace_figure(trace, rows=[list(r) for r in STAGES[stage].rows] or None)
 
 
 def timed(fn):
@@ -57,7 +47,7 @@ def timed(fn):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pages", nargs="*", default=["forward", "transposed", "col2im"], choices=sorted(ROWS))
+    ap.add_argument("--pages", nargs="*", default=["forward", "transposed", "col2im"], choices=sorted(STAGES))
     ap.add_argument("--max-frames", type=int, default=ex.GIF_MAX_FRAMES)
     args = ap.parse_args()
     problem = ex.image_export_problem()
@@ -84,11 +74,11 @@ def main() -> None:
                 n_gif = Image.open(io.BytesIO(gif)).n_frames
                 row += (f"{t_png:>5.2f} {size[0]:>4}x{size[1]:<4} | {t_gif:>5.2f} {n_gif:>6} {len(gif) / 1e6:>5.2f} | ")
             pool = {}
-            if STAGE_OF_TRACE[stage] == "maxpool":
-                pad = (min(spec.top, spec.kh // 2), min(spec.left, spec.kw // 2))
-                ps = pool_spec(a.x.shape, spec.kernel_size, spec.stride, pad, spec.dilation)
-                pool = dict(pool_padding=pad, pool_dout=cvdata.make_dout(ps.output_shape, 7))
-            code, t_code = timed(lambda: script_for(stage, spec, a.x, a.w, a.b, a.dout, "bench", **pool))
+            script = STAGES[stage].script
+            if script == "maxpool":
+                ps = pooling_of(spec)
+                pool = dict(pool_padding=(ps.top, ps.left), pool_dout=cvdata.make_dout(ps.output_shape, POOL_DOUT_SEED))
+            code, t_code = timed(lambda: script_for(script, spec, a.x, a.w, a.b, a.dout, "bench", **pool))
             print(row + f"{t_code:>6.2f} {len(code) / 1e3:>5.0f}", flush=True)
 
 

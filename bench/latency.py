@@ -55,7 +55,6 @@ is shared (2 cores, other jobs running): compare ratios taken in the same run.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import re
@@ -317,13 +316,18 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
+PAGE_LIST = ("try:\n    from convviz.stages import PAGES\n"  # the catalog; older checkouts kept PAGES in the shell
+             "except ImportError:\n    from convviz.ui.shell import PAGES\n"
+             "print(' '.join(p.url_path for p in PAGES))")
+
+
 def app_pages(root: Path = REPO) -> list[str]:
-    """url_path of every page in <root>/convviz/ui/shell.py PAGES, read now (others may have added pages); the first
-    is the default page, which st.navigation serves at "/" only ("/shapes" answers "Page not found")."""
-    tree = ast.parse((root / "convviz" / "ui" / "shell.py").read_text())
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "PageDef"]
-    calls.sort(key=lambda n: (n.lineno, n.col_offset))
-    return [ast.literal_eval(n.args[2]) for n in calls]
+    """url_path of every page of the checkout at <root>, from its own catalog (imported there, in a subprocess: the
+    checkouts compared may list different pages); the first is the default page, which st.navigation serves at "/"
+    only ("/shapes" answers "Page not found")."""
+    out = subprocess.run([sys.executable, "-c", PAGE_LIST], cwd=root, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    return out.stdout.split()
 
 
 def player_fast_ms(root: Path) -> int | None:
@@ -876,7 +880,7 @@ def write_figure_specs(pages: list[str], plans: list, folder: Path) -> list[tupl
     """The chart spec each page sends at each settings, as <page>-<settings>.json in `folder` (AppTest runs)."""
     from draw_cost import chart_specs  # AppTest: imports streamlit only when asked for
 
-    from convviz.ui.shell import PAGES
+    from convviz.stages import PAGES
 
     paths = {p.url_path: p.path for p in PAGES}
     folder.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ def best_time(build, reps: int = 3) -> float:
 def main() -> None:
     from convviz.ui import page
     from convviz.ui.settings import parse_query
-    from convviz.ui.stages import STAGES
+    from convviz.stages import STAGES
 
     print(f"convviz memory: bytes of one cache entry per stage (the caches keep up to {page.CACHE_ENTRIES} of each)")
     warm = page.get_trace("forward", parse_query({})[0], ())  # first use imports plotly's validators: not an entry's bytes

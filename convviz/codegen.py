@@ -1,7 +1,7 @@
 """Code for this view: a self-contained NumPy script that reproduces one stage for the page's exact data.
 
 The script imports only NumPy (never convviz), embeds x, w, b and dout as literals (so random and picture
-presets reproduce exactly), computes the stage step by step in the plain form pedagogy.md describes, with a
+presets reproduce exactly), computes the stage step by step in the plain form docs/teaching.md describes, with a
 shape comment on every array, and prints every array the page draws with `show(name, array)`:
 
     y (1, 1, 4, 4):
@@ -13,29 +13,12 @@ Engine layer: NumPy only, no Streamlit or Plotly.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from .geometry import ConvSpec
 
-# Stage of the script -> what the page is called (for the script's docstring).
-STAGE_TITLES = {
-    "shapes": "Shapes and edge cases: output size, uncovered rows/columns, window coverage",
-    "forward": "Forward pass as a sliding window",
-    "im2col": "im2col: index arrays, the gather into columns, one matrix product",
-    "strided": "Strided windows: an as_strided view of the padded input (no copy)",
-    "transposed": "Input gradient as a transposed convolution (dilate, pad, flip, slide, crop)",
-    "col2im": "col2im: the input gradient by scatter-add (and the assignment bug)",
-    "weight_grad": "Weight and bias gradients",
-    "maxpool": "Max pooling forward and backward (first maximum wins ties)",
-    "gradcheck": "Gradient check by central differences",
-}
-# Trace stages (convviz.traces) drawn by a page -> the script stage reproducing that page.
-STAGE_OF_TRACE = {
-    "shapes": "shapes", "forward": "forward", "im2col_indices": "im2col", "im2col_gather": "im2col",
-    "im2col_product": "im2col", "strided": "strided", "transposed": "transposed", "col2im": "col2im",
-    "weight_grad": "weight_grad", "maxpool": "maxpool", "gradcheck": "gradcheck",
-}
 GRADCHECK_ENTRIES = 200  # entries per array the script estimates numerically (two forward passes each)
 
 
@@ -69,7 +52,7 @@ def show(name, a):
 def _geometry(spec: ConvSpec) -> str:
     return f'''
 
-# ---- the layer (pedagogy.md 1): OH = floor((H + top + bottom - EKH) / SH) + 1, likewise OW
+# ---- the layer (docs/teaching.md, Shapes): OH = floor((H + top + bottom - EKH) / SH) + 1, likewise OW
 N, C, H, W = {spec.n}, {spec.c}, {spec.h}, {spec.w}  # input x (N, C, H, W)
 F, KH, KW = {spec.f}, {spec.kh}, {spec.kw}  # kernels w (F, C, KH, KW), bias b (F,)
 SH, SW = {spec.sh}, {spec.sw}  # stride
@@ -92,7 +75,7 @@ def _data(arrays: Mapping[str, np.ndarray], shapes: Mapping[str, str]) -> str:
 PAD = "xpad = np.pad(x, ((0, 0), (0, 0), (PT, PB), (PL, PR)))  # (N, C, HP, WP) zero padding\n"
 
 INDICES = '''
-# im2col's index arrays (pedagogy.md 3): row index = kernel offset + window origin
+# im2col's index arrays (docs/teaching.md, im2col): row index = kernel offset + window origin
 i0 = np.tile(np.repeat(DH * np.arange(KH), KW), C)  # (C*KH*KW,) kernel row offsets
 j0 = np.tile(DW * np.arange(KW), KH * C)  # (C*KH*KW,) kernel column offsets
 k = np.repeat(np.arange(C), KH * KW)  # (C*KH*KW,) channel of each row
@@ -102,7 +85,8 @@ i = i0[:, None] + i1[None, :]  # (C*KH*KW, OH*OW) padded row read by each column
 j = j0[:, None] + j1[None, :]  # (C*KH*KW, OH*OW) padded column read by each entry
 '''
 
-BODIES = {
+_BODIES = {  # the computation of each script, after the shared helpers, layer and data
+
     "shapes": '''
 coverage = np.zeros((HP, WP), dtype=np.int64)  # (HP, WP) how many windows read each padded cell
 for oh in range(OH):
@@ -164,7 +148,7 @@ show("y", y)
 print("shares memory with xpad:", np.shares_memory(windows, xpad))
 ''',
     "transposed": '''
-# dx as a transposed convolution (pedagogy.md 5)
+# dx as a transposed convolution (docs/teaching.md, Input gradient)
 # 1. dilate: SH-1 zero rows between dout's rows (SW-1 zero columns likewise)
 dilated = np.zeros((N, F, (OH - 1) * SH + 1, (OW - 1) * SW + 1))  # (N, F, (OH-1)*SH+1, (OW-1)*SW+1)
 dilated[:, :, ::SH, ::SW] = dout
@@ -188,7 +172,7 @@ show("dxpad", dxpad)
 show("dx", dx)
 ''',
     "col2im": INDICES + '''
-# dx by scatter-add (pedagogy.md 6): one gradient column per window, added back where im2col read from
+# dx by scatter-add (docs/teaching.md, col2im): one gradient column per window, added back where im2col read from
 dout_cols = dout.reshape(N, F, OH * OW)  # (N, F, OH*OW)
 dcols = w.reshape(F, -1).T @ dout_cols  # (C*KH*KW, F) @ (N, F, OH*OW) -> (N, C*KH*KW, OH*OW)
 acc = np.zeros((N, C, HP, WP))  # (N, C, HP, WP) accumulates overlapping windows
@@ -299,10 +283,29 @@ print("analytic gradients are right" if max(errors) < 1e-6 else "analytic and nu
 }
 
 
-NEEDS = {  # the arrays each script embeds
-    "shapes": (), "forward": ("x", "w", "b"), "im2col": ("x", "w", "b"), "strided": ("x", "w", "b"),
-    "transposed": ("w", "dout"), "col2im": ("w", "dout"), "weight_grad": ("x", "dout"), "maxpool": ("x",),
-    "gradcheck": ("x", "w", "b", "dout"),
+@dataclass(frozen=True)
+class Script:
+    """One "Code for this view" script: what it reproduces, the arrays it embeds, and its computation."""
+
+    title: str
+    needs: tuple[str, ...]
+    body: str
+
+
+SCRIPTS = {  # named by convviz.stages' records (Stage.script)
+    "shapes": Script("Shapes and edge cases: output size, uncovered rows/columns, window coverage", (), _BODIES["shapes"]),
+    "forward": Script("Forward pass as a sliding window", ("x", "w", "b"), _BODIES["forward"]),
+    "im2col": Script("im2col: index arrays, the gather into columns, one matrix product", ("x", "w", "b"),
+                     _BODIES["im2col"]),
+    "strided": Script("Strided windows: an as_strided view of the padded input (no copy)", ("x", "w", "b"),
+                      _BODIES["strided"]),
+    "transposed": Script("Input gradient as a transposed convolution (dilate, pad, flip, slide, crop)", ("w", "dout"),
+                         _BODIES["transposed"]),
+    "col2im": Script("col2im: the input gradient by scatter-add (and the assignment bug)", ("w", "dout"),
+                     _BODIES["col2im"]),
+    "weight_grad": Script("Weight and bias gradients", ("x", "dout"), _BODIES["weight_grad"]),
+    "maxpool": Script("Max pooling forward and backward (first maximum wins ties)", ("x",), _BODIES["maxpool"]),
+    "gradcheck": Script("Gradient check by central differences", ("x", "w", "b", "dout"), _BODIES["gradcheck"]),
 }
 
 
@@ -311,7 +314,7 @@ SHAPES = {"x": "(N, C, H, W)", "w": "(F, C, KH, KW)", "b": "(F,)", "dout": "(N, 
 
 
 def script_for(
-    stage: str,
+    script: str,
     spec: ConvSpec,
     x: np.ndarray,
     w: np.ndarray,
@@ -321,34 +324,34 @@ def script_for(
     pool_padding: tuple[int, int] | None = None,
     pool_dout: np.ndarray | None = None,
 ) -> str:
-    """A runnable NumPy-only script that reproduces `stage` for this layer and data and prints its arrays.
+    """A runnable NumPy-only script that reproduces one stage for this layer and data and prints its arrays.
 
     Args:
-        stage: a key of STAGE_TITLES (a trace stage name is mapped through STAGE_OF_TRACE).
+        script: a key of SCRIPTS (a stage's record names its script: convviz.stages.STAGES[name].script).
         spec: the layer geometry; x (N, C, H, W), w (F, C, KH, KW), b (F,), dout (N, F, OH, OW).
         settings_text: how to reopen the view (e.g. the URL query), quoted in the docstring.
-        pool_padding: (PH, PW) symmetric pooling padding, for stage "maxpool".
-        pool_dout: (N, C, POH, POW) upstream gradient of the pooled output, for stage "maxpool".
+        pool_padding: (PH, PW) symmetric pooling padding, for script "maxpool".
+        pool_dout: (N, C, POH, POW) upstream gradient of the pooled output, for script "maxpool".
     Returns:
         The script's source text.
     """
-    stage = STAGE_OF_TRACE.get(stage, stage)
-    if stage not in STAGE_TITLES:
-        raise ValueError(f"stage: {stage!r} has no script; use one of {', '.join(STAGE_TITLES)}.")
-    if stage == "maxpool" and (pool_padding is None or pool_dout is None):
+    if script not in SCRIPTS:
+        raise ValueError(f"script: no script named {script!r}; use one of {', '.join(SCRIPTS)}.")
+    record = SCRIPTS[script]
+    if script == "maxpool" and (pool_padding is None or pool_dout is None):
         raise ValueError("pool_padding, pool_dout: the max-pooling script needs the pooling padding and its upstream gradient.")
-    arrays = {name: np.asarray({"x": x, "w": w, "b": b, "dout": dout}[name]) for name in NEEDS[stage]}
-    if stage == "maxpool":
+    arrays = {name: np.asarray({"x": x, "w": w, "b": b, "dout": dout}[name]) for name in record.needs}
+    if script == "maxpool":
         arrays["dpool"] = np.asarray(pool_dout)
     # Comment lines must not end the docstring or smuggle code: keep the settings text to safe characters.
     safe = "".join(ch for ch in settings_text if ch.isalnum() or ch in " =&?,;.:_-+()/") or "(defaults)"
-    doc = (f'"""{STAGE_TITLES[stage]}.\n\nGenerated by convviz for the settings: {safe}\n'
+    doc = (f'"""{record.title}.\n\nGenerated by convviz for the settings: {safe}\n'
            "Self-contained: needs only NumPy (python this_file.py). The arrays below are the page's exact data;\n"
            'every array the page draws is printed whole (the page shows one sample/channel at a time)."""\n')
     extra = ""
-    if stage == "maxpool":
+    if script == "maxpool":
         ph, pw = pool_padding  # type: ignore[misc]
         extra = f"PPH, PPW = {ph}, {pw}  # pooling padding (symmetric, at most half the kernel)\n"
-    if stage == "gradcheck":
+    if script == "gradcheck":
         extra = f"MAX_ENTRIES = {GRADCHECK_ENTRIES}  # entries per array estimated numerically (two forward passes each)\n"
-    return (doc + HELPERS + _geometry(spec) + extra + _data(arrays, SHAPES) + BODIES[stage])
+    return (doc + HELPERS + _geometry(spec) + extra + _data(arrays, SHAPES) + record.body)

@@ -1,6 +1,4 @@
 """col2im: the input gradient by scatter-add, overlaps accumulating."""
-from convviz.conv import backward_col2im
-from convviz.im2col import col2im_add_at, col2im_assign_bug, col2im_padded
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -12,5 +10,4 @@ ctx = page_context(
     formula=r"dx_{pad}[n, c, iS_H + uD_H, jS_W + vD_W] \mathrel{+}= dcols[n, (c,u,v), (i,j)]",
 )
 (n,) = pick_indices("c2i", n=("sample n", ctx.spec.n))
-show_trace("col2im", ctx.settings, options_of(n=n), rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]],
-           code=[backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug], about=ctx.about)
+show_trace("col2im", ctx.settings, options_of(n=n), about=ctx.about)

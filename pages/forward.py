@@ -1,5 +1,4 @@
 """Forward pass as a sliding window."""
-from convviz.conv import forward_loops
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -10,8 +9,7 @@ ctx = page_context(
     formula=r"y[n,f,i,j] = b[f] + \sum_{c,u,v} w[f,c,u,v]\; x_{pad}[n,\, c,\, i S_H + u D_H,\, j S_W + v D_W]",
 )
 n, f = pick_indices("fwd", n=("sample n", ctx.spec.n), f=("output channel f", ctx.spec.f))
-show_trace("forward", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "w"], ["products", "y"]], clickable="y",
-           code=[forward_loops], about=ctx.about)
+show_trace("forward", ctx.settings, options_of(n=n, f=f), about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("window_cells", ctx)

@@ -1,5 +1,5 @@
 """Finite-difference gradient check of every analytic gradient for the current settings."""
-from convviz.gradcheck import GradCheck, check_conv2d, numerical_gradient
+from convviz.stages import STAGES
 from convviz.ui.page import TraceRef, gradcheck_trace_cached, page_context, pick_indices, show_trace_object
 
 ctx = page_context(
@@ -11,6 +11,4 @@ ctx = page_context(
          r"\mathrm{rel.\,error} = \frac{|g_{analytic} - g_{numeric}|}{\max(|g_{analytic}|, |g_{numeric}|, \epsilon)}"),
 )
 n, f = pick_indices("gc", n=("sample n (shown)", ctx.spec.n), f=("output channel f (shown)", ctx.spec.f))
-show_trace_object(TraceRef(gradcheck_trace_cached, (ctx.settings, n, f)), key="gradcheck",
-                  rows=[["dx_a", "dx_n", "dx_e"], ["dw_a", "dw_n", "dw_e"], ["db_a", "db_n", "db_e"]],
-                  code=[numerical_gradient, check_conv2d, GradCheck], about=ctx.about)
+show_trace_object(TraceRef(gradcheck_trace_cached, (ctx.settings, n, f)), STAGES["gradcheck"], about=ctx.about)

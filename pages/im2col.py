@@ -1,8 +1,6 @@
 """im2col: index generation, the gather, one matrix product."""
 import streamlit as st
 
-from convviz.conv import forward_im2col
-from convviz.im2col import im2col_gather, im2col_indices, im2col_matrix
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 PARTS = ("1. Generating the index arrays", "2. Gathering the columns", "3. One matrix product")
@@ -21,19 +19,16 @@ ctx = page_context(
 index_tab, gather_tab, product_tab = st.tabs(list(PARTS), key="cv_im2col_part", on_change="rerun")
 if index_tab.open:
     with index_tab:
-        show_trace("im2col_indices", ctx.settings, key="im2col_idx", rows=[["i0", "i1", "i"], ["k", "j0", "j1", "j"]],
-                   code=[im2col_indices],
+        show_trace("im2col_indices", ctx.settings,
                    about=ctx.about.with_formula(r"i = i_0[:, \mathrm{None}] + i_1[\mathrm{None}, :],\quad "
                                                 r"j = j_0[:, \mathrm{None}] + j_1[\mathrm{None}, :]"))
 if gather_tab.open:
     with gather_tab:
-        show_trace("im2col_gather", ctx.settings, options_of(n=n), key="im2col_gather", rows=[["xpad"], ["cols"]],
-                   code=[im2col_gather, im2col_matrix],
+        show_trace("im2col_gather", ctx.settings, options_of(n=n),
                    about=ctx.about.with_formula(r"\mathrm{cols}[n, r, l] = x_{pad}[n,\ k[r],\ i[r, l],\ j[r, l]]"))
 if product_tab.open:
     with product_tab:
-        show_trace("im2col_product", ctx.settings, options_of(n=n), key="im2col_prod", rows=[["W", "cols"], ["Y"], ["y"]],
-                   clickable="y", code=[forward_im2col],
+        show_trace("im2col_product", ctx.settings, options_of(n=n),
                    about=ctx.about.with_formula(r"Y = W_{(F,\ C K_H K_W)}\ \mathrm{cols}_{(C K_H K_W,\ OH \cdot OW)} + b,"
                                                 r"\quad y = Y.\mathrm{reshape}(F, OH, OW)"))
 from convviz.ui.quiz import quiz_box

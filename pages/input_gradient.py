@@ -1,5 +1,4 @@
 """Input gradient as a transposed convolution: dilate, pad, rotate, slide, crop."""
-from convviz.conv import backward_transposed, dilate, flip_kernel, transposed_pads
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -12,8 +11,7 @@ ctx = page_context(
          r"\mathrm{rot}_{180}(w)^{T}\big)\Big)"),
 )
 n, c = pick_indices("tr", n=("sample n", ctx.spec.n), c=("input channel c", ctx.spec.c))
-show_trace("transposed", ctx.settings, options_of(n=n, c=c), rows=[["dout", "dilated"], ["padded", "wflip"], ["dxpad", "dx"]],
-           clickable="dxpad", code=[dilate, transposed_pads, flip_kernel, backward_transposed], about=ctx.about)
+show_trace("transposed", ctx.settings, options_of(n=n, c=c), about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("gradient", ctx)

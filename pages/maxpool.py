@@ -1,10 +1,9 @@
 """Max pooling: forward maxima, backward routing, ties, overlapping windows."""
 import streamlit as st
 
-from convviz.pool import max_pool2d_argmax, max_pool2d_backward_spec
 from convviz.ui.controls import stop_page
 from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, show_trace
-from convviz.ui.stages import pooling_of
+from convviz.stages import pooling_of
 
 ctx = page_context(
     "Max pooling: maxima forward, routing backward",
@@ -26,6 +25,4 @@ if pool.padding != ctx.spec.padding:
     facts.append(f"Pooling pads each side like its top/left, at most half the window (PyTorch's rule): the sidebar's "
                  f"padding {ctx.spec.padding} becomes {pool.padding}.")
 n, c = pick_indices("mp", n=("sample n", ctx.spec.n), c=("channel c", ctx.spec.c))
-show_trace("maxpool", ctx.settings, options_of(n=n, c=c), rows=[["x", "y", "dout"], ["dx"]], clickable="y",
-           code=[max_pool2d_argmax, max_pool2d_backward_spec],
-           about=ctx.about.with_facts(facts))
+show_trace("maxpool", ctx.settings, options_of(n=n, c=c), about=ctx.about.with_facts(facts))

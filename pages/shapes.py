@@ -1,5 +1,4 @@
 """Shapes & edge cases: output size, padding modes, the cells no window covers."""
-from convviz.geometry import ConvSpec, same_padding_1d
 from convviz.ui.page import page_context, show_trace
 
 ctx = page_context(
@@ -12,7 +11,7 @@ ctx = page_context(
     formula=r"OH = \left\lfloor \frac{H + p_{top} + p_{bottom} - (D_H (K_H - 1) + 1)}{S_H} \right\rfloor + 1",
 )
 spec = ctx.spec
-show_trace("shapes", ctx.settings, key="shapes", code=[ConvSpec.coverage, same_padding_1d], about=ctx.about)
+show_trace("shapes", ctx.settings, about=ctx.about)
 from convviz.ui.quiz import quiz_box
 
 quiz_box("output_size", ctx)

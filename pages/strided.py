@@ -1,6 +1,4 @@
 """Strided windows: the as_strided view, its shape and byte strides, memory shared with the input."""
-from convviz.conv import forward_strided
-from convviz.im2col import window_view
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -12,5 +10,4 @@ ctx = page_context(
     formula=r"\mathrm{address}(n,c,i,j,u,v) = n\,s_N + c\,s_C + i\,S_H s_H + j\,S_W s_W + u\,D_H s_H + v\,D_W s_W",
 )
 (n,) = pick_indices("strided", n=("sample n", ctx.spec.n))
-show_trace("strided", ctx.settings, options_of(n=n), rows=[["xpad", "offsets"], ["window"]], clickable="xpad",
-           code=[window_view, forward_strided], about=ctx.about)
+show_trace("strided", ctx.settings, options_of(n=n), about=ctx.about)

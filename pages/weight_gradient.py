@@ -1,5 +1,4 @@
 """Weight and bias gradients."""
-from convviz.conv import backward_col2im, backward_loops
 from convviz.ui.page import options_of, page_context, pick_indices, show_trace
 
 ctx = page_context(
@@ -12,5 +11,4 @@ ctx = page_context(
          r"db[f] = \sum_{n,i,j} dout[n,f,i,j]"),
 )
 n, f = pick_indices("wg", n=("sample n (shown; dw sums all samples)", ctx.spec.n), f=("output channel f", ctx.spec.f))
-show_trace("weight_grad", ctx.settings, options_of(n=n, f=f), rows=[["xpad", "dd"], ["dw", "db"]], clickable="dw",
-           code=[backward_col2im, backward_loops], about=ctx.about)
+show_trace("weight_grad", ctx.settings, options_of(n=n, f=f), about=ctx.about)

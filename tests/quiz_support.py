@@ -6,7 +6,7 @@ PADS_RE = re.compile(r"padding \(top, bottom, left, right\) = \((\d+), (\d+), (\
 
 
 def _same(n: int, k: int, s: int, d: int) -> tuple[int, int]:
-    """TensorFlow's rule from pedagogy.md: total = max((ceil(n/s) - 1)*s + EK - n, 0), the odd extra after."""
+    """TensorFlow's rule from docs/teaching.md: total = max((ceil(n/s) - 1)*s + EK - n, 0), the odd extra after."""
     ek = d * (k - 1) + 1
     total = max((-(-n // s) - 1) * s + ek - n, 0)
     return total // 2, total - total // 2

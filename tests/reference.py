@@ -1,4 +1,4 @@
-"""An independent reference, written from the definitions in pedagogy.md with plain loops.
+"""An independent reference, written from the definitions in docs/teaching.md with plain loops.
 
 It does not import convviz: the engine is tested against it, not against itself.
 """

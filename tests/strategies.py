@@ -11,7 +11,7 @@ PADDING = st.one_of(
 
 
 def resolve(padding, h, w, k, s, d):
-    """(top, bottom, left, right) from the padding argument, by pedagogy.md's rules (independent of convviz)."""
+    """(top, bottom, left, right) from the padding argument, by the rules of docs/teaching.md (independent of convviz)."""
     ekh, ekw = d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1
     if padding == "valid":
         return (0, 0, 0, 0)

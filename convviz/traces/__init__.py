@@ -1,4 +1,4 @@
-"""Step traces, one builder per stage of pedagogy.md. Figures draw only from these."""
+"""Step traces, one builder per stage of docs/teaching.md. Figures draw only from these."""
 from .backward import col2im_trace, transposed_trace, weight_grad_trace
 from .base import Check, Highlight, Panel, Step, Trace, pick_steps
 from .checks import gradcheck_trace, maxpool_trace

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..codegen import STAGE_OF_TRACE, script_for
+from ..codegen import script_for
 from ..figures.export import (
     GIF_MAX_FRAMES,
     GIF_MIN_FRAMES,
@@ -26,6 +26,7 @@ from ..figures.export import (
     gif_frame_count,
     image_export_problem,
 )
+from ..stages import POOL_DOUT_SEED, STAGES, pooling_of
 from ..traces.base import Trace
 from .controls import share_link
 from .settings import Settings, to_query
@@ -37,18 +38,16 @@ GIF_STATE = "cv_gif_"  # session key prefix: (view, GIF bytes) of the last GIF r
 def view_script(stage: str, settings: Settings) -> str:
     """The "Code for this view" script of a page stage for the settings (pure; cached per process)."""
     from .. import data as cvdata
-    from ..pool import pool_spec
     from .page import build_arrays
 
     spec, a = settings.spec(), build_arrays(settings)
+    script = STAGES[stage].script
     pool_padding = pool_dout = None
-    if STAGE_OF_TRACE.get(stage, stage) == "maxpool":
-        # The pooling the max-pool page draws (convviz/ui/stages.py): the layer's window, at most half-kernel padding.
-        pool_padding = (min(spec.top, spec.kh // 2), min(spec.left, spec.kw // 2))
-        ps = pool_spec(a.x.shape, spec.kernel_size, spec.stride, pool_padding, spec.dilation)
-        pool_dout = cvdata.make_dout(ps.output_shape, 7)
+    if script == "maxpool":  # the pooling layer the page draws, with its own upstream gradient
+        ps = pooling_of(spec)
+        pool_padding, pool_dout = (ps.top, ps.left), cvdata.make_dout(ps.output_shape, POOL_DOUT_SEED)
     query = urlencode(to_query(settings)) or "(all defaults)"
-    return script_for(stage, spec, a.x, a.w, a.b, a.dout, query, pool_padding=pool_padding, pool_dout=pool_dout)
+    return script_for(script, spec, a.x, a.w, a.b, a.dout, query, pool_padding=pool_padding, pool_dout=pool_dout)
 
 
 def _file_stem(trace: Trace, key: str) -> str:
@@ -69,7 +68,7 @@ def export_row(trace: Trace, fig: go.Figure, key: str, step: int, settings: Sett
         view: a small value naming the view on screen; a GIF rendered for it is offered while that view is shown.
     """
     stem = _file_stem(trace, key)
-    stage = STAGE_OF_TRACE.get(trace.stage)
+    stage = trace.stage if trace.stage in STAGES else None
     problem = image_export_problem()
     with st.container(horizontal=True):  # the buttons side by side, under the figure
         _export_popover(trace.title, fig, rebuild, view, key, step, stem, problem)

@@ -6,7 +6,7 @@ st.navigation). In that mode the very first run of a deep link such as /forward 
 on its own, without app.py: no navigation and no shared controls, so the page came up empty. The guard
 switches the legacy mode off and reruns, so app.py (and its st.navigation) always runs first. The rerun
 keeps the requested page only if the legacy mode found it, and the legacy mode looks pages up by file stem:
-so every url_path below equals its file's stem (input_gradient, not input-gradient).
+so every page's url_path equals its file's stem (input_gradient, not input-gradient; convviz/stages.py's PAGES).
 
 The default page by name: st.navigation serves its default page (the first of PAGES, Shapes) at the root URL
 only. Its public pathname is "" (StreamlitPage.url_path returns "" for the default page), so a request for
@@ -19,32 +19,10 @@ then shows the default page's canonical address, the root with the same query: /
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 import streamlit as st
 
-
-@dataclass(frozen=True)
-class PageDef:
-    path: str
-    title: str
-    url_path: str
-    icon: str
-
-
-PAGES = (
-    PageDef("pages/shapes.py", "Shapes & edge cases", "shapes", "📐"),
-    PageDef("pages/forward.py", "Forward pass", "forward", "➡️"),
-    PageDef("pages/im2col.py", "im2col", "im2col", "🧮"),
-    PageDef("pages/strided.py", "Strided windows", "strided", "🪟"),
-    PageDef("pages/input_gradient.py", "Input gradient (transposed)", "input_gradient", "🔄"),
-    PageDef("pages/col2im.py", "col2im (scatter-add)", "col2im", "➕"),
-    PageDef("pages/weight_gradient.py", "Weight & bias gradients", "weight_gradient", "⚖️"),
-    PageDef("pages/maxpool.py", "Max pooling", "maxpool", "🔝"),
-    PageDef("pages/gradcheck.py", "Gradient check", "gradcheck", "✅"),
-    PageDef("pages/methods.py", "Methods & speed", "methods", "⏱️"),
-    PageDef("pages/bug_lab.py", "Bug lab", "bug_lab", "🐞"),
-)
+from ..stages import PAGES
 
 
 def _in_legacy_run() -> bool:

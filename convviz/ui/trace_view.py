@@ -22,7 +22,7 @@ from .export import export_row
 from .housekeeping import touch
 from .player import KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
 from .settings import Settings
-from .stages import STAGES, STEP_BUDGET
+from ..stages import STAGES, STEP_BUDGET, Stage
 
 Options = tuple  # sorted (name, value) pairs of a stage's options, e.g. (("f", 0), ("n", 0))
 CODE_LABEL = "The engine's NumPy code for this stage"
@@ -48,7 +48,7 @@ class TraceRef:
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
 def get_trace(stage: str, settings: Settings, options: Options = ()) -> Trace:
     """The (immutable, shared) trace of one stage for the settings."""
-    return STAGES[stage](settings.spec(), build_arrays(settings), **dict(options))
+    return STAGES[stage].build(settings.spec(), build_arrays(settings), **dict(options))
 
 
 def options_of(**kw) -> Options:
@@ -136,16 +136,7 @@ def click_cells_for(trace: Trace, clickable: str | None) -> dict[str, int] | Non
     return hit[1]
 
 
-def show_trace(
-    stage: str,
-    settings: Settings,
-    options: Options = (),
-    key: str | None = None,
-    rows: Sequence[Sequence[str]] | None = None,
-    clickable: str | None = None,
-    code: Sequence[Callable] = (),
-    about: About | None = None,
-) -> None:
+def show_trace(stage: str, settings: Settings, options: Options = (), about: About | None = None) -> None:
     """Draw a stage's trace for the settings (cached), see `show_trace_object`."""
     try:
         trace = get_trace(stage, settings, options)
@@ -154,28 +145,21 @@ def show_trace(
         if about:
             show_about(about)
         return
-    show_trace_object(TraceRef(get_trace, (stage, settings, options)), key or stage, rows, clickable, code, about,
-                      trace=trace)
+    show_trace_object(TraceRef(get_trace, (stage, settings, options)), STAGES[stage], about, trace=trace)
 
 
-def show_trace_object(
-    ref: TraceRef,
-    key: str,
-    rows: Sequence[Sequence[str]] | None = None,
-    clickable: str | None = None,
-    code: Sequence[Callable] = (),
-    about: About | None = None,
-    trace: Trace | None = None,
-) -> None:
+def show_trace_object(ref: TraceRef, stage: Stage, about: About | None = None, trace: Trace | None = None) -> None:
     """The player and the animated figure, then the live checks, notes, table, the page's explanation and the code.
 
-    A click on a cell of `clickable` jumps to its step. `trace`: `ref.get()` when the caller has it already (each
-    cache lookup hashes the settings, and this is every run's path).
+    The stage's record gives the figure's rows, the clickable panel (a click on a cell jumps to its step) and the code
+    shown. `trace`: `ref.get()` when the caller has it already (each cache lookup hashes the settings, and this is
+    every run's path).
     """
     if trace is None:
         trace = ref.get()
-    rows_t = tuple(tuple(r) for r in (rows or [[p.name for p in trace.panels]]))
-    _figure_view(ref, key, rows_t, clickable)
+    key = stage.name
+    rows_t = stage.rows or ((tuple(p.name for p in trace.panels)),)
+    _figure_view(ref, key, rows_t, stage.clickable)
     legend(trace)
     for c in trace.checks:
         (st.success if c.ok else st.error)(("✓ " if c.ok else "✗ ") + escape_md(c.text))
@@ -190,12 +174,12 @@ def show_trace_object(
         st.table([{md(h): md(v) for h, v in zip(header, r)} for r in body])
     if about:
         show_about(about)
-    if code:
+    if stage.code:
         # Lazy: the source is sent only while the expander is open (opening it reruns the page), not on every rerun.
         box = st.expander(CODE_LABEL, key=f"cv_code_{key}", on_change="rerun")
         if box.open:
             with box:
-                for fn in code:
+                for fn in stage.code:
                     st.code(inspect.getsource(fn), language="python")
 
 

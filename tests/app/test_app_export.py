@@ -76,7 +76,7 @@ def test_forward_page_offers_html_png_gif_and_code_and_the_code_prints_the_pages
 def test_im2col_page_has_one_export_row_per_figure(downloads):
     at = open_page("pages/im2col.py", {})
     parts = [t.label for t in at.tabs]
-    for k, stem in enumerate(("convviz_im2col_idx", "convviz_im2col_gather", "convviz_im2col_prod")):
+    for k, stem in enumerate(("convviz_im2col_indices", "convviz_im2col_gather", "convviz_im2col_product")):
         if k:  # lazy tabs: each part's figure, and its export row, are built when its tab is open
             at.session_state["cv_im2col_part"] = parts[k]
             at.run()

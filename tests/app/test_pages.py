@@ -14,7 +14,7 @@ import convviz as cv
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.encoding import meta_of
 from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
-from convviz.ui.shell import PAGES
+from convviz.stages import PAGES, stages_of
 from tests.figure_support import blank_bands, crowded_numbers, decode, title_overlaps
 from tests.figure_support import panel_grids as panel  # one grid per channel, split by the channel each hover names
 from tests.figure_support import panel_grids_at as panel_at
@@ -111,6 +111,9 @@ def assert_healthy(at: AppTest) -> None:
 def test_every_page_renders_every_edge_case_with_passing_live_checks(page, case):
     at = run(page, EDGE_CASES[case])
     assert_healthy(at)
+    drawn = {meta_of(f)["stage"] for f in figures(at) if "stage" in meta_of(f)}
+    own = [s.name for s in stages_of(Path(page).stem)]
+    assert (drawn == {own[0]}) if own else not drawn, (page, drawn, own)  # its first stage, from the catalog
     if page == "pages/im2col.py":  # its live check sits under the product, in the last tab
         assert_healthy(open_im2col_part(at, 2))
     if page != "pages/shapes.py":
@@ -129,7 +132,7 @@ def assert_laid_out(at: AppTest) -> None:
         assert not crowded_numbers(fig), (meta_of(fig)["stage"], crowded_numbers(fig))
 
 
-@pytest.mark.parametrize("page", [p for p in PAGE_PATHS if p not in ("pages/methods.py", "pages/bug_lab.py")])
+@pytest.mark.parametrize("page", [p.path for p in PAGES if stages_of(p.url_path)])
 def test_every_page_at_the_largest_settings_is_laid_out_without_blank_bands_or_overlapping_titles(page):
     """At the largest settings the widest figure rows need cells of ~3 px: the layout's cell size had a 4 px floor, and
     rows sized (and titles wrapped) for it were drawn smaller, leaving ~180 px of blank under col2im's first row and

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from convviz.traces.base import Trace
 from convviz.ui.page import release_caches
-from convviz.ui.shell import PAGES
+from convviz.stages import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 FIGURE_PAGES = [p.path for p in PAGES if p.path not in ("pages/methods.py", "pages/bug_lab.py")]

@@ -1,7 +1,6 @@
 """Shared pieces of the browser tests: paths, the chromium set-up, the page list and the AppPage helper."""
 from __future__ import annotations
 
-import ast
 import contextlib
 import re
 import time
@@ -21,15 +20,10 @@ STEP_TITLE = re.compile(r"^Step (\d+)/(\d+): ")  # AppPage.chart_title: "Step k/
 
 
 def app_pages() -> list[tuple[str, str]]:
-    """(url_path, title) of every page, read from convviz/ui/shell.py's PAGES without importing Streamlit."""
-    tree = ast.parse((REPO / "convviz" / "ui" / "shell.py").read_text())
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "PageDef":
-            _path, title, url_path, _icon = (ast.literal_eval(a) for a in node.args)
-            out.append((url_path, title))
-    assert len(out) >= 9, f"expected the 9 pages in convviz/ui/shell.py PAGES, found {out}"
-    return out
+    """(url_path, title) of every page of the app, from the catalog (convviz/stages.py's PAGES)."""
+    from convviz.stages import PAGES
+
+    return [(p.url_path, p.title) for p in PAGES]
 
 
 # --------------------------------------------------------------------------------------------- helpers

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import convviz as cv
-from convviz.codegen import STAGE_OF_TRACE, STAGE_TITLES, script_for
+from convviz.codegen import SCRIPTS, script_for
+from convviz.stages import STAGE_LIST
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.ui.settings import Settings
 
@@ -104,7 +105,7 @@ def script(stage: str, spec, x, w, b, dout) -> str:
 
 def test_the_script_imports_nothing_but_numpy(case):
     spec, x, w, b, dout = case
-    for stage in STAGE_TITLES:
+    for stage in SCRIPTS:
         tree = ast.parse(script(stage, spec, x, w, b, dout))
         imported = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
         imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
@@ -214,10 +215,10 @@ def test_gradcheck_script(case, tmp_path):
         close(numeric[checked], analytic[checked], tol=1e-5)
 
 
-def test_every_trace_stage_has_a_script_and_unknown_stages_are_refused():
+def test_every_stage_has_a_script_every_script_a_stage_and_unknown_scripts_are_refused():
     spec, x, w, b, dout = layer(Settings())
-    assert set(STAGE_OF_TRACE.values()) == set(STAGE_TITLES)
-    with pytest.raises(ValueError, match="stage"):
+    assert {s.script for s in STAGE_LIST} == set(SCRIPTS)
+    with pytest.raises(ValueError, match="script"):
         script_for("nope", spec, x, w, b, dout)
     with pytest.raises(ValueError, match="pool"):
         script_for("maxpool", spec, x, w, b, dout)

@@ -1,4 +1,4 @@
-"""Geometry rules from pedagogy.md section 1, and plain ValueErrors that name the parameter."""
+"""Geometry rules from docs/teaching.md, Shapes and edge cases, and plain ValueErrors that name the parameter."""
 import subprocess
 import sys
 

@@ -28,7 +28,7 @@ from convviz.quiz import (
 from tests import reference as ref
 from tests.quiz_support import size_by_hand
 
-# (h, w, kernel, stride, padding (t, b, l, r), dilation): the edge cases pedagogy.md names
+# (h, w, kernel, stride, padding (t, b, l, r), dilation): the edge cases docs/teaching.md names
 LAYERS = [
     (6, 6, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)),
     (8, 8, (3, 3), (2, 2), (0, 0, 0, 0), (1, 1)),  # stride does not divide: a remainder row and column

@@ -8,7 +8,7 @@ from convviz.figures import trace_figure
 from convviz.figures.arrange import arrange, covered_px, row_splits
 from convviz.figures.encoding import meta_of
 from convviz.figures.grid import MIN_CELL_PX, layout_cells
-from convviz.ui.stages import STAGES
+from convviz.stages import STAGES
 from tests.figure_support import px_per_cell
 
 FORWARD_ROWS = [["xpad", "w"], ["products", "y"]]
@@ -24,7 +24,7 @@ def forward():
     spec = s.spec()
     a = Arrays(cvdata.make_input(spec, s.data, s.seed), cvdata.make_kernel(spec, s.kernel, s.seed),
                cvdata.make_bias(spec, s.kernel, s.seed), cvdata.make_dout(spec.output_shape, s.seed))
-    return STAGES["forward"](spec, a)
+    return STAGES["forward"].build(spec, a)
 
 
 def names(grid) -> list[list[str]]:

@@ -27,7 +27,7 @@ from convviz.figures.export import (
     still_figure,
 )
 from convviz.ui.settings import Settings
-from convviz.ui.stages import STAGES
+from convviz.stages import STAGES
 
 needs_browser = pytest.mark.skipif(image_export_problem() is not None, reason=str(image_export_problem()))
 
@@ -37,7 +37,7 @@ def figure(stage: str = "forward", rows=None, **settings):
     spec = s.spec()
     a = SimpleNamespace(x=cvdata.make_input(spec, s.data, s.seed), w=cvdata.make_kernel(spec, s.kernel, s.seed),
                         b=cvdata.make_bias(spec, s.kernel, s.seed), dout=cvdata.make_dout(spec.output_shape, s.seed))
-    return trace_figure(STAGES[stage](spec, a), rows=rows)
+    return trace_figure(STAGES[stage].build(spec, a), rows=rows)
 
 
 def html_frames(html: str) -> list[dict]:

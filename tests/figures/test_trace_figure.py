@@ -146,13 +146,13 @@ def test_play_controls_and_slider_exist_for_animations(case):
 def test_largest_app_settings_stay_under_two_megabytes():
     from convviz.ui.page import Arrays
     from convviz.ui.settings import Settings
-    from convviz.ui.stages import STAGES
+    from convviz.stages import STAGES
 
     s = Settings(h=32, w=32, cin=4, cout=4, n=4, kh=7, kw=7, pad="same")
     spec = s.spec()
     a = Arrays(make_input(spec, "random"), make_kernel(spec), make_bias(spec), make_dout(spec.output_shape))
     for stage in ("forward", "im2col_gather", "col2im", "maxpool", "transposed"):
-        tr = STAGES[stage](spec, a)
+        tr = STAGES[stage].build(spec, a)
         size = len(trace_figure(tr).to_json())
         assert size < 2_000_000, (stage, size)
 
@@ -297,12 +297,12 @@ def test_a_panel_too_big_to_draw_shows_a_window_with_the_engines_numbers():
 
 def test_largest_app_settings_keep_every_heatmap_small():
     from convviz.figures.style import MAX_PANEL_CELLS
-    from convviz.ui.stages import STAGES
+    from convviz.stages import STAGES
 
     spec, a = _largest_case()
     for stage in STAGES:
         try:
-            tr = STAGES[stage](spec, a)
+            tr = STAGES[stage].build(spec, a)
         except ValueError:  # a stage these settings do not allow
             continue
         js = json.loads(trace_figure(tr).to_json())
@@ -319,7 +319,7 @@ def test_rows_are_as_tall_as_their_cells_are_drawn(case, largest):
     by plotly.js to the top of its band and leaves blank space under it. At the largest settings the widest row needs
     cells under 4 px, the floor the layout had: rows were sized at the floor and drawn smaller (~180 px blank under
     col2im's first row). Every panel on one row is the widest figure: cells of ~1.5 px here."""
-    from convviz.ui.stages import STAGES
+    from convviz.stages import STAGES
 
     if largest:
         spec, a = _largest_case()
@@ -331,7 +331,7 @@ def test_rows_are_as_tall_as_their_cells_are_drawn(case, largest):
     tight = 0
     for stage in STAGES:
         try:
-            tr = STAGES[stage](spec, a)
+            tr = STAGES[stage].build(spec, a)
         except ValueError:  # a stage these settings do not allow
             continue
         js = json.loads(trace_figure(tr).to_json())  # every panel on one row: the widest figure
@@ -470,7 +470,7 @@ def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_ano
     A row that shows nothing of that shape is drawn at the largest size that fits it: Gradient check's dw (7 x 7
     blocks) and db rows, Weight gradients' dw and db. Rows that show blocks of one shape keep one scale: Forward's
     kernel (row 1) and its window products (row 2), Max pooling's x (row 1) and dx (row 2)."""
-    from convviz.ui.stages import STAGES
+    from convviz.stages import STAGES
 
     spec, a = _largest_case()
     gc = T.gradcheck_trace(a.x, a.w, a.b, a.dout, spec, max_entries=20)
@@ -491,7 +491,7 @@ def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_ano
     px = px_per_cell(json.loads(trace_figure(fw, rows=[["xpad", "w"], ["products", "y"]]).to_json()))
     assert {round(v[1], 3) for v in px.values()} == {round(px["x"][1], 3)} and px["x"][1] < 5
 
-    mp = STAGES["maxpool"](spec, a)
+    mp = STAGES["maxpool"].build(spec, a)
     px = px_per_cell(json.loads(trace_figure(mp, rows=[["x", "y", "dout"], ["dx"]]).to_json()))
     assert px["x4"][1] == pytest.approx(px["x"][1], rel=0.01)
 
@@ -500,10 +500,10 @@ def test_a_tall_row_keeps_the_smallest_rows_cell_size():
     """col2im at the largest settings: the dcols window (196 rows) fits 13 px cells across, which would make it
     2,500 px tall; a row grows past the smallest row's cell size only while it stays under ROW_GROW_MAX_PX."""
     from convviz.figures.grid import ROW_GROW_MAX_PX
-    from convviz.ui.stages import STAGES
+    from convviz.stages import STAGES
 
     spec, a = _largest_case()
-    tr = STAGES["col2im"](spec, a)
+    tr = STAGES["col2im"].build(spec, a)
     fig = json.loads(trace_figure(tr, rows=[["dcols"], ["acc", "count"], ["dx", "wrong"]]).to_json())
     px = {ax: v[1] for ax, v in px_per_cell(fig).items()}
     assert px["x"] == pytest.approx(min(px.values()), rel=0.01)  # dcols

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from convviz.ui.settings import CHOICE_FIELDS, INT_FIELDS
-from convviz.ui.shell import PAGES
+from convviz.stages import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 EXAMPLES = int(os.environ.get("CONVVIZ_FUZZ_EXAMPLES", "25"))

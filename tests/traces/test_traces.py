@@ -106,7 +106,7 @@ def test_forward_trace_numbers_are_the_engines():
 
 
 def test_uncovered_remainder_is_highlighted_on_shapes():
-    # H=8, K=3, S=2: (8 - 3) mod 2 = 1 row no window reaches (pedagogy.md section 1)
+    # H=8, K=3, S=2: (8 - 3) mod 2 = 1 row no window reaches (docs/teaching.md, Shapes and edge cases)
     spec = cv.ConvSpec.create(8, 6, 3, (2, 1))
     tr = T.shapes_trace(spec)
     last = tr.steps[-1]

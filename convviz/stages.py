@@ -1,0 +1,171 @@
+"""The catalog: one record per page and one per stage the pages draw. Everything else derives from it.
+
+A stage is a trace a page animates (its builder, the figure's rows, the clickable panel, the engine code shown under
+the figure, the "Code for this view" script, its section of docs/teaching.md). The app's page list, its caches,
+the exports, the benchmarks and the tests all read these records, so a new stage is its builder, its page file,
+a record here and its tests. NumPy only: no Streamlit or Plotly (tests and benchmarks import it without them).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import traces as T
+from .conv import (
+    backward_col2im,
+    backward_loops,
+    backward_transposed,
+    dilate,
+    flip_kernel,
+    forward_im2col,
+    forward_loops,
+    forward_strided,
+    transposed_pads,
+)
+from .data import make_dout
+from .geometry import ConvSpec, same_padding_1d
+from .gradcheck import GradCheck, check_conv2d, numerical_gradient
+from .im2col import col2im_add_at, col2im_assign_bug, col2im_padded, im2col_gather, im2col_indices, im2col_matrix, window_view
+from .pool import max_pool2d_argmax, max_pool2d_backward_spec, pool_spec
+from .traces.base import Trace
+
+STEP_BUDGET = 400  # animation steps kept per trace at most; longer walks are sampled evenly
+TEACHING_NOTES = "docs/teaching.md"  # the project's teaching notes, one section per stage
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the app: its URL path (equal to its file's stem, see convviz/ui/shell.py), title and icon."""
+
+    url_path: str
+    title: str
+    icon: str
+
+    @property
+    def path(self) -> str:
+        return f"pages/{self.url_path}.py"
+
+
+PAGES = (
+    Page("shapes", "Shapes & edge cases", "📐"),
+    Page("forward", "Forward pass", "➡️"),
+    Page("im2col", "im2col", "🧮"),
+    Page("strided", "Strided windows", "🪟"),
+    Page("input_gradient", "Input gradient (transposed)", "🔄"),
+    Page("col2im", "col2im (scatter-add)", "➕"),
+    Page("weight_gradient", "Weight & bias gradients", "⚖️"),
+    Page("maxpool", "Max pooling", "🔝"),
+    Page("gradcheck", "Gradient check", "✅"),
+    Page("methods", "Methods & speed", "⏱️"),
+    Page("bug_lab", "Bug lab", "🐞"),
+)
+PAGE = {p.url_path: p for p in PAGES}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One animated stage.
+
+    name: the trace's stage name (Trace.stage), the caches' and exports' key.
+    page: the url_path of the page that draws it.
+    build: (spec, arrays, **options) -> Trace, the options being the page's picks (n, f, c).
+    rows: the figure's rows of panel names, as the page lays them out on a wide screen.
+    clickable: the panel whose cells jump to their step, if any.
+    code: the engine functions shown under the figure ("The engine's NumPy code for this stage").
+    script: the codegen script that reproduces the stage ("Code for this view"; a key of convviz.codegen.SCRIPTS).
+    notes: the heading of its section in docs/teaching.md.
+    """
+
+    name: str
+    page: str
+    build: Callable[..., Trace]
+    rows: tuple[tuple[str, ...], ...]
+    code: tuple[Callable, ...]
+    script: str
+    notes: str
+    clickable: str | None = None
+    options: tuple[str, ...] = field(default=())  # the picks build accepts, e.g. ("n", "f")
+
+
+def pooling_of(spec: ConvSpec) -> ConvSpec:
+    """The pooling layer the pooling page draws for the sidebar's layer: its window, stride and dilation, and its
+    padding on each side as the top/left padding capped at half the window (PyTorch pads pooling symmetrically and
+    allows at most kernel // 2). Raises ValueError when no valid pooling follows (e.g. a padding-only window)."""
+    return pool_spec(spec.input_shape, spec.kernel_size, spec.stride,
+                     (min(spec.top, spec.kh // 2), min(spec.left, spec.kw // 2)), spec.dilation)
+
+
+POOL_DOUT_SEED = 7  # the pooled output's upstream gradient (the layer's dout has the convolution's shape)
+
+
+def _maxpool(spec, a, n=0, c=0):
+    ps = pooling_of(spec)
+    return T.maxpool_trace(a.x, make_dout(ps.output_shape, POOL_DOUT_SEED), ps, n=n, c=c, max_steps=STEP_BUDGET)
+
+
+GRADCHECK_SAMPLE = 200  # central-difference estimates per array when the caller sets no budget (two passes each)
+
+
+def _gradcheck(spec, a, n=0, f=0, progress=None, max_entries=GRADCHECK_SAMPLE):
+    return T.gradcheck_trace(a.x, a.w, a.b, a.dout, spec, n=n, f=f, progress=progress, max_entries=max_entries)
+
+
+STAGE_LIST = (
+    Stage("shapes", "shapes", lambda spec, a: T.shapes_trace(spec), rows=(), code=(ConvSpec.coverage, same_padding_1d),
+          script="shapes", notes="Shapes and edge cases"),
+    Stage("forward", "forward",
+          lambda spec, a, n=0, f=0: T.forward_trace(a.x, a.w, a.b, spec, n=n, f=f, max_steps=STEP_BUDGET),
+          rows=(("xpad", "w"), ("products", "y")), clickable="y", code=(forward_loops,), script="forward",
+          notes="Forward pass: the sliding window", options=("n", "f")),
+    Stage("im2col_indices", "im2col", lambda spec, a: T.im2col_index_trace(spec),
+          rows=(("i0", "i1", "i"), ("k", "j0", "j1", "j")), code=(im2col_indices,), script="im2col",
+          notes="im2col: index arrays, the gather, one matrix product"),
+    Stage("im2col_gather", "im2col", lambda spec, a, n=0: T.im2col_gather_trace(a.x, spec, n=n, max_steps=STEP_BUDGET),
+          rows=(("xpad",), ("cols",)), code=(im2col_gather, im2col_matrix), script="im2col",
+          notes="im2col: index arrays, the gather, one matrix product", options=("n",)),
+    Stage("im2col_product", "im2col",
+          lambda spec, a, n=0: T.im2col_product_trace(a.x, a.w, a.b, spec, n=n, max_steps=STEP_BUDGET),
+          rows=(("W", "cols"), ("Y",), ("y",)), clickable="y", code=(forward_im2col,), script="im2col",
+          notes="im2col: index arrays, the gather, one matrix product", options=("n",)),
+    Stage("strided", "strided", lambda spec, a, n=0: T.strided_trace(a.x, spec, n=n, max_steps=STEP_BUDGET),
+          rows=(("xpad", "offsets"), ("window",)), clickable="xpad", code=(window_view, forward_strided),
+          script="strided", notes="Strided windows", options=("n",)),
+    Stage("transposed", "input_gradient",
+          lambda spec, a, n=0, c=0: T.transposed_trace(a.x, a.w, a.dout, spec, n=n, c=c, max_steps=STEP_BUDGET),
+          rows=(("dout", "dilated"), ("padded", "wflip"), ("dxpad", "dx")), clickable="dxpad",
+          code=(dilate, transposed_pads, flip_kernel, backward_transposed), script="transposed",
+          notes="Input gradient: dilate, pad, rotate, slide, crop", options=("n", "c")),
+    Stage("col2im", "col2im", lambda spec, a, n=0: T.col2im_trace(a.x, a.w, a.dout, spec, n=n, max_steps=STEP_BUDGET),
+          rows=(("dcols",), ("acc", "count"), ("dx", "wrong")),
+          code=(backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug), script="col2im",
+          notes="col2im: the input gradient by scatter-add", options=("n",)),
+    Stage("weight_grad", "weight_gradient", lambda spec, a, n=0, f=0: T.weight_grad_trace(a.x, a.w, a.dout, spec, n=n, f=f),
+          rows=(("xpad", "dd"), ("dw", "db")), clickable="dw", code=(backward_col2im, backward_loops),
+          script="weight_grad", notes="Weight and bias gradients", options=("n", "f")),
+    Stage("maxpool", "maxpool", _maxpool, rows=(("x", "y", "dout"), ("dx",)), clickable="y",
+          code=(max_pool2d_argmax, max_pool2d_backward_spec), script="maxpool", notes="Max pooling", options=("n", "c")),
+    Stage("gradcheck", "gradcheck", _gradcheck,
+          rows=(("dx_a", "dx_n", "dx_e"), ("dw_a", "dw_n", "dw_e"), ("db_a", "db_n", "db_e")),
+          code=(numerical_gradient, check_conv2d, GradCheck), script="gradcheck", notes="Gradient check",
+          options=("n", "f")),
+)
+STAGES: dict[str, Stage] = {s.name: s for s in STAGE_LIST}
+
+
+def stages_of(url_path: str) -> tuple[Stage, ...]:
+    """The stages a page draws, in the order it shows them."""
+    return tuple(s for s in STAGE_LIST if s.page == url_path)
+
+
+def _check_catalog() -> None:
+    """The records agree with each other: unique names, every stage on a known page."""
+    assert len(STAGES) == len(STAGE_LIST), "two stages share a name"
+    assert len(PAGE) == len(PAGES), "two pages share a url_path"
+    from .codegen import SCRIPTS
+
+    for s in STAGE_LIST:
+        assert s.page in PAGE, f"stage {s.name!r}: no page {s.page!r} in PAGES"
+        assert s.script in SCRIPTS, f"stage {s.name!r}: no script {s.script!r} in convviz.codegen.SCRIPTS"
+
+
+_check_catalog()

@@ -1,0 +1,76 @@
+"""The catalog (convviz/stages.py) agrees with the tree: every page has its file, every stage its page, its section of
+the teaching notes, a trace whose panels are the figure's rows, and code a learner can read (public names only)."""
+import ast
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from convviz.data import make_bias, make_dout, make_input, make_kernel
+from convviz.geometry import ConvSpec
+from convviz.stages import PAGES, STAGE_LIST, STAGES, TEACHING_NOTES, stages_of
+from convviz.traces.base import Trace
+from convviz.ui.context import Arrays
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def small_arrays():
+    spec = ConvSpec.create(6, 5, 3, 1, 1, 1, n=1, c=2, f=2)
+    a = Arrays(make_input(spec, "random", 0), make_kernel(spec, "random", 0), make_bias(spec, "random", 0),
+               make_dout(spec.output_shape, 0))
+    return spec, a
+
+
+def test_every_page_has_its_file_and_every_page_file_a_record():
+    listed = {p.path for p in PAGES}
+    on_disk = {str(f.relative_to(REPO)) for f in (REPO / "pages").glob("*.py")}
+    assert listed == on_disk
+    assert len({p.url_path for p in PAGES}) == len(PAGES)
+
+
+def test_every_stage_has_a_section_in_the_teaching_notes():
+    headings = set(re.findall(r"^## (.+?)\s*$", (REPO / TEACHING_NOTES).read_text(), flags=re.M))
+    missing = {s.name: s.notes for s in STAGE_LIST if s.notes not in headings}
+    assert not missing, f"sections missing from {TEACHING_NOTES}: {missing}"
+
+
+@pytest.mark.parametrize("stage", STAGE_LIST, ids=lambda s: s.name)
+def test_the_record_matches_the_trace_it_builds(stage):
+    spec, a = small_arrays()
+    picks = {k: 1 for k in stage.options}  # the second sample/channel: the picks reach the builder
+    if "n" in picks:
+        picks["n"] = 0
+    trace = stage.build(spec, a, **picks)
+    assert isinstance(trace, Trace) and trace.stage == stage.name
+    names = [p.name for p in trace.panels]
+    in_rows = [name for row in stage.rows for name in row]
+    if stage.rows:  # every panel in exactly one row
+        assert sorted(in_rows) == sorted(names), (stage.name, in_rows, names)
+    if stage.clickable:
+        assert stage.clickable in names
+    assert stage in stages_of(stage.page)
+
+
+@pytest.mark.parametrize("stage", STAGE_LIST, ids=lambda s: s.name)
+def test_the_code_shown_to_learners_is_public_and_has_its_source(stage):
+    assert stage.code
+    for fn in stage.code:
+        assert not fn.__name__.startswith("_"), (stage.name, fn.__name__)
+        assert inspect.getsource(fn).lstrip().startswith(("def ", "class ", "@"))
+
+
+def test_no_page_imports_an_underscore_name():
+    for f in (REPO / "pages").glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                private = [n.name for n in node.names if n.name.startswith("_")]
+                assert not private, (f.name, node.module, private)
+
+
+def test_stage_names_are_unique_and_options_are_what_the_builders_take():
+    assert len(STAGES) == len(STAGE_LIST)
+    for s in STAGE_LIST:
+        params = inspect.signature(s.build).parameters
+        assert set(s.options) <= set(params), (s.name, s.options, list(params))
