@@ -53,6 +53,30 @@ def _check_range(value: int, name: str, low: int, high: int, fix: str) -> None:
         raise ValueError(f"{name}: must be at most {high} (the engine's cap), got {value}. {fix}")
 
 
+def common_divisors(c: int, f: int) -> list[int]:
+    """The group counts that split both C input and F output channels evenly, e.g. (8, 12) -> [1, 2, 4]."""
+    return [g for g in range(1, min(c, f) + 1) if c % g == 0 and f % g == 0]
+
+
+def _or_list(values: Sequence[int]) -> str:
+    """[1, 2, 4] -> '1, 2 or 4'."""
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def check_groups(groups: object, c: int, f: int) -> int:
+    """Validate `groups` against C input and F output channels: each group sees C/groups input channels and
+    makes F/groups output channels, so groups must divide both. Returns groups as an int."""
+    g = _as_int(groups, "groups")
+    _check_range(g, "groups", 1, MAX_CHANNELS, "groups=1 is an ordinary convolution; groups=C is depthwise.")
+    for count, what in ((c, "input"), (f, "output")):
+        if count % g:
+            raise ValueError(
+                f"groups: {g} does not divide the {count} {what} channels; use {_or_list(common_divisors(c, f))}."
+            )
+    return g
+
+
 def same_padding_1d(size: int, effective_kernel: int, stride: int) -> tuple[int, int]:
     """TensorFlow's 'same' rule: output = ceil(size / stride); the odd extra pad goes after (bottom/right)."""
     total = max((math.ceil(size / stride) - 1) * stride + effective_kernel - size, 0)
@@ -92,7 +116,11 @@ class ConvSpec:
     """Everything about one convolution layer's geometry; derived sizes are properties.
 
     Build one with `ConvSpec.create(...)`, which validates. Sizes follow the notation of pedagogy.md:
-    input (N, C, H, W), weights (F, C, KH, KW), output (N, F, OH, OW).
+    input (N, C, H, W), weights (F, C/groups, KH, KW), output (N, F, OH, OW).
+
+    groups (G): the channels are split into G groups; output channel f belongs to group g = f // (F/G) and
+    reads only the input channels g*CG .. (g+1)*CG - 1, CG = C/G. G = 1 is the ordinary convolution,
+    G = C (with F a multiple of C) the depthwise one.
     """
 
     n: int
@@ -111,6 +139,7 @@ class ConvSpec:
     left: int = 0
     right: int = 0
     mode: str = "custom"  # how the padding was given: valid / same / full / custom
+    groups: int = 1  # G: channel groups; must divide C and F
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -125,6 +154,7 @@ class ConvSpec:
         n: int = 1,
         c: int = 1,
         f: int = 1,
+        groups: int = 1,
     ) -> ConvSpec:
         """Validate PyTorch-style arguments and resolve the padding mode into four sides."""
         n, c, f = _as_int(n, "n (batch)"), _as_int(c, "c (input channels)"), _as_int(f, "f (output channels)")
@@ -132,6 +162,7 @@ class ConvSpec:
         _check_range(n, "n (batch)", 1, MAX_BATCH, "Use a smaller batch.")
         _check_range(c, "c (input channels)", 1, MAX_CHANNELS, "Use fewer input channels.")
         _check_range(f, "f (output channels)", 1, MAX_CHANNELS, "Use fewer output channels.")
+        groups = check_groups(groups, c, f)
         _check_range(h, "h (input height)", 1, MAX_SPATIAL, "Use a smaller input.")
         _check_range(w, "w (input width)", 1, MAX_SPATIAL, "Use a smaller input.")
         kh, kw = as_pair(kernel_size, "kernel_size")
@@ -153,7 +184,7 @@ class ConvSpec:
             sides, mode = same_padding_1d(h, ekh, sh) + same_padding_1d(w, ekw, sw), "same"
         else:
             sides, mode = parsed, "custom"
-        spec = cls(n, c, f, h, w, kh, kw, sh, sw, dh, dw, *sides, mode=mode)
+        spec = cls(n, c, f, h, w, kh, kw, sh, sw, dh, dw, *sides, mode=mode, groups=groups)
         spec._check_fits()
         return spec
 
@@ -232,8 +263,34 @@ class ConvSpec:
         return self.n, self.c, self.h, self.w
 
     @property
+    def cg(self) -> int:
+        """CG = C/groups: the input channels each output channel reads (C when groups = 1, 1 when depthwise)."""
+        return self.c // self.groups
+
+    @property
+    def fg(self) -> int:
+        """FG = F/groups: the output channels of one group."""
+        return self.f // self.groups
+
+    def group_of(self, f: int) -> int:
+        """The group g = f // FG of output channel f."""
+        return f // self.fg
+
+    def input_channels(self, f: int) -> slice:
+        """The channels of x that output channel f reads: g*CG .. (g+1)*CG - 1 (all of them when groups = 1).
+        x[:, spec.input_channels(f)] with w[f : f + 1] is an ordinary convolution: spec.with_channels(N, CG, 1, groups=1)."""
+        g = self.group_of(f)
+        return slice(g * self.cg, (g + 1) * self.cg)
+
+    @property
+    def is_depthwise(self) -> bool:
+        """True when every group has one input channel (groups = C), as in MobileNet's depthwise layers."""
+        return self.groups == self.c and self.groups > 1
+
+    @property
     def weight_shape(self) -> tuple[int, int, int, int]:
-        return self.f, self.c, self.kh, self.kw
+        """(F, C/groups, KH, KW), PyTorch's layout: each kernel spans only its group's channels."""
+        return self.f, self.cg, self.kh, self.kw
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
@@ -241,22 +298,24 @@ class ConvSpec:
 
     @property
     def params(self) -> int:
-        """Learnable parameters F*C*KH*KW + F."""
-        return self.f * self.c * self.kh * self.kw + self.f
+        """Learnable parameters F*(C/groups)*KH*KW + F (F*C*KH*KW + F when groups = 1)."""
+        return self.f * self.cg * self.kh * self.kw + self.f
 
     @property
     def macs(self) -> int:
-        """Multiply-adds of the forward pass N*F*OH*OW*C*KH*KW."""
-        return self.n * self.f * self.oh * self.ow * self.c * self.kh * self.kw
+        """Multiply-adds of the forward pass N*F*OH*OW*(C/groups)*KH*KW (N*F*OH*OW*C*KH*KW when groups = 1)."""
+        return self.n * self.f * self.oh * self.ow * self.cg * self.kh * self.kw
 
     @property
     def is_symmetric(self) -> bool:
         return self.top == self.bottom and self.left == self.right
 
-    def with_channels(self, n: int, c: int, f: int) -> ConvSpec:
-        """The same spatial geometry for other batch/channel counts (validated)."""
+    def with_channels(self, n: int, c: int, f: int, groups: int | None = None) -> ConvSpec:
+        """The same spatial geometry for other batch/channel counts (validated). groups: default this spec's
+        (which must then divide c and f); pass 1 for an ordinary convolution, e.g. one group's slice."""
         return ConvSpec.create(
-            self.h, self.w, self.kernel_size, self.stride, self.padding, self.dilation, n=n, c=c, f=f
+            self.h, self.w, self.kernel_size, self.stride, self.padding, self.dilation, n=n, c=c, f=f,
+            groups=self.groups if groups is None else groups,
         )
 
     # ---- coverage -----------------------------------------------------------------------------------
@@ -326,19 +385,29 @@ def spec_for(
     stride: int | Sequence[int] = 1,
     padding: PaddingArg = 0,
     dilation: int | Sequence[int] = 1,
+    groups: int = 1,
 ) -> ConvSpec:
-    """Spec for conv2d(x, w): checks the array ranks and that the channel counts agree."""
+    """Spec for conv2d(x, w, groups=G): checks the array ranks, groups, and that the channel counts agree
+    (w is (F, C/G, KH, KW), PyTorch's layout)."""
     if len(x_shape) != 4:
         raise ValueError(f"x: expected a 4-D array (N, C, H, W), got shape {tuple(x_shape)}. Add batch/channel axes with x[None, None].")
     if len(w_shape) != 4:
         raise ValueError(f"w: expected a 4-D array (F, C, KH, KW), got shape {tuple(w_shape)}. Add axes with w[None, None].")
     n, c, h, w = x_shape
     f, cw, kh, kw = w_shape
-    if c != cw:
-        raise ValueError(
-            f"w: has {cw} input channels but x has {c}. The weight shape must be (F, C, KH, KW) with C = x.shape[1]."
-        )
-    return ConvSpec.create(h, w, (kh, kw), stride, padding, dilation, n=n, c=c, f=f)
+    if _as_int(groups, "groups") == 1:
+        if c != cw:
+            raise ValueError(
+                f"w: has {cw} input channels but x has {c}. The weight shape must be (F, C, KH, KW) with C = x.shape[1]."
+            )
+    else:
+        groups = check_groups(groups, _as_int(c, "c (input channels)"), _as_int(f, "f (output channels)"))
+        if cw * groups != c:
+            raise ValueError(
+                f"w: has {cw} input channels per kernel but x's {c} channels in {groups} groups give {c // groups} "
+                f"per group. The weight shape must be (F, C/groups, KH, KW) = ({f}, {c // groups}, {kh}, {kw})."
+            )
+    return ConvSpec.create(h, w, (kh, kw), stride, padding, dilation, n=n, c=c, f=f, groups=groups)
 
 
 def pad_input(x: np.ndarray, spec: ConvSpec, value: float = 0.0) -> np.ndarray:

@@ -110,13 +110,15 @@ def check_conv2d(
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
     max_entries: int | None = None,
+    groups: int = 1,
 ) -> tuple[GradCheck, GradCheck, GradCheck]:
     """Check dx, dw, db of conv2d_backward(method) against central differences. Returns (dx, dw, db) checks.
 
     max_entries: estimate at most this many entries per array (a seeded random sample; the rest are NaN).
+    groups: as in conv2d; w is then (F, C/groups, KH, KW).
     """
     x, w = np.array(x, dtype=np.float64), np.array(w, dtype=np.float64)
-    spec = spec_for(x.shape, w.shape, stride, padding, dilation)
+    spec = spec_for(x.shape, w.shape, stride, padding, dilation, groups)
     b = np.zeros(spec.f) if b is None else np.array(b, dtype=np.float64)
     dout = np.random.default_rng(seed).standard_normal(spec.output_shape) if dout is None else np.asarray(dout, np.float64)
     dx, dw, db = conv2d_backward_spec(dout, x, w, spec, method)
