@@ -65,6 +65,21 @@ REM_H, REM_W = (HP - EKH) % SH, (WP - EKW) % SW  # bottom rows / right columns n
 '''
 
 
+def _transposed_geometry(t) -> str:
+    return f'''
+
+# ---- the transposed layer (docs/teaching.md, Transposed convolution): H x W is its own input x' (i')
+N, CIN, H, W = {t.n}, {t.cin}, {t.h}, {t.w}  # its input x' (N, CIN, H, W)
+COUT, KH, KW = {t.cout}, {t.kh}, {t.kw}  # kernels w (CIN, COUT, KH, KW), PyTorch's transposed layout
+SH, SW = {t.sh}, {t.sw}  # stride: input cells stamp S apart
+PH, PW = {t.ph}, {t.pw}  # padding p: rows/columns cropped from each side of the full output
+OPH, OPW = {t.oph}, {t.opw}  # output padding a: extra rows/columns at the bottom/right
+DH, DW = {t.dh}, {t.dw}  # dilation
+EKH, EKW = DH * (KH - 1) + 1, DW * (KW - 1) + 1  # effective (dilated) kernel size
+OH, OW = SH * (H - 1) + EKH - 2 * PH + OPH, SW * (W - 1) + EKW - 2 * PW + OPW  # o' = S(i'-1) + D(K-1) + 1 - 2p + a
+'''
+
+
 def _data(arrays: Mapping[str, np.ndarray], shapes: Mapping[str, str]) -> str:
     out = "\n# ---- the page's data, exactly\n"
     for name, a in arrays.items():
@@ -225,6 +240,59 @@ show("y", y)
 show("dpool", dpool)
 show("dx", dx)
 ''',
+    "avgpool": '''
+# Average pooling with the layer's kernel and stride (PyTorch's avg_pool2d has no dilation); padding is zero
+POH, POW = (H + 2 * PPH - KH) // SH + 1, (W + 2 * PPW - KW) // SW + 1  # pooled output size
+xpad = np.pad(x, ((0, 0), (0, 0), (PPH, PPH), (PPW, PPW)))  # (N, C, H+2PPH, W+2PPW)
+real = np.pad(np.ones((H, W)), ((PPH, PPH), (PPW, PPW)))  # (H+2PPH, W+2PPW) 1 on input cells, 0 on padding
+y = np.zeros((N, C, POH, POW))  # (N, C, POH, POW)
+divisor = np.zeros((POH, POW))  # (POH, POW) what each window's sum is divided by
+dxpad = np.zeros(xpad.shape)  # (N, C, H+2PPH, W+2PPW)
+for oh in range(POH):
+    for ow in range(POW):
+        rows, cols = slice(oh * SH, oh * SH + KH), slice(ow * SW, ow * SW + KW)
+        divisor[oh, ow] = KH * KW if COUNT_INCLUDE_PAD else real[rows, cols].sum()
+        for n in range(N):
+            for c in range(C):
+                y[n, c, oh, ow] = xpad[n, c, rows, cols].sum() / divisor[oh, ow]
+                dxpad[n, c, rows, cols] += dpool[n, c, oh, ow] / divisor[oh, ow]  # spread evenly; overlaps add up
+dx = dxpad[:, :, PPH : PPH + H, PPW : PPW + W]  # (N, C, H, W): the padding's share is dropped
+show("divisor", divisor)
+show("y", y)
+show("dpool", dpool)
+show("dx", dx)
+''',
+    "conv_transpose": '''
+# 1. As a scatter: every input cell stamps x'[n, ci, i, j] * w[ci] at (i*SH, j*SW) of the full output grid
+full = np.zeros((N, COUT, SH * (H - 1) + EKH + OPH, SW * (W - 1) + EKW + OPW))  # before cropping PH, PW
+for n in range(N):
+    for ci in range(CIN):
+        for i in range(H):
+            for j in range(W):
+                full[n, :, i * SH : i * SH + EKH : DH, j * SW : j * SW + EKW : DW] += x[n, ci, i, j] * w[ci]  # (COUT, KH, KW)
+y_scatter = full[:, :, PH : PH + OH, PW : PW + OW]  # (N, COUT, OH, OW) crop the padding p
+
+# 2. As a direct convolution: S-1 zeros between input cells, pad by D(K-1)-p (+ a at the bottom/right),
+#    then slide the 180-degree rotated kernel with stride 1. The rotation: the scatter wrote w[u, v] to output
+#    row i*S + u*D, so an output cell reads the input cells' kernel taps in the opposite order.
+z = np.zeros((N, CIN, (H - 1) * SH + 1, (W - 1) * SW + 1))  # (N, CIN, (H-1)*SH+1, (W-1)*SW+1)
+z[:, :, ::SH, ::SW] = x
+top, left = DH * (KH - 1) - PH, DW * (KW - 1) - PW  # negative: crop instead of pad
+bottom, right = top + OPH, left + OPW
+zp = np.pad(z, ((0, 0), (0, 0), (max(top, 0), max(bottom, 0)), (max(left, 0), max(right, 0))))
+zp = zp[:, :, max(-top, 0) : zp.shape[2] - max(-bottom, 0), max(-left, 0) : zp.shape[3] - max(-right, 0)]
+wrot = w[:, :, ::-1, ::-1]  # (CIN, COUT, KH, KW) every kernel rotated 180 degrees
+y_direct = np.zeros((N, COUT, OH, OW))  # (N, COUT, OH, OW)
+for n in range(N):
+    for co in range(COUT):
+        for oh in range(OH):
+            for ow in range(OW):
+                window = zp[n, :, oh : oh + EKH : DH, ow : ow + EKW : DW]  # (CIN, KH, KW)
+                y_direct[n, co, oh, ow] = np.sum(window * wrot[:, co])
+show("y_scatter", y_scatter)
+show("y_direct", y_direct)
+print("the two views agree" if np.allclose(y_scatter, y_direct) else "the two views DISAGREE")
+''',
     "gradcheck": INDICES + '''
 
 def forward(x, w, b):
@@ -290,6 +358,7 @@ class Script:
     title: str
     needs: tuple[str, ...]
     body: str
+    transposed: bool = False  # the layer is a transposed convolution's (its own header and weight layout)
 
 
 SCRIPTS = {  # named by convviz.stages' records (Stage.script)
@@ -305,6 +374,10 @@ SCRIPTS = {  # named by convviz.stages' records (Stage.script)
                      _BODIES["col2im"]),
     "weight_grad": Script("Weight and bias gradients", ("x", "dout"), _BODIES["weight_grad"]),
     "maxpool": Script("Max pooling forward and backward (first maximum wins ties)", ("x",), _BODIES["maxpool"]),
+    "avgpool": Script("Average pooling forward and backward (each gradient spread evenly over its window)", ("x",),
+                      _BODIES["avgpool"]),
+    "conv_transpose": Script("Transposed convolution as a scatter and as a direct convolution", ("x", "w"),
+                             _BODIES["conv_transpose"], transposed=True),
     "gradcheck": Script("Gradient check by central differences", ("x", "w", "b", "dout"), _BODIES["gradcheck"]),
 }
 
@@ -323,6 +396,8 @@ def script_for(
     settings_text: str = "",
     pool_padding: tuple[int, int] | None = None,
     pool_dout: np.ndarray | None = None,
+    count_include_pad: bool = True,
+    transposed=None,
 ) -> str:
     """A runnable NumPy-only script that reproduces one stage for this layer and data and prints its arrays.
 
@@ -331,17 +406,22 @@ def script_for(
         spec: the layer geometry; x (N, C, H, W), w (F, C, KH, KW), b (F,), dout (N, F, OH, OW).
         settings_text: how to reopen the view (e.g. the URL query), quoted in the docstring.
         pool_padding: (PH, PW) symmetric pooling padding, for script "maxpool".
-        pool_dout: (N, C, POH, POW) upstream gradient of the pooled output, for script "maxpool".
+        pool_dout: (N, C, POH, POW) upstream gradient of the pooled output, for scripts "maxpool" and "avgpool".
+        count_include_pad: whether padding counts in average pooling's divisor ("avgpool").
+        transposed: the TransposedSpec of a transposed layer ("conv_transpose"); x is its input x' and w its kernels
+            (CIN, COUT, KH, KW).
     Returns:
         The script's source text.
     """
     if script not in SCRIPTS:
         raise ValueError(f"script: no script named {script!r}; use one of {', '.join(SCRIPTS)}.")
     record = SCRIPTS[script]
-    if script == "maxpool" and (pool_padding is None or pool_dout is None):
+    if record.transposed and transposed is None:
+        raise ValueError("transposed: the transposed-convolution script needs the layer's TransposedSpec.")
+    if script in ("maxpool", "avgpool") and (pool_padding is None or pool_dout is None):
         raise ValueError("pool_padding, pool_dout: the max-pooling script needs the pooling padding and its upstream gradient.")
     arrays = {name: np.asarray({"x": x, "w": w, "b": b, "dout": dout}[name]) for name in record.needs}
-    if script == "maxpool":
+    if script in ("maxpool", "avgpool"):
         arrays["dpool"] = np.asarray(pool_dout)
     # Comment lines must not end the docstring or smuggle code: keep the settings text to safe characters.
     safe = "".join(ch for ch in settings_text if ch.isalnum() or ch in " =&?,;.:_-+()/") or "(defaults)"
@@ -349,9 +429,14 @@ def script_for(
            "Self-contained: needs only NumPy (python this_file.py). The arrays below are the page's exact data;\n"
            'every array the page draws is printed whole (the page shows one sample/channel at a time)."""\n')
     extra = ""
-    if script == "maxpool":
+    if script in ("maxpool", "avgpool"):
         ph, pw = pool_padding  # type: ignore[misc]
         extra = f"PPH, PPW = {ph}, {pw}  # pooling padding (symmetric, at most half the kernel)\n"
+    if script == "avgpool":
+        extra += f"COUNT_INCLUDE_PAD = {bool(count_include_pad)}  # does padding count in a window's divisor?\n"
     if script == "gradcheck":
         extra = f"MAX_ENTRIES = {GRADCHECK_ENTRIES}  # entries per array estimated numerically (two forward passes each)\n"
+    if record.transposed:
+        shapes = {"x": "(N, CIN, H, W) the transposed layer's input x'", "w": "(CIN, COUT, KH, KW)"}
+        return doc + HELPERS + _transposed_geometry(transposed) + _data(arrays, shapes) + record.body
     return (doc + HELPERS + _geometry(spec) + extra + _data(arrays, SHAPES) + record.body)

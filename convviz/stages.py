@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import traces as T
 from .conv import (
     backward_col2im,
+    conv_transpose2d,
     backward_loops,
     backward_transposed,
     dilate,
@@ -26,7 +29,8 @@ from .data import make_dout
 from .geometry import ConvSpec, same_padding_1d
 from .gradcheck import GradCheck, check_conv2d, numerical_gradient
 from .im2col import col2im_add_at, col2im_assign_bug, col2im_padded, im2col_gather, im2col_indices, im2col_matrix, window_view
-from .pool import max_pool2d_argmax, max_pool2d_backward_spec, pool_spec
+from .pool import avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors, max_pool2d_argmax, max_pool2d_backward_spec, pool_spec
+from .transposed import direct_transposed, scatter_full, zero_insert_pad
 from .traces.base import Trace
 
 STEP_BUDGET = 400  # animation steps kept per trace at most; longer walks are sampled evenly
@@ -54,7 +58,8 @@ PAGES = (
     Page("input_gradient", "Input gradient (transposed)", "🔄"),
     Page("col2im", "col2im (scatter-add)", "➕"),
     Page("weight_gradient", "Weight & bias gradients", "⚖️"),
-    Page("maxpool", "Max pooling", "🔝"),
+    Page("conv_transpose", "Transposed convolution", "🔃"),
+    Page("maxpool", "Pooling: max & average", "🔝"),
     Page("gradcheck", "Gradient check", "✅"),
     Page("methods", "Methods & speed", "⏱️"),
     Page("bug_lab", "Bug lab", "🐞"),
@@ -68,7 +73,8 @@ class Stage:
 
     name: the trace's stage name (Trace.stage), the caches' and exports' key.
     page: the url_path of the page that draws it.
-    build: (spec, arrays, **options) -> Trace, the options being the page's picks (n, f, c).
+    build: (layer, arrays, **options) -> Trace, the options being the page's picks (n, f, c) and own settings.
+    layer: the layer's geometry from the app's settings (the forward convolution's ConvSpec unless said otherwise).
     rows: the figure's rows of panel names, as the page lays them out on a wide screen.
     clickable: the panel whose cells jump to their step, if any.
     code: the engine functions shown under the figure ("The engine's NumPy code for this stage").
@@ -85,6 +91,7 @@ class Stage:
     notes: str
     clickable: str | None = None
     options: tuple[str, ...] = field(default=())  # the picks build accepts, e.g. ("n", "f")
+    layer: Callable = field(default=lambda settings: settings.spec())
 
 
 def pooling_of(spec: ConvSpec) -> ConvSpec:
@@ -104,6 +111,31 @@ def _maxpool(spec, a, n=0, c=0):
 
 
 GRADCHECK_SAMPLE = 200  # central-difference estimates per array when the caller sets no budget (two passes each)
+
+
+def _avgpool(spec, a, n=0, c=0, cip="true"):
+    if spec.dilation != (1, 1):
+        raise ValueError(f"dilation: average pooling has none (PyTorch's avg_pool2d takes no dilation), and these settings "
+                         f"have {spec.dilation}. Set DH and DW to 1 to see it, or choose max pooling.")
+    ps = pooling_of(spec)
+    return T.avgpool_trace(a.x, make_dout(ps.output_shape, POOL_DOUT_SEED), ps, n=n, c=c, max_steps=STEP_BUDGET,
+                           count_include_pad=cip == "true")
+
+
+def transposed_weights(a) -> np.ndarray:
+    """The sidebar's kernels (F, C, KH, KW) in a transposed layer's layout (CIN, COUT, KH, KW): input channel c of the
+    transposed layer is the sidebar's C, its output channel f the sidebar's F."""
+    return a.w.transpose(1, 0, 2, 3)
+
+
+def _tconv(trace):
+    def build(tspec, a, n=0, c=0, f=0):
+        return trace(a.x, transposed_weights(a), tspec, n=n, cin=c, cout=f, max_steps=STEP_BUDGET)
+    return build
+
+
+def _transposed_layer(settings):
+    return settings.transposed()
 
 
 def _gradcheck(spec, a, n=0, f=0, progress=None, max_entries=GRADCHECK_SAMPLE):
@@ -142,8 +174,21 @@ STAGE_LIST = (
     Stage("weight_grad", "weight_gradient", lambda spec, a, n=0, f=0: T.weight_grad_trace(a.x, a.w, a.dout, spec, n=n, f=f),
           rows=(("xpad", "dd"), ("dw", "db")), clickable="dw", code=(backward_col2im, backward_loops),
           script="weight_grad", notes="Weight and bias gradients", options=("n", "f")),
+    Stage("tconv_scatter", "conv_transpose", _tconv(T.tconv_scatter_trace),
+          rows=(("x", "w", "stamp"), ("full", "count", "y")), clickable="x", code=(scatter_full,),
+          script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer),
+    Stage("tconv_direct", "conv_transpose", _tconv(T.tconv_direct_trace),
+          rows=(("x", "wrot"), ("z", "products", "y")), clickable="y", code=(zero_insert_pad, direct_transposed),
+          script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer),
+    Stage("tconv_gradient", "conv_transpose", _tconv(T.tconv_gradient_trace),
+          rows=(("dout", "dilated"), ("padded", "wflip"), ("dxpad", "dx")), clickable="dxpad",
+          code=(conv_transpose2d,), script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"),
+          layer=_transposed_layer),
     Stage("maxpool", "maxpool", _maxpool, rows=(("x", "y", "dout"), ("dx",)), clickable="y",
           code=(max_pool2d_argmax, max_pool2d_backward_spec), script="maxpool", notes="Max pooling", options=("n", "c")),
+    Stage("avgpool", "maxpool", _avgpool, rows=(("x", "y", "dout"), ("dx", "divisor")), clickable="y",
+          code=(avg_pool_divisors, avg_pool2d_spec, avg_pool2d_backward_spec), script="avgpool",
+          notes="Average pooling", options=("n", "c", "cip")),
     Stage("gradcheck", "gradcheck", _gradcheck,
           rows=(("dx_a", "dx_n", "dx_e"), ("dw_a", "dw_n", "dw_e"), ("db_a", "db_n", "db_e")),
           code=(numerical_gradient, check_conv2d, GradCheck), script="gradcheck", notes="Gradient check",

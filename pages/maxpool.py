@@ -1,28 +1,54 @@
-"""Max pooling: forward maxima, backward routing, ties, overlapping windows."""
+"""Pooling: max (forward maxima, backward routing, ties) and average (divisors, gradients spread evenly)."""
 import streamlit as st
 
-from convviz.ui.controls import stop_page
-from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, show_trace
 from convviz.stages import pooling_of
+from convviz.ui.controls import page_control, stop_page
+from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, settings_of_session, show_trace
 
-ctx = page_context(
-    "Max pooling: maxima forward, routing backward",
+MAX_INTRO = (
     "Max pooling keeps each window's largest value. Backward, each upstream gradient goes to the cell that was "
     "the maximum and nowhere else; on a tie the first maximum in row-major order takes it (PyTorch's rule). "
     "With a stride smaller than the window, one cell can win several windows and its gradients add up. "
-    "Padding counts as minus infinity. This page uses the kernel size, stride and dilation from the sidebar "
-    "(padding is limited to half the window, as in PyTorch). Try the 'ones' data to see ties.",
-    formula=r"y[i,j] = \max_{u,v}\ x_{pad}[iS_H + uD_H,\ jS_W + vD_W],\qquad dx[\arg\max] \mathrel{+}= dout[i,j]",
+    "Padding counts as minus infinity. Try the 'ones' data to see ties."
+)
+AVG_INTRO = (
+    "Average pooling replaces each window by its mean. Backward, each upstream gradient is spread evenly over its "
+    "window: every cell gets `dout / divisor`, and where windows overlap the shares add up. At a padded border the "
+    "divisor is the whole window (`count_include_pad=True`, PyTorch's default: the padding's share of the gradient is "
+    "lost) or only the real cells (`False`: every share reaches the input)."
+)
+SHARED = (" This page uses the kernel size, stride and dilation from the sidebar (padding is limited to half the window, "
+          "as in PyTorch).")
+FORMULAS = {
+    "max": r"y[i,j] = \max_{u,v}\ x_{pad}[iS_H + uD_H,\ jS_W + vD_W],\qquad dx[\arg\max] \mathrel{+}= dout[i,j]",
+    "avg": (r"y[i,j] = \frac{1}{d_{ij}} \sum_{u,v} x_{pad}[iS_H + u,\ jS_W + v],\qquad "
+            r"dx[iS_H + u,\ jS_W + v] \mathrel{+}= \frac{dout[i,j]}{d_{ij}}"),
+}
+
+kind = settings_of_session().pool
+ctx = page_context(
+    "Pooling: max and average",
+    (MAX_INTRO if kind == "max" else AVG_INTRO) + SHARED,
+    formula=FORMULAS[kind],
     geometry=False,  # the facts below describe the pooling layer, not the sidebar's convolution
 )
+with st.container(horizontal=True):
+    page_control("pool", format_func={"max": "Max pooling", "avg": "Average pooling"}.get,
+                 help="max: the largest value of each window; avg: the mean")
+    if kind == "avg":
+        page_control("cip", format_func={"true": "padding counts", "false": "real cells only"}.get,
+                     help="count_include_pad: what a window at a padded border is divided by")
 try:
     pool = pooling_of(ctx.spec)
 except ValueError as err:
-    st.error(f"These settings make no max-pooling layer. {err}")
+    st.error(f"These settings make no pooling layer. {err}")
     stop_page()
 facts = [geometry_line(pool, pooling=True)]
 if pool.padding != ctx.spec.padding:
     facts.append(f"Pooling pads each side like its top/left, at most half the window (PyTorch's rule): the sidebar's "
                  f"padding {ctx.spec.padding} becomes {pool.padding}.")
 n, c = pick_indices("mp", n=("sample n", ctx.spec.n), c=("channel c", ctx.spec.c))
-show_trace("maxpool", ctx.settings, options_of(n=n, c=c), about=ctx.about.with_facts(facts))
+if kind == "max":
+    show_trace("maxpool", ctx.settings, options_of(n=n, c=c), about=ctx.about.with_facts(facts))
+else:
+    show_trace("avgpool", ctx.settings, options_of(n=n, c=c, cip=ctx.settings.cip), about=ctx.about.with_facts(facts))

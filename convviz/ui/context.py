@@ -6,7 +6,7 @@ geometry line with the user's numbers) is kept in `About` and drawn under the fi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +49,7 @@ class About:
 @dataclass(frozen=True)
 class Context:
     settings: Settings
-    spec: ConvSpec
+    spec: ConvSpec  # the page's layer (a TransposedSpec on the transposed convolution page)
     arrays: Arrays
     about: About = About()
 
@@ -63,15 +63,21 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 def build_arrays(settings: Settings) -> Arrays:
     """x, w, b and an upstream gradient dout for the settings (raises ValueError on a bad custom kernel).
 
-    Shared read-only between sessions: nothing downstream writes into them.
+    x, w and b depend only on the input and kernel shapes, so they exist whenever those do; dout has the forward
+    convolution's output shape, and is empty (0, 0, 0, 0) when the settings make no forward convolution (the transposed
+    convolution page's layer can still be valid). Shared read-only between sessions: nothing downstream writes into them.
     """
-    spec = settings.spec()
+    shapes = settings.array_spec()
     custom = settings.custom_kernel() if settings.kernel == "custom" else None
+    try:
+        out_shape = settings.spec().output_shape
+    except ValueError:
+        out_shape = None
     return Arrays(
-        x=_readonly(cvdata.make_input(spec, settings.data, settings.seed)),
-        w=_readonly(cvdata.make_kernel(spec, settings.kernel, settings.seed, custom)),
-        b=_readonly(cvdata.make_bias(spec, settings.kernel, settings.seed)),
-        dout=_readonly(cvdata.make_dout(spec.output_shape, settings.seed)),
+        x=_readonly(cvdata.make_input(shapes, settings.data, settings.seed)),
+        w=_readonly(cvdata.make_kernel(shapes, settings.kernel, settings.seed, custom)),
+        b=_readonly(cvdata.make_bias(shapes, settings.kernel, settings.seed)),
+        dout=_readonly(cvdata.make_dout(out_shape, settings.seed) if out_shape else np.zeros((0, 0, 0, 0))),
     )
 
 
@@ -130,15 +136,20 @@ def page_header(title: str, intro: str | None = None) -> None:
 
 
 def page_context(title: str, intro: str, formula: str | None = None, geometry: bool = True,
-                 facts: tuple[str, ...] = ()) -> Context:
+                 facts: tuple[str, ...] = (), layer: Callable[[Settings], object] = Settings.spec,
+                 controls: Callable[[], None] | None = None) -> Context:
     """Title, then the sidebar's layer; stops the page with a plain explanation if the settings are impossible.
 
+    layer: the page's layer from the settings (the forward convolution's ConvSpec; the transposed page's own).
+    controls: draws the page's own settings under the title, before the layer is checked (they can fix it).
     The intro, `formula` and the geometry line (unless the page states its own, in `facts`) go in `Context.about`,
     drawn under the figure (`show_trace(..., about=ctx.about)`)."""
     page_header(title)
+    if controls:
+        controls()
     settings = settings_of_session()
     try:
-        spec = settings.spec()
+        spec = layer(settings)
         arrays = build_arrays(settings)
     except ValueError as err:
         st.markdown(intro)

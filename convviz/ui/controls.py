@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
-from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, Settings, parse_query, to_query
+from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, PAGE_FIELDS, Settings, parse_query, to_query
 
 STATE_PREFIX = "cv_"
 SEEDED = "cv__seeded"
@@ -124,10 +124,37 @@ def session_settings() -> Settings:
     chart before the sidebar's 30-odd elements, and draws it sooner after a change.
     """
     seed_from_url()
+    keep_page_settings()
     settings = current_settings()
     st.session_state[LAST] = vars(settings)
     sync_url(settings)
     return settings
+
+
+def keep_page_settings() -> None:
+    """A page's own settings (PAGE_FIELDS) outlive a visit to another page: Streamlit forgets a widget's state after a
+    run that does not draw it, unless the state is set again, as here, before any widget."""
+    for name in PAGE_FIELDS:
+        key = _k(name)
+        if key in st.session_state and st.session_state[key] is not None:
+            st.session_state[key] = st.session_state[key]
+
+
+def page_control(name: str, options=None, help: str = "", format_func=str) -> None:
+    """One of a page's own settings (PAGE_FIELDS), drawn in the page as a segmented control (one tap a value) and kept
+    in the URL like the sidebar's. options: the values offered (default: the field's whole range or choices)."""
+    if name in INT_BY_KEY:
+        f = INT_BY_KEY[name]
+        label, options = f.label, list(options if options is not None else range(f.low, f.high + 1))
+    else:
+        label, _, allowed = CHOICE_FIELDS[name]
+        options = list(options if options is not None else allowed)
+    _state_for(name)
+    if st.session_state[_k(name)] not in options:  # e.g. groups left from channels that no longer allow it
+        options = options + [st.session_state[_k(name)]]
+    st.segmented_control(label, options, key=_k(name), required=True, format_func=format_func,
+                         help=(help + "; " if help else "") + f"URL key '{name}'",
+                         on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)))
 
 
 def draw_sidebar() -> Settings:

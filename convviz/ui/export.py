@@ -26,7 +26,7 @@ from ..figures.export import (
     gif_frame_count,
     image_export_problem,
 )
-from ..stages import POOL_DOUT_SEED, STAGES, pooling_of
+from ..stages import POOL_DOUT_SEED, STAGES, pooling_of, transposed_weights
 from ..traces.base import Trace
 from .controls import share_link
 from .settings import Settings, to_query
@@ -40,14 +40,17 @@ def view_script(stage: str, settings: Settings) -> str:
     from .. import data as cvdata
     from .page import build_arrays
 
-    spec, a = settings.spec(), build_arrays(settings)
-    script = STAGES[stage].script
-    pool_padding = pool_dout = None
-    if script == "maxpool":  # the pooling layer the page draws, with its own upstream gradient
-        ps = pooling_of(spec)
-        pool_padding, pool_dout = (ps.top, ps.left), cvdata.make_dout(ps.output_shape, POOL_DOUT_SEED)
+    record, a = STAGES[stage], build_arrays(settings)
+    layer, script = record.layer(settings), record.script
     query = urlencode(to_query(settings)) or "(all defaults)"
-    return script_for(script, spec, a.x, a.w, a.b, a.dout, query, pool_padding=pool_padding, pool_dout=pool_dout)
+    if script == "conv_transpose":
+        return script_for(script, None, a.x, transposed_weights(a), None, None, query, transposed=layer)
+    pool = {}
+    if script in ("maxpool", "avgpool"):  # the pooling layer the page draws, with its own upstream gradient
+        ps = pooling_of(layer)
+        pool = dict(pool_padding=(ps.top, ps.left), pool_dout=cvdata.make_dout(ps.output_shape, POOL_DOUT_SEED),
+                    count_include_pad=settings.cip == "true")
+    return script_for(script, layer, a.x, a.w, a.b, a.dout, query, **pool)
 
 
 def _file_stem(trace: Trace, key: str) -> str:

@@ -31,8 +31,8 @@ class IntField:
 INT_FIELDS = (
     IntField("h", "H (height)", 6, 1, 32),
     IntField("w", "W (width)", 6, 1, 32),
-    IntField("cin", "C (in channels)", 1, 1, 4),
-    IntField("cout", "F (out channels)", 1, 1, 4),
+    IntField("cin", "C (in channels)", 1, 1, 8),
+    IntField("cout", "F (out channels)", 1, 1, 8),
     IntField("n", "N (batch)", 1, 1, 4),
     IntField("kh", "KH (kernel)", 3, 1, 7),
     IntField("kw", "KW (kernel)", 3, 1, 7),
@@ -45,6 +45,9 @@ INT_FIELDS = (
     IntField("pl", "left", 0, 0, 8),
     IntField("pr", "right", 0, 0, 8),
     IntField("seed", "random seed", 0, 0, 9999),
+    IntField("groups", "groups", 1, 1, 8),  # the pages that show grouped convolution
+    IntField("oph", "output padding (rows)", 0, 0, 3),  # the transposed convolution page
+    IntField("opw", "output padding (columns)", 0, 0, 3),
 )
 INT_BY_KEY = {f.key: f for f in INT_FIELDS}
 # The largest settings the benchmarks and tests measure: every size at its cap, stride 1 and "same" padding (the most
@@ -55,7 +58,10 @@ CHOICE_FIELDS = {
     "pad": ("padding mode", "valid", PAD_MODES),
     "data": ("input data", "ids", tuple(INPUT_PRESETS)),
     "kernel": ("kernel preset", "random", tuple(KERNEL_PRESETS)),
+    "pool": ("pooling", "max", ("max", "avg")),  # the pooling page
+    "cip": ("count_include_pad", "true", ("true", "false")),  # average pooling's divisor at padded borders
 }
+PAGE_FIELDS = ("groups", "oph", "opw", "pool", "cip")  # set by controls on their pages, not in the sidebar
 KNOWN_KEYS = set(INT_BY_KEY) | set(CHOICE_FIELDS) | {"kv"}
 MAX_VALUE_CHARS = 400  # a longer URL value is refused unread
 _INT_RE = re.compile(r"^[+-]?\d{1,6}$")
@@ -87,6 +93,11 @@ class Settings:
     kernel: str = "random"
     seed: int = 0
     kv: str = ""  # custom kernel numbers, rows separated by ';', entries by ','
+    groups: int = 1
+    oph: int = 0
+    opw: int = 0
+    pool: str = "max"
+    cip: str = "true"
 
     @property
     def padding(self):
@@ -96,6 +107,31 @@ class Settings:
         """The ConvSpec of these settings; raises ValueError (with a fix) for an impossible geometry."""
         return ConvSpec.create(self.h, self.w, (self.kh, self.kw), (self.sh, self.sw), self.padding, (self.dh, self.dw),
                                n=self.n, c=self.cin, f=self.cout)
+
+    def transposed(self):
+        """The transposed-convolution layer of these settings: H x W is its own input x', the kernel, stride and
+        dilation as set, the padding cropped from each side (valid: none; custom: equal top/bottom and left/right, as
+        PyTorch's ConvTranspose2d takes one per axis) and the output padding (oph, opw). Raises ValueError with a fix."""
+        from ..transposed import TransposedSpec
+
+        if self.pad in ("same", "full"):
+            raise ValueError(f"padding: a transposed convolution has no '{self.pad}' mode (PyTorch's ConvTranspose2d takes "
+                             "a number of rows and columns to crop from each side). Choose 'valid' (no padding) or "
+                             "'custom' with equal top and bottom, left and right.")
+        if (self.pt, self.pl) != (self.pb, self.pr) and self.pad == "custom":
+            raise ValueError(f"padding: top/bottom {self.pt}/{self.pb} and left/right {self.pl}/{self.pr} are not equal, and "
+                             "PyTorch has no transposed convolution with an asymmetric padding (ConvTranspose2d crops "
+                             "the same on both sides of an axis). Make top = bottom and left = right.")
+        pad = (self.pt, self.pl) if self.pad == "custom" else 0
+        return TransposedSpec.create(self.h, self.w, (self.kh, self.kw), (self.sh, self.sw), pad, (self.oph, self.opw),
+                                     (self.dh, self.dw), n=self.n, cin=self.cin, cout=self.cout)
+
+    def array_spec(self) -> ConvSpec:
+        """A layer with these settings' input and kernel shapes that is always valid (stride 1, 'full' padding): the
+        data presets depend only on those shapes, so pages whose own layer is not the forward convolution (the
+        transposed one) get the same numbers."""
+        return ConvSpec.create(self.h, self.w, (self.kh, self.kw), 1, "full", (self.dh, self.dw), n=self.n, c=self.cin,
+                               f=self.cout)
 
     def custom_kernel(self) -> list[list[float]]:
         """The typed kernel as a KH x KW grid; raises ValueError with what is wrong."""

@@ -48,7 +48,8 @@ class TraceRef:
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
 def get_trace(stage: str, settings: Settings, options: Options = ()) -> Trace:
     """The (immutable, shared) trace of one stage for the settings."""
-    return STAGES[stage].build(settings.spec(), build_arrays(settings), **dict(options))
+    record = STAGES[stage]
+    return record.build(record.layer(settings), build_arrays(settings), **dict(options))
 
 
 def options_of(**kw) -> Options:

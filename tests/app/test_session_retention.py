@@ -19,11 +19,11 @@ from streamlit.testing.v1 import AppTest
 
 from convviz.traces.base import Trace
 from convviz.ui.page import release_caches
-from convviz.stages import PAGES
+from convviz.stages import PAGES, stages_of
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-FIGURE_PAGES = [p.path for p in PAGES if p.path not in ("pages/methods.py", "pages/bug_lab.py")]
-QUERY = {"h": "7", "w": "9", "kh": "2", "sh": "2", "pad": "same", "seed": "4"}
+FIGURE_PAGES = [p.path for p in PAGES if stages_of(p.url_path)]
+QUERY = {"h": "7", "w": "9", "kh": "2", "sh": "2", "pad": "custom", "pt": "1", "pb": "1", "seed": "4"}
 
 
 def alive(kind: type) -> int:

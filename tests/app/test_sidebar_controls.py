@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from convviz.data import INPUT_PRESETS, KERNEL_PRESETS
-from convviz.ui.settings import CHOICE_FIELDS, DEFAULTS, INT_FIELDS, Settings, parse_query, to_query
+from convviz.ui.settings import CHOICE_FIELDS, DEFAULTS, INT_FIELDS, PAGE_FIELDS, Settings, parse_query, to_query
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 METHODS = "pages/methods.py"
@@ -20,7 +20,9 @@ METHODS = "pages/methods.py"
 # segmented controls and pills (ButtonGroup), radios, select sliders. Not number inputs (typed) nor select boxes (two
 # taps: open, pick).
 ONE_TAP = {"Slider", "ButtonGroup", "Radio", "SelectSlider"}
-SETTINGS = [name for name in vars(DEFAULTS) if name != "kv"]  # kv is a typed kernel: text by nature
+# kv is a typed kernel: text by nature; a page's own settings (PAGE_FIELDS) are drawn on their pages
+SETTINGS = [name for name in vars(DEFAULTS) if name != "kv" and name not in PAGE_FIELDS]
+SIDEBAR_CHOICES = [n for n in CHOICE_FIELDS if n not in PAGE_FIELDS]
 # Every key of the README's URL table at a value other than its default (kv fits KH x KW = 2 x 5).
 EVERY_KEY = {"h": "9", "w": "11", "n": "2", "cin": "3", "cout": "4", "kh": "2", "kw": "5", "sh": "3", "sw": "2",
              "dh": "2", "dw": "3", "pad": "custom", "pt": "1", "pb": "2", "pl": "3", "pr": "8", "data": "image",
@@ -116,12 +118,13 @@ def test_every_setting_at_either_end_of_its_cap_opens_without_an_error(end):
     link = {f.key: str(f.low if end == "low" else f.high) for f in INT_FIELDS}
     at = open_app({**link, "pad": "custom"})
     settings_, _ = parse_query({**link, "pad": "custom"})
+    assert all(getattr(settings_, k) == int(v) for k, v in link.items())  # the page settings are taken too
     for name in SETTINGS:
         assert control(at, name).value == getattr(settings_, name), name
     assert query(at) == to_query(settings_)
 
 
-@pytest.mark.parametrize(("name", "value"), [(n, v) for n in CHOICE_FIELDS for v in CHOICE_FIELDS[n][2]])
+@pytest.mark.parametrize(("name", "value"), [(n, v) for n in SIDEBAR_CHOICES for v in CHOICE_FIELDS[n][2]])
 def test_every_choice_opens_from_a_link(name, value):
     at = open_app({name: value})
     assert control(at, name).value == value

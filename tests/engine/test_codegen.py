@@ -13,11 +13,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 import convviz as cv
 from convviz.codegen import SCRIPTS, script_for
 from convviz.stages import STAGE_LIST
+from convviz.transposed import TransposedSpec
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.ui.settings import Settings
 
@@ -100,6 +102,10 @@ def case(request):
 
 def script(stage: str, spec, x, w, b, dout) -> str:
     pad, dpool = pool_args(spec, x)
+    if stage == "conv_transpose":  # the sidebar's H x W as a transposed layer's input, kernels read as (CIN, COUT)
+        t = TransposedSpec.create(spec.h, spec.w, spec.kernel_size, spec.stride, 0, 0, spec.dilation, n=spec.n,
+                                  cin=spec.c, cout=spec.f)
+        return script_for(stage, None, x, w.transpose(1, 0, 2, 3), None, None, "test", transposed=t)
     return script_for(stage, spec, x, w, b, dout, "test", pool_padding=pad, pool_dout=dpool)
 
 
@@ -198,6 +204,38 @@ def test_maxpool_script(case, tmp_path):
     got = run_script(script("maxpool", spec, x, w, b, dout), tmp_path)
     close(got["y"], y)
     close(got["dx"], cv.max_pool2d_backward(dpool, x, spec.kernel_size, spec.stride, pad, spec.dilation))
+
+
+@pytest.mark.parametrize("include_pad", [True, False])
+def test_avgpool_script_equals_torch(case, tmp_path, include_pad):
+    spec, x, w, b, dout = case
+    if spec.dilation != (1, 1):
+        return  # the page refuses average pooling with dilation (avg_pool2d has none); nothing to reproduce
+    pad, dpool = pool_args(spec, x)
+    src = script_for("avgpool", spec, x, w, b, dout, "test", pool_padding=pad, pool_dout=dpool,
+                     count_include_pad=include_pad)
+    got = run_script(src, tmp_path)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = torch.nn.functional.avg_pool2d(xt, spec.kernel_size, spec.stride, pad, count_include_pad=include_pad)
+    y.backward(torch.tensor(dpool, dtype=torch.float64))
+    close(got["y"], y.detach().numpy())
+    close(got["dx"], xt.grad.numpy())
+
+
+@pytest.mark.parametrize("p, a", [(0, 0), (1, 1)])
+def test_conv_transpose_script_equals_torch_both_ways(case, tmp_path, p, a):
+    spec, x, w, b, dout = case
+    wt = w.transpose(1, 0, 2, 3)  # (CIN, COUT, KH, KW)
+    try:
+        t = TransposedSpec.create(spec.h, spec.w, spec.kernel_size, spec.stride, p, a, spec.dilation, n=spec.n,
+                                  cin=spec.c, cout=spec.f)
+    except ValueError:  # an output padding below neither stride nor dilation: no such layer (PyTorch agrees)
+        return
+    got = run_script(script_for("conv_transpose", None, x, wt, None, None, "test", transposed=t), tmp_path)
+    y = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(wt), None, spec.stride, p, a, 1,
+                                             spec.dilation).numpy()
+    close(got["y_scatter"], y)
+    close(got["y_direct"], y)
 
 
 def test_gradcheck_script(case, tmp_path):

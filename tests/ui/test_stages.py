@@ -8,19 +8,21 @@ from pathlib import Path
 import pytest
 
 from convviz.data import make_bias, make_dout, make_input, make_kernel
-from convviz.geometry import ConvSpec
 from convviz.stages import PAGES, STAGE_LIST, STAGES, TEACHING_NOTES, stages_of
 from convviz.traces.base import Trace
 from convviz.ui.context import Arrays
+from convviz.ui.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def small_arrays():
-    spec = ConvSpec.create(6, 5, 3, 1, 1, 1, n=1, c=2, f=2)
-    a = Arrays(make_input(spec, "random", 0), make_kernel(spec, "random", 0), make_bias(spec, "random", 0),
-               make_dout(spec.output_shape, 0))
-    return spec, a
+SMALL = Settings(h=6, w=5, cin=2, cout=2, pad="custom", pt=1, pb=1, pl=1, pr=1, data="random")
+
+
+def small_arrays(settings: Settings = SMALL) -> Arrays:
+    spec = settings.spec()
+    return Arrays(make_input(spec, "random", 0), make_kernel(spec, "random", 0), make_bias(spec, "random", 0),
+                  make_dout(spec.output_shape, 0))
 
 
 def test_every_page_has_its_file_and_every_page_file_a_record():
@@ -38,11 +40,8 @@ def test_every_stage_has_a_section_in_the_teaching_notes():
 
 @pytest.mark.parametrize("stage", STAGE_LIST, ids=lambda s: s.name)
 def test_the_record_matches_the_trace_it_builds(stage):
-    spec, a = small_arrays()
-    picks = {k: 1 for k in stage.options}  # the second sample/channel: the picks reach the builder
-    if "n" in picks:
-        picks["n"] = 0
-    trace = stage.build(spec, a, **picks)
+    picks = {k: v for k, v in {"n": 0, "c": 1, "f": 1}.items() if k in stage.options}  # the second channel
+    trace = stage.build(stage.layer(SMALL), small_arrays(), **picks)
     assert isinstance(trace, Trace) and trace.stage == stage.name
     names = [p.name for p in trace.panels]
     in_rows = [name for row in stage.rows for name in row]
