@@ -132,7 +132,7 @@ def buggy_backward(bug_id: str, dout: np.ndarray, x: np.ndarray, w: np.ndarray, 
     """Run conv2d_backward(bug.method) with the bug switched on, and without it.
 
     Args:
-        dout: (N, F, OH, OW); x: (N, C, H, W); w: (F, C, KH, KW); spec: their validated geometry.
+        dout: (N, F, OH, OW); x: (N, C, H, W); w: (F, C/groups, KH, KW); spec: their validated geometry.
     """
     bug = BUGS[bug_id]
     dout, x, w = (np.asarray(a, dtype=np.float64) for a in (dout, x, w))
@@ -165,7 +165,7 @@ def check_bug(
     max_entries: estimate about this many dx entries (a seeded sample plus some wrong ones, so large settings stay
         fast); None = all.
 
-    x: (N, C, H, W); w: (F, C, KH, KW); dout: (N, F, OH, OW). The bias does not change dL/dx, so it is left out.
+    x: (N, C, H, W); w: (F, C/groups, KH, KW); dout: (N, F, OH, OW). The bias does not change dL/dx, so it is left out.
     """
     x = np.array(x, dtype=np.float64)  # a private copy: numerical_gradient perturbs it in place
     w, dout = np.asarray(w, dtype=np.float64), np.asarray(dout, dtype=np.float64)

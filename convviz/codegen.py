@@ -293,6 +293,28 @@ show("y_scatter", y_scatter)
 show("y_direct", y_direct)
 print("the two views agree" if np.allclose(y_scatter, y_direct) else "the two views DISAGREE")
 ''',
+    "groups": PAD + '''
+# Grouped convolution: output channel f is in group g = f // FG and reads only the CG input channels of that group
+CG, FG = C // GROUPS, F // GROUPS  # channels per group: in, out
+connections = np.zeros((F, C), dtype=np.int64)  # (F, C) 1 where output channel f reads input channel c
+y = np.zeros((N, F, OH, OW))  # (N, F, OH, OW)
+for f in range(F):
+    g = f // FG
+    channels = slice(g * CG, (g + 1) * CG)  # the input channels of f's group
+    connections[f, channels] = 1
+    for n in range(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                window = xpad[n, channels, oh * SH : oh * SH + EKH : DH, ow * SW : ow * SW + EKW : DW]  # (CG, KH, KW)
+                y[n, f, oh, ow] = b[f] + np.sum(window * w[f])  # w[f]: (CG, KH, KW)
+show("connections", connections)
+show("y", y)
+# The same input and output shapes three ways: ordinary (groups 1), this grouped layer, depthwise-separable
+# (a depthwise KH x KW convolution, groups = C, then a pointwise 1 x 1 convolution from C to F channels)
+show("params", np.array([F * C * KH * KW + F, F * CG * KH * KW + F, (C * KH * KW + C) + (F * C + F)]))
+show("macs", np.array([N * F * OH * OW * C * KH * KW, N * F * OH * OW * CG * KH * KW,
+                       N * C * OH * OW * KH * KW + N * F * OH * OW * C]))
+''',
     "gradcheck": INDICES + '''
 
 def forward(x, w, b):
@@ -379,10 +401,13 @@ SCRIPTS = {  # named by convviz.stages' records (Stage.script)
     "conv_transpose": Script("Transposed convolution as a scatter and as a direct convolution", ("x", "w"),
                              _BODIES["conv_transpose"], transposed=True),
     "gradcheck": Script("Gradient check by central differences", ("x", "w", "b", "dout"), _BODIES["gradcheck"]),
+    "groups": Script("Grouped convolution: which input channels each output channel reads, and what it saves",
+                     ("x", "w", "b"), _BODIES["groups"]),
 }
+GROUP_AWARE = ("groups", "maxpool", "avgpool", "conv_transpose")  # the scripts that are right for any groups
 
 
-SHAPES = {"x": "(N, C, H, W)", "w": "(F, C, KH, KW)", "b": "(F,)", "dout": "(N, F, OH, OW) upstream gradient dL/dy",
+SHAPES = {"x": "(N, C, H, W)", "w": "(F, C/GROUPS, KH, KW)", "b": "(F,)", "dout": "(N, F, OH, OW) upstream gradient dL/dy",
           "dpool": "(N, C, POH, POW) upstream gradient of the pooled output"}
 
 
@@ -416,6 +441,9 @@ def script_for(
     if script not in SCRIPTS:
         raise ValueError(f"script: no script named {script!r}; use one of {', '.join(SCRIPTS)}.")
     record = SCRIPTS[script]
+    if script not in GROUP_AWARE and spec.groups != 1:
+        raise ValueError(f"groups: the {script!r} script is written for groups = 1 (the Grouped convolution page's "
+                         "script reproduces a grouped layer).")
     if record.transposed and transposed is None:
         raise ValueError("transposed: the transposed-convolution script needs the layer's TransposedSpec.")
     if script in ("maxpool", "avgpool") and (pool_padding is None or pool_dout is None):
@@ -434,6 +462,8 @@ def script_for(
         extra = f"PPH, PPW = {ph}, {pw}  # pooling padding (symmetric, at most half the kernel)\n"
     if script == "avgpool":
         extra += f"COUNT_INCLUDE_PAD = {bool(count_include_pad)}  # does padding count in a window's divisor?\n"
+    if script == "groups":
+        extra = f"GROUPS = {spec.groups}  # each group: C/GROUPS input channels -> F/GROUPS output channels\n"
     if script == "gradcheck":
         extra = f"MAX_ENTRIES = {GRADCHECK_ENTRIES}  # entries per array estimated numerically (two forward passes each)\n"
     if record.transposed:

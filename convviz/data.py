@@ -72,7 +72,7 @@ def _sobel(kh: int, kw: int, vertical: bool) -> np.ndarray:
 
 
 def make_kernel(spec: ConvSpec, preset: str = "random", seed: int = 0, custom: np.ndarray | None = None) -> np.ndarray:
-    """w (F, C, KH, KW) float64 for a preset name in KERNEL_PRESETS.
+    """w (F, C/groups, KH, KW) float64 (spec.weight_shape) for a preset name in KERNEL_PRESETS.
 
     custom: a (KH, KW) grid used for every (f, c) pair, for preset "custom".
     """
@@ -82,7 +82,7 @@ def make_kernel(spec: ConvSpec, preset: str = "random", seed: int = 0, custom: n
     if preset == "identity":
         w = np.zeros((F, C, KH, KW))
         for f in range(F):
-            w[f, f % C, (KH - 1) // 2, (KW - 1) // 2] = 1.0  # output channel f copies input channel f mod C
+            w[f, f % C, (KH - 1) // 2, (KW - 1) // 2] = 1.0  # f copies channel f mod C of its kernel (of its group)
         return w
     if preset == "box":
         return np.full((F, C, KH, KW), 1.0 / (KH * KW))

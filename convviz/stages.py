@@ -30,6 +30,7 @@ from .geometry import ConvSpec, same_padding_1d
 from .gradcheck import GradCheck, check_conv2d, numerical_gradient
 from .im2col import col2im_add_at, col2im_assign_bug, col2im_padded, im2col_gather, im2col_indices, im2col_matrix, window_view
 from .pool import avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors, max_pool2d_argmax, max_pool2d_backward_spec, pool_spec
+from .grouped import connection_matrix
 from .transposed import direct_transposed, scatter_full, zero_insert_pad
 from .traces.base import Trace
 
@@ -59,6 +60,7 @@ PAGES = (
     Page("col2im", "col2im (scatter-add)", "➕"),
     Page("weight_gradient", "Weight & bias gradients", "⚖️"),
     Page("conv_transpose", "Transposed convolution", "🔃"),
+    Page("grouped", "Grouped & depthwise", "🧩"),
     Page("maxpool", "Pooling: max & average", "🔝"),
     Page("gradcheck", "Gradient check", "✅"),
     Page("methods", "Methods & speed", "⏱️"),
@@ -75,6 +77,7 @@ class Stage:
     page: the url_path of the page that draws it.
     build: (layer, arrays, **options) -> Trace, the options being the page's picks (n, f, c) and own settings.
     layer: the layer's geometry from the app's settings (the forward convolution's ConvSpec unless said otherwise).
+    grouped: whether the stage draws grouped layers (the transposed convolution's page does not: groups = 1 there).
     rows: the figure's rows of panel names, as the page lays them out on a wide screen.
     clickable: the panel whose cells jump to their step, if any.
     code: the engine functions shown under the figure ("The engine's NumPy code for this stage").
@@ -92,6 +95,11 @@ class Stage:
     clickable: str | None = None
     options: tuple[str, ...] = field(default=())  # the picks build accepts, e.g. ("n", "f")
     layer: Callable = field(default=lambda settings: settings.spec())
+    grouped: bool = True  # drawn for the settings' groups; False: for groups = 1 whatever the settings say
+
+    def settings_for(self, settings):
+        """The settings this stage is drawn for: the app's, with groups = 1 unless the stage draws grouped layers."""
+        return settings if self.grouped else settings.with_(groups=1)
 
 
 def pooling_of(spec: ConvSpec) -> ConvSpec:
@@ -176,14 +184,19 @@ STAGE_LIST = (
           script="weight_grad", notes="Weight and bias gradients", options=("n", "f")),
     Stage("tconv_scatter", "conv_transpose", _tconv(T.tconv_scatter_trace),
           rows=(("x", "w", "stamp"), ("full", "count", "y")), clickable="x", code=(scatter_full,),
-          script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer),
+          script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer,
+          grouped=False),
     Stage("tconv_direct", "conv_transpose", _tconv(T.tconv_direct_trace),
           rows=(("x", "wrot"), ("z", "products", "y")), clickable="y", code=(zero_insert_pad, direct_transposed),
-          script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer),
+          script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer,
+          grouped=False),
     Stage("tconv_gradient", "conv_transpose", _tconv(T.tconv_gradient_trace),
           rows=(("dout", "dilated"), ("padded", "wflip"), ("dxpad", "dx")), clickable="dxpad",
           code=(conv_transpose2d,), script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"),
-          layer=_transposed_layer),
+          layer=_transposed_layer, grouped=False),
+    Stage("groups", "grouped", lambda spec, a, n=0: T.groups_trace(a.x, a.w, a.b, spec, n=n, max_steps=STEP_BUDGET),
+          rows=(("connections", "x"), ("w", "y")), clickable="connections", code=(connection_matrix, forward_loops),
+          script="groups", notes="Grouped and depthwise convolution", options=("n",)),
     Stage("maxpool", "maxpool", _maxpool, rows=(("x", "y", "dout"), ("dx",)), clickable="y",
           code=(max_pool2d_argmax, max_pool2d_backward_spec), script="maxpool", notes="Max pooling", options=("n", "c")),
     Stage("avgpool", "maxpool", _avgpool, rows=(("x", "y", "dout"), ("dx", "divisor")), clickable="y",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .conv import BACKWARD_METHODS, FORWARD_METHODS, backward_loops, forward_loops, conv2d_backward_spec, conv2d_spec
+from .conv import BACKWARD_METHODS, FORWARD_METHODS, backward_loops, conv2d_backward_spec, conv2d_spec, forward_loops
 from .geometry import ConvSpec, pad_input
 
 TORCH = "pytorch"
@@ -73,7 +73,7 @@ class Work:
     macs: int
     column_bytes: int
     input_bytes: int
-    loop_windows: int  # N*F*OH*OW: iterations of the naive loops, each a (C, KH, KW) product
+    loop_windows: int  # N*F*OH*OW: iterations of the naive loops, each a (C/groups, KH, KW) product
 
 
 def work_of(spec: ConvSpec) -> Work:
@@ -106,7 +106,7 @@ def torch_version() -> str | None:
 
 
 def make_data(spec: ConvSpec, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Random float64 x (N, C, H, W), w (F, C, KH, KW), b (F,), dout (N, F, OH, OW)."""
+    """Random float64 x (N, C, H, W), w (F, C/groups, KH, KW), b (F,), dout (N, F, OH, OW)."""
     rng = np.random.default_rng(seed)
     return (rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape), rng.standard_normal(spec.f),
             rng.standard_normal(spec.output_shape))
@@ -134,10 +134,11 @@ def _max_diff(a, b) -> float:
 def loop_projection(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dout: np.ndarray, pass_name: str) -> float:
     """Seconds the naive loops of a pass would take: one (sample, filter) pair timed, times N*F pairs.
 
-    The loops' outer two levels run over samples and filters, so one pair is a faithful slice of the work.
+    The loops' outer two levels run over samples and filters, so one pair is a faithful slice of the work. With
+    groups, filter 0 reads only its group's C/groups channels: the pair is an ordinary convolution of those.
     """
-    one = spec.with_channels(1, spec.c, 1)
-    xpad = pad_input(x[:1], one)  # (1, C, HP, WP)
+    one = spec.with_channels(1, spec.cg, 1, groups=1)
+    xpad = pad_input(x[:1, spec.input_channels(0)], one)  # (1, C/groups, HP, WP)
     t0 = time.perf_counter()
     if pass_name == "forward":
         forward_loops(xpad, w[:1], one)
@@ -147,7 +148,7 @@ def loop_projection(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dout: np.ndarr
 
 
 def _torch_fns(spec: ConvSpec, x, w, b, dout):
-    """PyTorch's forward and backward (autograd) for the same layer, float64 on the CPU."""
+    """PyTorch's forward and backward (autograd) for the same layer (groups included), float64 on the CPU."""
     import torch
     import torch.nn.functional as F
 
@@ -156,7 +157,8 @@ def _torch_fns(spec: ConvSpec, x, w, b, dout):
 
     def forward(xt=xt, wt=wt, bt=bt):
         # F.pad takes (left, right, top, bottom): asymmetric padding, which conv2d's own padding cannot express.
-        return F.conv2d(F.pad(xt, (left, right, top, bottom)), wt, bt, stride=spec.stride, dilation=spec.dilation)
+        return F.conv2d(F.pad(xt, (left, right, top, bottom)), wt, bt, stride=spec.stride, dilation=spec.dilation,
+                        groups=spec.groups)
 
     def forward_np():
         with torch.no_grad():

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from convviz.ui.controls import page_control
+from convviz.ui.controls import page_controls
 from convviz.ui.page import escape_md, options_of, page_context, pick_indices, show_trace
 from convviz.ui.settings import INT_BY_KEY, Settings, to_query
 
@@ -29,10 +29,9 @@ def guide_query(h: int, k: int, s: int, p: int, a: int) -> dict[str, str]:
 
 
 def own_controls() -> None:
-    with st.container(horizontal=True):
-        for name in ("oph", "opw"):
-            page_control(name, help="a: extra rows/columns at the bottom/right of the output, smaller than the stride "
-                                    "or the dilation; picks which forward input size the layer inverts")
+    tip = ("a: extra rows/columns at the bottom/right of the output, smaller than the stride or the dilation; picks "
+           "which forward input size the layer inverts")
+    page_controls("oph", "opw", oph={"help": tip}, opw={"help": tip})
 
 
 ctx = page_context(
@@ -48,6 +47,7 @@ ctx = page_context(
     geometry=False,
     layer=Settings.transposed,
     controls=own_controls,
+    grouped=False,  # a transposed layer with groups is in the engine (conv_transpose2d), not drawn here
 )
 t = ctx.spec  # the TransposedSpec of these settings
 fs = t.forward_spec()

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from convviz.stages import pooling_of
-from convviz.ui.controls import page_control, stop_page
+from convviz.ui.controls import page_controls, stop_page
 from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, settings_of_session, show_trace
 
 MAX_INTRO = (
@@ -26,18 +26,23 @@ FORMULAS = {
 }
 
 kind = settings_of_session().pool
+
+
+def own_controls() -> None:
+    page_controls("pool", *(("cip",) if kind == "avg" else ()),
+                  pool={"format_func": {"max": "Max", "avg": "Average"}.get,
+                        "help": "max: the largest value of each window; avg: the mean"},
+                  cip={"format_func": {"true": "padding counts", "false": "real cells only"}.get,
+                       "help": "count_include_pad: what a window at a padded border is divided by"})
+
+
 ctx = page_context(
     "Pooling: max and average",
     (MAX_INTRO if kind == "max" else AVG_INTRO) + SHARED,
     formula=FORMULAS[kind],
     geometry=False,  # the facts below describe the pooling layer, not the sidebar's convolution
+    controls=own_controls,
 )
-with st.container(horizontal=True):
-    page_control("pool", format_func={"max": "Max pooling", "avg": "Average pooling"}.get,
-                 help="max: the largest value of each window; avg: the mean")
-    if kind == "avg":
-        page_control("cip", format_func={"true": "padding counts", "false": "real cells only"}.get,
-                     help="count_include_pad: what a window at a padded border is divided by")
 try:
     pool = pooling_of(ctx.spec)
 except ValueError as err:

@@ -10,6 +10,7 @@ from ..geometry import ConvSpec, crop_padding, pad_input
 from ..gradcheck import GradCheck, check_conv2d
 from ..pool import max_pool2d_backward_spec
 from .base import Check, Highlight, Panel, Step, Trace, cell_mask, fmt, pick_steps
+from .forward import group_text
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def gradcheck_trace(
     The panels show `method`; the table holds every backward method against the same numeric estimates.
     """
     dx, dw, db = check_conv2d(x, w, b, dout, spec.stride, spec.padding, spec.dilation, method=method, progress=progress,
-                              max_entries=max_entries)
+                              max_entries=max_entries, groups=spec.groups)
     table = [("backward method", "dx max rel. error", "dw max rel. error", "db max rel. error", "verdict")]
     for m in BACKWARD_METHODS:
         analytic = conv2d_backward_spec(np.asarray(dout, np.float64), np.asarray(x, np.float64), np.asarray(w, np.float64), spec, m)
@@ -103,13 +104,19 @@ def gradcheck_trace(
 
     panels = (trio(dx, lambda a: a[n], f"dx[{n}]") + trio(dw, lambda a: a[f], f"dw[{f}]", row_label="u", col_label="v")
               + trio(db, lambda a: a[None, :], "db", row_label="", col_label="f"))
+    grouped = ""
+    if spec.groups > 1:
+        grouped = (f"With groups = {spec.groups}, w and dw are (F, C/groups, KH, KW) = {spec.weight_shape}; "
+                   f"{group_text(spec, f)}, so dw[{f}, k] is the gradient of the weight meeting x's channel "
+                   f"{spec.input_channels(f).start} + k. The central differences perturb the same grouped layer.")
     steps = []
     for chk in (dx, dw, db):
         verdict = "passes" if chk.passed else "FAILS"
         steps.append(Step(
             f"{chk.name}: {verdict}",
             f"Max relative error {chk.max_rel_error:.2e} (max |analytic - numeric| = {chk.max_abs_error:.2e}) over "
-            f"{chk.checked} of {chk.analytic.size} entries: {verdict} the 1e-6 test.",
+            f"{chk.checked} of {chk.analytic.size} entries: {verdict} the 1e-6 test."
+            + (f" {grouped}" if grouped and chk is dw else ""),
             tuple(Highlight(f"{chk.name}_{s}", "focus", np.ones(next(p for p in panels if p.name == f"{chk.name}_{s}").values.shape, bool))
                   for s in "ane"),
         ))
@@ -118,6 +125,8 @@ def gradcheck_trace(
              f"Rounding in L limits each estimate to about ±{dx.noise:.1e} (16 · eps · sum of |products| / h); an entry "
              "whose true gradient is 0 comes back as noise of that size, so the relative error's denominator is floored "
              f"at noise / 1e-6 = {dx.noise / 1e-6:.2g}."]
+    if spec.groups > 1:
+        notes.append(grouped)
     sampled = [c for c in (dx, dw, db) if c.checked < c.analytic.size]
     if sampled:
         notes.append("To stay fast, " + "; ".join(f"{c.name}: {c.checked} of {c.analytic.size} entries (a seeded random sample)"

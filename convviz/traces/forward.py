@@ -15,6 +15,35 @@ def _xpad_panel(xpad_nc: np.ndarray, spec: ConvSpec, name: str = "xpad", title: 
     return Panel(name, title, xpad_nc, "value", row_start=-spec.top, col_start=-spec.left, padding=spec.padding_mask())
 
 
+def channels_text(chans: slice, what: str = "input") -> str:
+    """'input channels 2..3' for slice(2, 4); 'input channel 2' for a single channel."""
+    if chans.stop - chans.start == 1:
+        return f"{what} channel {chans.start}"
+    return f"{what} channels {chans.start}..{chans.stop - 1}"
+
+
+def group_text(spec: ConvSpec, f: int) -> str:
+    """For groups > 1: which group output channel f is in and the input channels that group reads, e.g. 'output channel
+    3 is in group 1 of 2 (output channels 2..3), and group 1 reads input channels 2..3 only'."""
+    g, fg = spec.group_of(f), spec.fg
+    outs = slice(g * fg, (g + 1) * fg)
+    depthwise = " (depthwise: groups = C)" if spec.is_depthwise else ""
+    return (f"output channel {f} is in group {g} of {spec.groups} ({channels_text(outs, 'output')}), and group {g} reads "
+            f"{channels_text(spec.input_channels(f))} only{depthwise}")
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter capitalised (and the rest left alone, unlike str.capitalize)."""
+    return text[:1].upper() + text[1:]
+
+
+def group_mask(channels: int, chans: slice, mask: np.ndarray) -> np.ndarray:
+    """A (channels, R, K) mask: the (R, K) `mask` on the channels `chans` (one group's), nothing on the others."""
+    out = np.zeros((channels,) + mask.shape, bool)
+    out[chans] = mask
+    return out
+
+
 def _window_cells(spec: ConvSpec, i: int, j: int) -> list[tuple[int, int]]:
     r0, c0 = spec.window_origin(i, j)
     return [(r0 + u * spec.dh, c0 + v * spec.dw) for u in range(spec.kh) for v in range(spec.kw)]
@@ -84,6 +113,26 @@ def shapes_trace(spec: ConvSpec) -> Trace:
         f"Parameters: F*C*KH*KW + F = {spec.f}*{spec.c}*{spec.kh}*{spec.kw} + {spec.f} = {spec.params}",
         f"Multiply-adds: N*F*OH*OW*C*KH*KW = {spec.n}*{spec.f}*{spec.oh}*{spec.ow}*{spec.c}*{spec.kh}*{spec.kw} = {spec.macs}",
     )
+    if spec.groups > 1:
+        G, CG, FG = spec.groups, spec.cg, spec.fg
+        kind = " (depthwise: groups = C, one input channel per group)" if spec.is_depthwise else ""
+
+        def per_group(count: int, what: str) -> str:  # group g's channels, as a formula in g
+            return f"{what} channel g" if count == 1 else f"{what} channels g*{count}..g*{count}+{count - 1}"
+
+        notes = (
+            f"{spec.output_size_formula('h')}",
+            f"{spec.output_size_formula('w')}",
+            f"Groups: {G}{kind}. Group g maps its {per_group(CG, 'input')} to its {per_group(FG, 'output')} and "
+            f"sees no other channel: "
+            f"group 0 reads {channels_text(slice(0, CG))}, group {G - 1} reads "
+            f"{channels_text(slice((G - 1) * CG, G * CG))}. w is (F, C/groups, KH, KW) = ({spec.f}, {CG}, {spec.kh}, {spec.kw}).",
+            f"Parameters: F*(C/groups)*KH*KW + F = {spec.f}*({spec.c}/{G})*{spec.kh}*{spec.kw} + {spec.f} = {spec.params} "
+            f"(with groups = 1 it would be {spec.f * spec.c * spec.kh * spec.kw + spec.f}: each kernel spans C/groups = "
+            f"{CG} channel(s), not C = {spec.c})",
+            f"Multiply-adds: N*F*OH*OW*(C/groups)*KH*KW = {spec.n}*{spec.f}*{spec.oh}*{spec.ow}*({spec.c}/{G})*{spec.kh}*"
+            f"{spec.kw} = {spec.macs} (1/{G} of the {spec.macs * G} with groups = 1)",
+        )
     return Trace("shapes", "Shapes and edge cases", (panel,), tuple(steps), notes=notes, table=padding_modes_table(spec))
 
 
@@ -93,30 +142,44 @@ def shapes_trace(spec: ConvSpec) -> Trace:
 def forward_trace(
     x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, f: int = 0, max_steps: int | None = None
 ) -> Trace:
-    """One step per output cell of y[n, f]: the window, its element-wise products, the sum landing in y."""
+    """One step per output cell of y[n, f]: the window, its element-wise products, the sum landing in y.
+
+    With groups > 1, output channel f reads only its group's channels of x (spec.input_channels(f)): the window is
+    outlined on those channels only, and the kernel w[f] has C/groups channels, channel k meeting x's channel a + k."""
     xpad = pad_input(x, spec)  # (N, C, HP, WP)
     y = conv2d_spec(x, w, b, spec, "im2col")  # (N, F, OH, OW)
-    one = spec.with_channels(1, spec.c, 1)  # the loop reference for the shown (n, f) only: it is slow
-    y_ref = conv2d_spec(x[n : n + 1], w[f : f + 1], b[f : f + 1], one, "loops")[0, 0]
+    chans = spec.input_channels(f)  # the CG channels of f's group (all C when groups = 1)
+    grouped = spec.groups > 1
+    one = spec.with_channels(1, spec.cg, 1, groups=1)  # the loop reference for the shown (n, f) only: it is slow
+    y_ref = conv2d_spec(x[n : n + 1, chans], w[f : f + 1], b[f : f + 1], one, "loops")[0, 0]
+    if grouped:
+        w_title = (f"kernel w[{f}]: its channel k meets x's channel {chans.start} + k "
+                   f"(group {spec.group_of(f)}: {channels_text(chans)})")
+        x_title = f"input x (padded); output channel {f} reads {channels_text(chans)}"
+    else:
+        w_title, x_title = f"kernel w[{f}]", "input x (padded)"
     panels = (
-        _xpad_panel(xpad[n], spec),
-        Panel("w", f"kernel w[{f}]", w[f], "value", row_label="u", col_label="v"),
-        Panel("products", "window x kernel (element-wise)", np.zeros_like(w[f]), "value", row_label="u", col_label="v"),
+        _xpad_panel(xpad[n], spec, title=x_title),
+        Panel("w", w_title, w[f], "value", row_label="u", col_label="v", channel_label="k" if grouped else "c"),
+        Panel("products", "window x kernel (element-wise)", np.zeros_like(w[f]), "value", row_label="u", col_label="v",
+              channel_label="k" if grouped else "c"),
         Panel("y", f"output y[{n}, {f}]", y[n, f], "value", row_label="i", col_label="j"),
     )
     total = spec.oh * spec.ow
+    group = f" {sentence(group_text(spec, f))}." if grouped else ""
     steps = []
     for t in pick_steps(total, max_steps):
         i, j = divmod(t, spec.ow)
         r0, c0 = spec.window_origin(i, j)
-        window = xpad[n, :, r0 : r0 + spec.ekh : spec.dh, c0 : c0 + spec.ekw : spec.dw]  # (C, KH, KW)
-        products = window * w[f]  # (C, KH, KW)
+        window = xpad[n, chans, r0 : r0 + spec.ekh : spec.dh, c0 : c0 + spec.ekw : spec.dw]  # (CG, KH, KW)
+        products = window * w[f]  # (CG, KH, KW)
         caption = (f"y[{n},{f},{i},{j}] = b[{f}] + sum(window * w) = {fmt(b[f])} + "
                    f"({products_text(window, w[f], products.sum())}) = {fmt(y[n, f, i, j])}. "
-                   f"The window starts at padded row {r0} = {i}*{spec.sh}, column {c0} = {j}*{spec.sw}.")
+                   f"The window starts at padded row {r0} = {i}*{spec.sh}, column {c0} = {j}*{spec.sw}.{group}")
+        read = group_mask(spec.c, chans, spec.window_mask(i, j)) if grouped else spec.window_mask(i, j)
         steps.append(Step(
             f"Output cell ({i}, {j})", caption,
-            (Highlight("xpad", "read", spec.window_mask(i, j)), Highlight("y", "write", cell_mask((spec.oh, spec.ow), [(i, j)]))),
+            (Highlight("xpad", "read", read), Highlight("y", "write", cell_mask((spec.oh, spec.ow), [(i, j)]))),
             values={"products": products}, key=(i, j),
         ))
     checks = (Check("matches the loop reference", float(np.abs(y[n, f] - y_ref).max())),)
@@ -126,6 +189,16 @@ def forward_trace(
 # ---------------------------------------------------------------------------------------------------
 # 3. im2col: indices, gather, one matrix product
 # ---------------------------------------------------------------------------------------------------
+def _group_rows_text(spec: ConvSpec) -> str:
+    """For groups > 1: the column matrix's rows come in one block per group ('' when groups = 1)."""
+    if spec.groups == 1:
+        return ""
+    G, CG, K = spec.groups, spec.cg, spec.kh * spec.kw
+    return (f" With groups = {G} the rows come in {G} blocks of CG*KH*KW = {CG}*{K} = {CG * K}: group g's block, rows "
+            f"g*{CG * K}..g*{CG * K}+{CG * K - 1}, holds its input channels g*{CG}..g*{CG}+{CG - 1} (group 0 reads "
+            f"{channels_text(slice(0, CG))}), and only group g's kernels multiply it. The columns do not change.")
+
+
 def im2col_index_trace(spec: ConvSpec) -> Trace:
     """The index arrays i0, i1, i = i0 + i1, j0, j1, j, k, introduced one at a time."""
     idx = im2col_indices(spec)
@@ -161,7 +234,8 @@ def im2col_index_trace(spec: ConvSpec) -> Trace:
         Step("j = j0[:, None] + j1[None, :]", f"The padded column read by every entry, {rows} x {L}.",
              (whole("j0"), whole("j1"), whole("j"))),
         Step("k: channels", f"k repeats each channel KH*KW={KH * KW} times. xpad[:, k[:, None], i, j] now gathers "
-                            f"every window at once: a ({rows}, {L}) column matrix per sample.", (whole("k"),)),
+                            f"every window at once: a ({rows}, {L}) column matrix per sample.{_group_rows_text(spec)}",
+             (whole("k"),)),
     )
     return Trace("im2col_indices", "im2col: generating the index arrays", panels, steps)
 
@@ -196,7 +270,7 @@ def im2col_gather_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: in
         f"The column matrix holds {cols.size} numbers ({cols.nbytes} bytes) for an input of {x.size} ({x.nbytes} bytes): "
         f"{ratio:.2f}x the input. With stride 1 and little padding this approaches KH*KW = {spec.kh * spec.kw}x.",
         "Layout as torch.nn.functional.unfold: (N, C*KH*KW, L), rows ordered (c, u, v), columns (oh, ow).",
-    )
+    ) + ((_group_rows_text(spec).strip(),) if spec.groups > 1 else ())
     checks = (Check("index gather matches the strided fast path", float(np.abs(cols - fast).max())),)
     return Trace("im2col_gather", "im2col: gathering the columns", panels, tuple(steps), checks=checks, notes=notes, total_steps=L)
 
@@ -204,14 +278,32 @@ def im2col_gather_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: in
 def im2col_product_trace(
     x: np.ndarray, w: np.ndarray, b: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | None = None
 ) -> Trace:
-    """W (F, C*KH*KW) @ cols (C*KH*KW, L) = Y (F, L), one column per step, then reshape to (F, OH, OW)."""
+    """W (F, C*KH*KW) @ cols (C*KH*KW, L) = Y (F, L), one column per step, then reshape to (F, OH, OW).
+
+    With groups > 1 the engine does one product per group, (FG, CG*KH*KW) @ (CG*KH*KW, L) on group g's block of rows
+    of cols; W is shown as the (F, C*KH*KW) block-diagonal matrix those products amount to, zero where a kernel's
+    group does not read."""
     F, L = spec.f, spec.oh * spec.ow
+    G, CG, FG = spec.groups, spec.cg, spec.fg
     cols = im2col_spec(x, spec)[n]  # (C*KH*KW, L)
-    wmat = w.reshape(F, -1)  # (F, C*KH*KW)
-    ymat = wmat @ cols + b[:, None]  # (F, L)
+    if G == 1:
+        wmat = w.reshape(F, -1)  # (F, C*KH*KW)
+        ymat = wmat @ cols + b[:, None]  # (F, L)
+        w_title, w_read = "W = w.reshape(F, -1)", np.ones(wmat.shape, bool)
+    else:
+        R = CG * spec.kh * spec.kw  # rows of cols per group
+        wmat = np.zeros((F, spec.c * spec.kh * spec.kw), dtype=w.dtype)  # block-diagonal (F, C*KH*KW)
+        ymat = np.empty((F, L), dtype=np.result_type(w, cols, b))
+        w_read = np.zeros(wmat.shape, bool)
+        for g in range(G):  # what the engine does: one product per group
+            outs, rows = slice(g * FG, (g + 1) * FG), slice(g * R, (g + 1) * R)
+            wmat[outs, rows] = w[outs].reshape(FG, R)  # (FG, CG*KH*KW)
+            w_read[outs, rows] = True
+            ymat[outs] = w[outs].reshape(FG, R) @ cols[rows] + b[outs, None]  # (FG, L)
+        w_title = f"W: w as (F, C*KH*KW), block-diagonal: {G} blocks of {FG} x {R}, zero outside each kernel's group"
     y_ref = conv2d_spec(x[n : n + 1], w, b, spec.with_channels(1, spec.c, spec.f), "loops")[0]  # (F, OH, OW)
     panels = (
-        Panel("W", "W = w.reshape(F, -1)", wmat, "value", row_label="f", col_label="row r = (c, u, v)"),
+        Panel("W", w_title, wmat, "value", row_label="f", col_label="row r = (c, u, v)"),
         Panel("cols", "cols", cols, "value", row_label="row r", col_label="column l"),
         Panel("Y", "Y = W @ cols + b", ymat, "value", row_label="f", col_label="column l"),
         Panel("y", "y = Y.reshape(F, OH, OW)", ymat.reshape(F, spec.oh, spec.ow), "value", channel_label="f",
@@ -224,17 +316,34 @@ def im2col_product_trace(
         cm[:, l] = True
         ym = np.zeros(ymat.shape, bool)
         ym[:, l] = True
+        if G == 1:
+            caption = (f"Y[:, {l}] = W @ cols[:, {l}] + b; for f = 0: {fmt(b[0])} + "
+                       f"({products_text(wmat[0], cols[:, l], wmat[0] @ cols[:, l])}) "
+                       f"= {fmt(ymat[0, l])}. It lands in y[:, {i}, {j}].")
+        else:
+            caption = (f"Y[:, {l}] = W @ cols[:, {l}] + b, one group at a time: group g's rows of Y take only its block "
+                       f"of cols. For f = 0, group 0 reads rows 0..{R - 1} ({channels_text(slice(0, CG))}): "
+                       f"{fmt(b[0])} + ({products_text(wmat[0, :R], cols[:R, l], wmat[0, :R] @ cols[:R, l])}) "
+                       f"= {fmt(ymat[0, l])}. It lands in y[:, {i}, {j}].")
         steps.append(Step(
-            f"Column {l}", f"Y[:, {l}] = W @ cols[:, {l}] + b; for f = 0: {fmt(b[0])} + "
-                           f"({products_text(wmat[0], cols[:, l], wmat[0] @ cols[:, l])}) "
-                           f"= {fmt(ymat[0, l])}. It lands in y[:, {i}, {j}].",
-            (Highlight("W", "read", np.ones(wmat.shape, bool)), Highlight("cols", "read", cm), Highlight("Y", "write", ym),
+            f"Column {l}", caption,
+            (Highlight("W", "read", w_read), Highlight("cols", "read", cm), Highlight("Y", "write", ym),
              Highlight("y", "write", cell_mask((spec.oh, spec.ow), [(i, j)]))), key=(i, j),
         ))
-    steps.append(Step("Reshape", f"One matrix product ({F} x {cols.shape[0]}) @ ({cols.shape[0]} x {L}) did all "
-                                 f"{F * L} dot products; Y.reshape(F, {spec.oh}, {spec.ow}) is the output.",
+    if G == 1:
+        done = (f"One matrix product ({F} x {cols.shape[0]}) @ ({cols.shape[0]} x {L}) did all "
+                f"{F * L} dot products; Y.reshape(F, {spec.oh}, {spec.ow}) is the output.")
+    else:
+        done = (f"{G} matrix products, one per group, ({FG} x {R}) @ ({R} x {L}), did all {F * L} dot products of {R} "
+                f"terms: group g's kernels times group g's rows of cols. The zeros of the block-diagonal W are never "
+                f"multiplied (one ({F} x {cols.shape[0]}) product would do {G}x the multiply-adds). "
+                f"Y.reshape(F, {spec.oh}, {spec.ow}) is the output.")
+    steps.append(Step("Reshape", done,
                       (Highlight("Y", "focus", np.ones(ymat.shape, bool)), Highlight("y", "focus", np.ones((spec.oh, spec.ow), bool)))))
     checks = (Check("matches the loop reference", float(np.abs(ymat.reshape(y_ref.shape) - y_ref).max())),)
+    if G > 1:
+        checks += (Check("block-diagonal W @ cols + b equals the per-group products",
+                         float(np.abs(wmat @ cols + b[:, None] - ymat).max())),)
     return Trace("im2col_product", "im2col: one matrix product", panels, tuple(steps), checks=checks, total_steps=L + 1)
 
 
@@ -319,6 +428,8 @@ def strided_trace(x: np.ndarray, spec: ConvSpec, n: int = 0, max_steps: int | No
         f"view.shape = {view.shape}, view.strides = {view.strides} bytes (itemsize {item}).",
         f"np.shares_memory(view, xpad) = {bool(np.shares_memory(view, xpad))}: no copy was made; "
         f"view.flags.writeable = {view.flags.writeable} because overlapping windows share cells.",
-    )
+    ) + ((f"With groups = {spec.groups} the view is the same; the engine contracts it once per group: group g's "
+          f"kernels with view[:, g*{spec.cg}:(g+1)*{spec.cg}], its channels (group 0 reads "
+          f"{channels_text(slice(0, spec.cg))}).",) if spec.groups > 1 else ())
     return Trace("strided", "Strided windows: as_strided", panels, tuple(steps), checks=checks, notes=notes,
                  table=strides_table(xpad, spec), total_steps=L + 1, click="read")

@@ -34,12 +34,12 @@ def _size(a: int, b: int) -> str:
 
 
 def _input_title(spec: TransposedSpec, n: int, cin: int) -> str:
-    return f"transposed layer's input x'[{n}, {cin}] (i' = {_size(spec.h, spec.w)})"
+    return f"input x'[{n}, {cin}] (i' = {_size(spec.h, spec.w)})"
 
 
 def _output_title(spec: TransposedSpec, n: int, cin: int, cout: int) -> str:
-    part = f"; input channel {cin}'s part" if spec.cin > 1 else ""
-    return f"its output y'[{n}, {cout}] (o' = {_size(spec.oh, spec.ow)}{part})"
+    part = f", from x' channel {cin}" if spec.cin > 1 else ""
+    return f"output y'[{n}, {cout}] (o' = {_size(spec.oh, spec.ow)}{part})"
 
 
 def _engine(x: np.ndarray, w: np.ndarray, spec: TransposedSpec) -> np.ndarray:
@@ -105,21 +105,23 @@ def tconv_scatter_trace(
     part = spec.crop(full_final)  # (OH, OW)
     panels = (
         Panel("x", _input_title(spec, n, cin), x2, "value", row_label="i", col_label="j"),
-        Panel("w", f"kernel w[{cin}, {cout}] ({spec.kh} x {spec.kw})", k2, "value", row_label="u", col_label="v"),
-        Panel("stamp", f"this step's stamp x'[i, j] x w on its output's full {FH} x {FW} grid (border: cropped p)",
+        Panel("w", f"kernel w[{cin}, {cout}]", k2, "value", row_label="u", col_label="v"),
+        Panel("stamp", "this step's stamp x'[i, j]·w",
               np.zeros((FH, FW)), "value", **grid),
-        Panel("full", f"its output y' accumulating on the full {FH} x {FW} grid, before cropping p = {_size(spec.ph, spec.pw)}",
+        Panel("full", f"y' adding up, full {FH} x {FW} grid",
               np.zeros((FH, FW)), "value", **grid),
-        Panel("count", "stamps reaching each cell of its output's full grid", np.zeros((FH, FW), np.int64), "count", **grid),
+        Panel("count", "stamps per cell", np.zeros((FH, FW), np.int64), "count", **grid),
         Panel("y", _output_title(spec, n, cin, cout), part, "value"),
     )
     appended = f", output padding a = {_size(spec.oph, spec.opw)}" if spec.oph or spec.opw else ""
     steps = [Step(
         "The transposed layer",
-        f"The transposed layer's input x' is {spec.h} x {spec.w}; kernel {spec.kh} x {spec.kw}, stride {_size(spec.sh, spec.sw)}, "
-        f"padding p = {_size(spec.ph, spec.pw)}, dilation {_size(spec.dh, spec.dw)}{appended}. Its output y' has "
-        f"{spec.output_size_formula('h')} rows and {spec.output_size_formula('w')} columns. Every input cell stamps a "
-        f"scaled copy of the kernel onto a full {FH} x {FW} grid; the shaded border (p each side) is cropped at the end.",
+        f"x' is {spec.h} x {spec.w}; kernel {spec.kh} x {spec.kw}, stride {_size(spec.sh, spec.sw)}, padding "
+        f"p = {_size(spec.ph, spec.pw)}, dilation {_size(spec.dh, spec.dw)}{appended}. "
+        + (f"y' is {spec.oh} x {spec.ow}: {spec.output_size_formula('h')}. "
+           if spec.output_size_formula("h") == spec.output_size_formula("w")
+           else f"y' has {spec.output_size_formula('h')} rows, {spec.output_size_formula('w')} columns. ")
+        + f"Each input cell stamps a scaled kernel onto the full {FH} x {FW} grid; the shaded border is cropped.",
         (Highlight("x", "focus", _full(x2.shape)), Highlight("full", "padding", crop)),
     )]
     acc = np.zeros((FH, FW))
@@ -201,11 +203,10 @@ def tconv_direct_trace(
     part = direct_transposed(x2, k2, spec)  # (OH, OW)
     panels = (
         Panel("x", _input_title(spec, n, cin), x2, "value", row_label="i", col_label="j"),
-        Panel("z", f"x' with S-1 = {_size(spec.sh - 1, spec.sw - 1)} zero(s) inserted, padded by D(K-1)-p = "
-                   f"{_size(top, left)} before, D(K-1)-p+a = {_size(bottom, right)} after",
+        Panel("z", f"x' with zeros inserted, padded {_size(top, left)} / {_size(bottom, right)}",
               z, "value", row_start=-top, col_start=-left, padding=padmask),
         Panel("wrot", f"w[{cin}, {cout}] rotated 180°", wrot, "value", row_label="u", col_label="v"),
-        Panel("products", "window x rotated kernel (element-wise)", np.zeros_like(wrot), "value", row_label="u", col_label="v"),
+        Panel("products", "window × rotated kernel", np.zeros_like(wrot), "value", row_label="u", col_label="v"),
         Panel("y", _output_title(spec, n, cin, cout), part, "value"),
     )
     negative = []
@@ -289,12 +290,12 @@ def tconv_gradient_trace(
     dout = forward_dout(xp, one)  # (1, 1, fs.oh, fs.ow): x' (plus zero rows when a >= S)
     inner = transposed_trace(np.zeros(fs.input_shape), wp, dout, fs, n=0, c=0, max_steps=max_steps)
     titles = {
-        "dout": f"{_input_title(spec, n, cin)} = the forward conv's upstream gradient dout",
-        "dilated": f"x' as dout, dilated: {spec.sh - 1} zero row(s), {spec.sw - 1} zero column(s) inserted",
-        "padded": "padded: D(K-1) each side, + the forward conv's remainder (= a) bottom/right",
+        "dout": f"{_input_title(spec, n, cin)} as dout",
+        "dilated": "x' as dout, dilated by S",
+        "padded": "padded by D(K-1), + a",
         "wflip": f"w[{cin}, {cout}] rotated 180°",
-        "dxpad": f"slide result: its output y' on the full {spec.full_h} x {spec.full_w} grid, before cropping p",
-        "dx": f"{_output_title(spec, n, cin, cout)} = the forward conv's input gradient dx",
+        "dxpad": f"slide result, full {spec.full_h} x {spec.full_w} grid",
+        "dx": f"{_output_title(spec, n, cin, cout)} = dx",
     }
     panels = tuple(replace(p, title=titles.get(p.name, p.title)) for p in inner.panels)
     extra = (f" Here a >= S, so the forward conv has {fs.oh - spec.h} more output row(s) and {fs.ow - spec.w} more "

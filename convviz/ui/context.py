@@ -137,17 +137,20 @@ def page_header(title: str, intro: str | None = None) -> None:
 
 def page_context(title: str, intro: str, formula: str | None = None, geometry: bool = True,
                  facts: tuple[str, ...] = (), layer: Callable[[Settings], object] = Settings.spec,
-                 controls: Callable[[], None] | None = None) -> Context:
+                 controls: Callable[[], None] | None = None, grouped: bool = True) -> Context:
     """Title, then the sidebar's layer; stops the page with a plain explanation if the settings are impossible.
 
     layer: the page's layer from the settings (the forward convolution's ConvSpec; the transposed page's own).
     controls: draws the page's own settings under the title, before the layer is checked (they can fix it).
+    grouped: False for a page drawn with groups = 1 whatever the settings (see convviz.stages.Stage.grouped).
     The intro, `formula` and the geometry line (unless the page states its own, in `facts`) go in `Context.about`,
     drawn under the figure (`show_trace(..., about=ctx.about)`)."""
     page_header(title)
     if controls:
         controls()
     settings = settings_of_session()
+    if not grouped:
+        settings = settings.with_(groups=1)
     try:
         spec = layer(settings)
         arrays = build_arrays(settings)

@@ -140,9 +140,19 @@ def keep_page_settings() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def page_controls(*names: str, **kw) -> None:
+    """A page's own settings (PAGE_FIELDS) at the top of the sidebar, under "This page", above the shared controls
+    (the page runs before the sidebar is drawn); each a segmented control, one tap a value, kept in the URL.
+    kw: per name, a dict of page_control's keyword arguments (options, help, format_func)."""
+    with st.sidebar:
+        st.markdown("**This page**")
+        for name in names:
+            page_control(name, **kw.get(name, {}))
+
+
 def page_control(name: str, options=None, help: str = "", format_func=str) -> None:
-    """One of a page's own settings (PAGE_FIELDS), drawn in the page as a segmented control (one tap a value) and kept
-    in the URL like the sidebar's. options: the values offered (default: the field's whole range or choices)."""
+    """One page setting as a segmented control. options: the values offered (default: the field's whole range or
+    choices); a value the URL set outside them is offered too, so the control shows what the page uses."""
     if name in INT_BY_KEY:
         f = INT_BY_KEY[name]
         label, options = f.label, list(options if options is not None else range(f.low, f.high + 1))
@@ -154,7 +164,7 @@ def page_control(name: str, options=None, help: str = "", format_func=str) -> No
         options = options + [st.session_state[_k(name)]]
     st.segmented_control(label, options, key=_k(name), required=True, format_func=format_func,
                          help=(help + "; " if help else "") + f"URL key '{name}'",
-                         on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)))
+                         on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)), width="stretch")
 
 
 def draw_sidebar() -> Settings:

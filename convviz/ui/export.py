@@ -40,7 +40,9 @@ def view_script(stage: str, settings: Settings) -> str:
     from .. import data as cvdata
     from .page import build_arrays
 
-    record, a = STAGES[stage], build_arrays(settings)
+    record = STAGES[stage]
+    settings = record.settings_for(settings)
+    a = build_arrays(settings)
     layer, script = record.layer(settings), record.script
     query = urlencode(to_query(settings)) or "(all defaults)"
     if script == "conv_transpose":

@@ -106,7 +106,7 @@ class Settings:
     def spec(self) -> ConvSpec:
         """The ConvSpec of these settings; raises ValueError (with a fix) for an impossible geometry."""
         return ConvSpec.create(self.h, self.w, (self.kh, self.kw), (self.sh, self.sw), self.padding, (self.dh, self.dw),
-                               n=self.n, c=self.cin, f=self.cout)
+                               n=self.n, c=self.cin, f=self.cout, groups=self.groups)
 
     def transposed(self):
         """The transposed-convolution layer of these settings: H x W is its own input x', the kernel, stride and
@@ -131,7 +131,7 @@ class Settings:
         data presets depend only on those shapes, so pages whose own layer is not the forward convolution (the
         transposed one) get the same numbers."""
         return ConvSpec.create(self.h, self.w, (self.kh, self.kw), 1, "full", (self.dh, self.dw), n=self.n, c=self.cin,
-                               f=self.cout)
+                               f=self.cout, groups=self.groups)
 
     def custom_kernel(self) -> list[list[float]]:
         """The typed kernel as a KH x KW grid; raises ValueError with what is wrong."""

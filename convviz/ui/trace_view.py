@@ -49,6 +49,7 @@ class TraceRef:
 def get_trace(stage: str, settings: Settings, options: Options = ()) -> Trace:
     """The (immutable, shared) trace of one stage for the settings."""
     record = STAGES[stage]
+    settings = record.settings_for(settings)
     return record.build(record.layer(settings), build_arrays(settings), **dict(options))
 
 

@@ -216,3 +216,55 @@ def test_a_page_setting_survives_a_visit_to_another_page():
     assert at.query_params["pool"] == "avg"
     at.switch_page("pages/maxpool.py").run()
     assert {meta_of(f).get("stage") for f in figures(at)} == {"avgpool"}
+
+
+# ------------------------------------------------------------------------------------ grouped convolution
+
+@pytest.mark.parametrize("query", [
+    {"cin": "4", "cout": "8", "groups": "2", "data": "random"},
+    {"cin": "4", "cout": "4", "groups": "4", "data": "random", "sh": "2", "pad": "same", "kh": "2"},  # depthwise
+    {"cin": "6", "cout": "6", "groups": "3", "data": "random", "dh": "2", "h": "7"},
+])
+def test_the_grouped_page_draws_torchs_grouped_convolution_and_its_connections(query):
+    s, _ = parse_query(query)
+    spec = s.spec()
+    x, w = make_input(spec, s.data, s.seed), make_kernel(spec, s.kernel, s.seed)
+    from convviz.data import make_bias
+    b = make_bias(spec, s.kernel, s.seed)
+    t, bt, l, r = spec.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bt), (l, r)))
+    y = F.conv2d(t64(xp), t64(w), t64(b), spec.stride, 0, spec.dilation, groups=s.groups).numpy()
+    at = open_page("pages/grouped.py", query)
+    assert not at.error, [e.value for e in at.error]
+    fig = stage_figure(at, "groups")
+    grids = panel_at(fig, "y", last_step(fig))
+    np.testing.assert_allclose(np.stack(grids), y[0], atol=1e-9)
+    (conn,) = panel(fig, "connections")
+    g, C, Fo = s.groups, s.cin, s.cout
+    expected = np.array([[1 if c // (C // g) == f // (Fo // g) else 0 for c in range(C)] for f in range(Fo)])
+    np.testing.assert_array_equal(conn, expected)
+    # the comparison table, counted here from the definitions: ordinary, grouped, depthwise-separable
+    kh, kw = spec.kernel_size
+    macs = [spec.oh * spec.ow * Fo * C * kh * kw, spec.oh * spec.ow * Fo * (C // g) * kh * kw,
+            spec.oh * spec.ow * (C * kh * kw + Fo * C)]
+    table = at.table[0].value.to_string()
+    for m in macs:
+        assert f"{m:,}" in table or str(m) in table, (m, table)
+    assert at.segmented_control(key="cv_groups").options == [str(d) for d in range(1, 9) if C % d == 0 and Fo % d == 0]
+
+
+def test_groups_that_do_not_divide_the_channels_name_the_ones_that_do():
+    at = open_page("pages/grouped.py", {"cin": "4", "cout": "6", "groups": "4"})
+    assert any("groups: 4 does not divide the 6 output channels; use 1 or 2." in e.value for e in at.error)
+    at.segmented_control(key="cv_groups").set_value(2).run()
+    assert not at.error and at.query_params["groups"] == "2"
+
+
+def test_the_grouped_page_at_the_defaults_offers_an_example_in_one_click():
+    at = open_page("pages/grouped.py", {})
+    assert any("nothing to group" in i.value for i in at.info)
+    next(b for b in at.button if b.key == "cv_grouped_example").click().run()
+    assert not at.exception and not at.error
+    assert {k: at.query_params[k] for k in ("cin", "cout", "groups")} == {"cin": "4", "cout": "8", "groups": "2"}
+    (conn,) = panel(stage_figure(at, "groups"), "connections")
+    assert conn.shape == (8, 4) and conn.sum() == 8 * 2

@@ -20,8 +20,10 @@ from browser_support import (
     wait_for_player,
 )
 
-FIGURE_PAGES = ("shapes", "forward", "im2col", "strided", "input_gradient", "col2im", "weight_gradient", "maxpool",
-                "gradcheck")
+from convviz.stages import PAGES, stages_of  # noqa: E402
+
+# Every page that draws a stage, from the catalog, and the pooling page's other kind.
+FIGURE_PAGES = tuple(p.url_path for p in PAGES if stages_of(p.url_path)) + ("maxpool?pool=avg",)
 SCREENS = {"present-1920": (1920, 1080, True), "present-1280": (1280, 720, True), "laptop-1440": (1440, 900, False),
            "laptop-1366": (1366, 768, False), "phone": (390, 844, False)}
 EDGE_PX = 90  # a figure "reaches" the bottom of the screen or the right of the page within this many pixels
@@ -53,7 +55,7 @@ def sized_app(browser, base_url):
 @pytest.mark.parametrize("page", FIGURE_PAGES)
 def test_the_figure_fills_the_screen(sized_app, page, screen):
     width, height, present = SCREENS[screen]
-    app = sized_app(f"{page}{'?present=1' if present else ''}", width, height)
+    app = sized_app(page + (('&' if '?' in page else '?') + 'present=1' if present else ''), width, height)
     m = figure_on_screen(app.page)
     assert m, f"no figure on {page}"
     assert not m["wide"], f"{page} scrolls sideways at {width} x {height}: {m}"

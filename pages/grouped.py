@@ -1,0 +1,35 @@
+"""Grouped and depthwise convolution: which input channels each output channel reads, and what it saves."""
+import streamlit as st
+
+from convviz.geometry import common_divisors
+from convviz.ui.controls import apply_settings, page_controls
+from convviz.ui.page import options_of, page_context, pick_indices, settings_of_session, show_trace
+
+
+def own_controls() -> None:
+    s = settings_of_session()
+    page_controls("groups", groups={
+        "options": common_divisors(s.cin, s.cout),
+        "help": f"the numbers that divide both C = {s.cin} and F = {s.cout} (set C and F below); groups = C is "
+                "depthwise"})
+
+
+ctx = page_context(
+    "Grouped and depthwise convolution",
+    "With `groups = g`, the C input channels and the F output channels are split into g groups: output channel f "
+    "reads only the C/g input channels of its group, so each kernel has C/g channels and the layer g times fewer "
+    "weights and multiply-adds. `groups = C` is **depthwise**: each output channel filters one input channel alone "
+    "(F = M·C gives M outputs per channel). MobileNet's depthwise-separable block follows a depthwise convolution "
+    "with a 1×1 **pointwise** convolution that mixes the channels: the table under the figure sets it beside an "
+    "ordinary convolution and this grouped layer, with the same input and output shapes. Set C and F (up to 8) in "
+    "the sidebar and the groups above them.",
+    formula=r"y[n, f] = b[f] + \sum_{c \in \mathrm{group}(f)} w[f, c - g\,C/g] \star x[n, c],\qquad "
+            r"g = \lfloor f / (F/g) \rfloor",
+    controls=own_controls,
+)
+if ctx.spec.c == 1 or ctx.spec.f == 1:  # the sidebar's defaults: one channel, nothing to group
+    example = ctx.settings.with_(cin=4, cout=8, groups=2, data="random")
+    st.info("With one input or output channel there is nothing to group: groups need C and F above 1.")
+    st.button("Try C = 4, F = 8, groups = 2", key="cv_grouped_example", on_click=apply_settings, args=(example,))
+(n,) = pick_indices("grp", n=("sample n", ctx.spec.n))
+show_trace("groups", ctx.settings, options_of(n=n), about=ctx.about)
