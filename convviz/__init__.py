@@ -1,4 +1,5 @@
-"""convviz: a NumPy reference for 2-D convolution and max pooling, forward and backward, with step traces.
+"""convviz: a NumPy reference for 2-D convolution (grouped and transposed too) and pooling, forward and backward, with
+step traces.
 
 The engine needs NumPy only; the figures (plotly) and the app (streamlit) live in sub-packages that
 `import convviz` does not load.
@@ -15,9 +16,13 @@ from .conv import (
 from .geometry import ConvSpec, spec_for
 from .gradcheck import GradCheck, check_conv2d, check_max_pool2d, numerical_gradient
 from .im2col import col2im, im2col, im2col_indices, window_view
-from .pool import max_pool2d, max_pool2d_backward
+from .pool import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 __all__ = [
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "global_avg_pool2d",
+    "global_avg_pool2d_backward",
     "BACKWARD_METHODS",
     "FORWARD_METHODS",
     "ConvSpec",
