@@ -36,23 +36,12 @@ from .geometry import (
     MAX_STRIDE,
     ConvSpec,
     IntPair,
+    _as_int,  # the engine's own validation, shared with ConvSpec
+    _check_range,
     as_pair,
 )
 
 Pads4 = tuple[int, int, int, int]  # (top, bottom, left, right); may be negative for the direct view
-
-
-def _as_int(value: object, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected a whole number, got {value!r}. Pass an int such as 1 or 2.")
-    return int(value)
-
-
-def _check_range(value: int, name: str, low: int, high: int, fix: str) -> None:
-    if value < low:
-        raise ValueError(f"{name}: must be at least {low}, got {value}. {fix}")
-    if value > high:
-        raise ValueError(f"{name}: must be at most {high} (the engine's cap), got {value}. {fix}")
 
 
 def _symmetric_pair(value: object, name: str) -> IntPair:
