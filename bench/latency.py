@@ -12,7 +12,7 @@ What it does (everything it starts it stops; loopback only, offline):
    the repository root, and with --old `streamlit run app.py` from PATH (e.g. `git worktree add /tmp/old <commit>`),
    each reading its own .streamlit/config.toml (the floor the app's: the same server set up the same way);
 2. drives Debian chromium (Playwright sync API, /usr/bin/chromium, the browser tests' CHROMIUM_ARGS and viewport),
-   one browser context per app and one tab per (app, page, settings), for every page of convviz/ui/shell.py PAGES
+   one browser context per app and one tab per (app, page, settings), for every page of the catalog (convviz/stages.py PAGES)
    (read at run time; an old checkout without a page skips it) at the default settings and at the LARGEST settings
    (printed; the caps of convviz/ui/settings.py). With --old, each page and settings is measured on both apps back
    to back, the order swapped every page, so the machine's load falls on both alike. The floor is measured before
@@ -905,7 +905,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=10, help="control changes per page and settings (default 10)")
     ap.add_argument("--reloads", type=int, default=3, help="reloads per page and settings after the first visit (default 3)")
-    ap.add_argument("--pages", nargs="*", help="url paths (default: every page in convviz/ui/shell.py PAGES)")
+    ap.add_argument("--pages", nargs="*", help="url paths (default: every page of the catalog, convviz/stages.py)")
     ap.add_argument("--old", type=Path, metavar="PATH",
                     help="a checkout of the previous code (e.g. git worktree add /tmp/old <commit>), measured alongside")
     ap.add_argument("--no-largest", action="store_true", help="only the default settings (no animation either)")

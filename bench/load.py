@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the catalog (convviz/stages.py) lists the pages
 SERVER_CLOCK_DIR = REPO / "bench" / "server_clock"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -75,23 +76,15 @@ SPREAD_PROBES = 64  # cookie-less requests that show nginx spreads new browsers 
 # sidebar inputs, URL and navigation are still checked.
 OWN_LAYER_PAGES = {"methods"}
 
-# (nav title, url path) of the pages, in the sidebar's order; the first page is the app's root. Read from the
-# shell's PAGES by the same AST walk as the browser tests, so a renamed page cannot silently drop out.
+# (nav title, url path) of the pages, in the sidebar's order; the first page is the app's root. From the catalog
+# (convviz/stages.py), as the browser tests read it.
 PAGE_LIST: list[tuple[str, str]] = []
 
 
 def app_pages() -> list[tuple[str, str]]:
-    import ast
+    from convviz.stages import PAGES
 
-    tree = ast.parse((REPO / "convviz" / "ui" / "shell.py").read_text())
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "PageDef":
-            _path, title, url_path, _icon = (ast.literal_eval(a) for a in node.args)
-            out.append((title, url_path))
-    if len(out) < 2:
-        raise SystemExit(f"expected the app's pages in convviz/ui/shell.py PAGES, found {out}")
-    return out
+    return [(p.title, p.url_path) for p in PAGES]
 
 
 # ------------------------------------------------------------------------------------------ what a session expects

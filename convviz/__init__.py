@@ -44,3 +44,17 @@ __all__ = [
     "window_view",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`convviz.show` (convviz/notebook.py: a stage's Plotly figure for your own arrays) is imported on first use
+    (PEP 562), so `import convviz` stays NumPy-only; it is left out of __all__ for the same reason."""
+    if name == "show":
+        from .notebook import show
+
+        return show
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"show"})

@@ -12,7 +12,8 @@ INPUT_PRESETS = {
     "ids": "cell ids (each cell holds its flat index, so indices are easy to follow)",
     "random": "small random integers (-3..3)",
     "ones": "ones",
-    "image": "built-in picture (a house, 0..9)",
+    "image": "built-in picture (a house, 0..9), or upload your own",
+    "custom": "your own numbers (they set H, W and C)",
 }
 KERNEL_PRESETS = {
     "random": "small random integers (-2..2)",
@@ -50,6 +51,8 @@ def make_input(spec: ConvSpec, preset: str = "ids", seed: int = 0) -> np.ndarray
     if preset == "image":
         pic = _resample(_image(), spec.h, spec.w).astype(np.float64)  # (H, W)
         return np.broadcast_to(pic, shape).copy()
+    if preset == "custom":
+        raise ValueError("data: the custom input is the typed text (convviz.typed.parse_grid), not a preset.")
     raise ValueError(f"data: unknown input preset {preset!r}. Use one of {', '.join(INPUT_PRESETS)}.")
 
 

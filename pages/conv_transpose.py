@@ -51,7 +51,7 @@ ctx = page_context(
 )
 t = ctx.spec  # the TransposedSpec of these settings
 fs = t.forward_spec()
-facts = [f"x' {t.input_shape} · w {t.weight_shape} (CIN, COUT, KH, KW) · stride {t.stride} · padding p {t.padding} · "
+facts = [f"x {t.input_shape} is the layer's input x' · w {t.weight_shape} (CIN, COUT, KH, KW) · stride {t.stride} · padding p {t.padding} · "
          f"output padding a {t.output_padding} · dilation {t.dilation} → y' {t.output_shape}  \n"
          f"{t.output_size_formula('h')} (rows) · {t.output_size_formula('w')} (columns)"]
 for axis, name, size in (("h", "rows", t.h), ("w", "columns", t.w)):

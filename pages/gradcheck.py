@@ -11,4 +11,5 @@ ctx = page_context(
          r"\mathrm{rel.\,error} = \frac{|g_{analytic} - g_{numeric}|}{\max(|g_{analytic}|, |g_{numeric}|, \epsilon)}"),
 )
 n, f = pick_indices("gc", n=("sample n (shown)", ctx.spec.n), f=("output channel f (shown)", ctx.spec.f))
-show_trace_object(TraceRef(gradcheck_trace_cached, (ctx.settings, n, f)), STAGES["gradcheck"], about=ctx.about)
+show_trace_object(TraceRef(gradcheck_trace_cached, (ctx.settings, n, f), ctx.settings), STAGES["gradcheck"],
+                  about=ctx.about)

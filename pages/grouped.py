@@ -3,7 +3,7 @@ import streamlit as st
 
 from convviz.geometry import common_divisors
 from convviz.ui.controls import apply_settings, page_controls
-from convviz.ui.page import options_of, page_context, pick_indices, settings_of_session, show_trace
+from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, settings_of_session, show_trace
 
 
 def own_controls() -> None:
@@ -27,9 +27,14 @@ ctx = page_context(
             r"g = \lfloor f / (F/g) \rfloor",
     controls=own_controls,
 )
-if ctx.spec.c == 1 or ctx.spec.f == 1:  # the sidebar's defaults: one channel, nothing to group
-    example = ctx.settings.with_(cin=4, cout=8, groups=2, data="random")
-    st.info("With one input or output channel there is nothing to group: groups need C and F above 1.")
-    st.button("Try C = 4, F = 8, groups = 2", key="cv_grouped_example", on_click=apply_settings, args=(example,))
 (n,) = pick_indices("grp", n=("sample n", ctx.spec.n))
-show_trace("groups", ctx.settings, options_of(n=n), about=ctx.about)
+shown, about = ctx.settings, ctx.about
+if ctx.spec.c == 1 or ctx.spec.f == 1:  # the sidebar's defaults: one channel, nothing to group; show an example
+    shown = ctx.settings.with_(cin=4, cout=8, groups=2, data="random")
+    about = about.with_facts([geometry_line(shown.spec()),
+                              f"The sidebar's layer, x {ctx.spec.input_shape} and w {ctx.spec.weight_shape}, has one "
+                              "input or output channel: nothing to group. So the figure shows C = 4, F = 8, groups = 2 "
+                              "(random data); the button below puts them in the sidebar."])
+show_trace("groups", shown, options_of(n=n), about=about)
+if shown is not ctx.settings:
+    st.button("Use C = 4, F = 8, groups = 2", key="cv_grouped_example", on_click=apply_settings, args=(shown,))

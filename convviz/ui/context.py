@@ -13,12 +13,14 @@ import numpy as np
 import streamlit as st
 
 from .. import data as cvdata
+from .. import typed
 from ..geometry import ConvSpec
 from .controls import stop_page
 from .settings import Settings
 from .shell import ensure_app_navigation
 
 CACHE_ENTRIES = 48
+LAST_GOOD = "cv__last_good"  # the last settings whose data and layer were valid (drawn while a typed text is fixed)
 
 
 @dataclass(frozen=True)
@@ -61,24 +63,79 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
 def build_arrays(settings: Settings) -> Arrays:
-    """x, w, b and an upstream gradient dout for the settings (raises ValueError on a bad custom kernel).
+    """x, w, b and an upstream gradient dout for the settings: presets, or the user's typed numbers.
 
     x, w and b depend only on the input and kernel shapes, so they exist whenever those do; dout has the forward
     convolution's output shape, and is empty (0, 0, 0, 0) when the settings make no forward convolution (the transposed
-    convolution page's layer can still be valid). Shared read-only between sessions: nothing downstream writes into them.
+    convolution page's layer can still be valid). Raises TypedError (a ValueError) naming the row, column or channel
+    of a typed text that is wrong. Shared read-only between sessions: nothing downstream writes into them.
     """
     shapes = settings.array_spec()
-    custom = settings.custom_kernel() if settings.kernel == "custom" else None
     try:
         out_shape = settings.spec().output_shape
     except ValueError:
         out_shape = None
     return Arrays(
-        x=_readonly(cvdata.make_input(shapes, settings.data, settings.seed)),
-        w=_readonly(cvdata.make_kernel(shapes, settings.kernel, settings.seed, custom)),
-        b=_readonly(cvdata.make_bias(shapes, settings.kernel, settings.seed)),
-        dout=_readonly(cvdata.make_dout(out_shape, settings.seed) if out_shape else np.zeros((0, 0, 0, 0))),
+        x=_readonly(input_of(settings, shapes)),
+        w=_readonly(kernels_of(settings, shapes)),
+        b=_readonly(biases_of(settings, shapes)),
+        dout=_readonly(upstream_of(settings, out_shape) if out_shape else np.zeros((0, 0, 0, 0))),
     )
+
+
+def input_of(settings: Settings, shapes: ConvSpec) -> np.ndarray:
+    """x (N, C, H, W): a preset, or the typed input (one sample, repeated for every sample of the batch)."""
+    if settings.data != "custom":
+        return cvdata.make_input(shapes, settings.data, settings.seed)
+    grid = typed.parse_grid(settings.xv, "input")  # (C, H, W)
+    if grid.shape != shapes.input_shape[1:]:
+        c, h, w = grid.shape
+        want_c, want_h, want_w = shapes.input_shape[1:]
+        raise typed.TypedError(f"input: your numbers make {c} channel(s) of {h} x {w}, the layer takes {want_c} of "
+                               f"{want_h} x {want_w}; the app draws at most 8 channels of 32 x 32.")
+    return np.broadcast_to(grid, shapes.input_shape).copy()
+
+
+def kernels_of(settings: Settings, shapes: ConvSpec) -> np.ndarray:
+    """w (F, C/groups, KH, KW): a preset, or the typed kernels (one typed kernel serves every pair)."""
+    if settings.kernel != "custom":
+        return cvdata.make_kernel(shapes, settings.kernel, settings.seed)
+    return typed.parse_kernels(settings.kv, *shapes.weight_shape)
+
+
+def biases_of(settings: Settings, shapes: ConvSpec) -> np.ndarray:
+    """b (F,): the preset's, or with the custom kernel the typed biases (none typed: zeros)."""
+    if settings.kernel != "custom":
+        return cvdata.make_bias(shapes, settings.kernel, settings.seed)
+    if not settings.bv.strip():
+        return np.zeros(shapes.f)
+    b = typed.parse_vector(settings.bv, "bias")
+    if b.shape != (shapes.f,):
+        raise typed.TypedError(f"bias: {b.size} number(s) typed, one per output channel expected (F = {shapes.f}).")
+    return b
+
+
+def upstream_of(settings: Settings, out_shape: tuple[int, int, int, int]) -> np.ndarray:
+    """dout (N, F, OH, OW): random small integers, ones, a one-hot at output cell (oi, oj) of every sample and
+    channel (one output's path back to the input), or the typed gradient (F channels of OH x OW, every sample)."""
+    n, f, oh, ow = out_shape
+    if settings.dout == "ones":
+        return np.ones(out_shape)
+    if settings.dout == "onehot":
+        if settings.oi >= oh or settings.oj >= ow:
+            raise typed.TypedError(f"one-hot: the output cell ({settings.oi}, {settings.oj}) is outside the output, "
+                                   f"which has {oh} x {ow} cells (rows 0..{oh - 1}, columns 0..{ow - 1}).")
+        d = np.zeros(out_shape)
+        d[:, :, settings.oi, settings.oj] = 1.0
+        return d
+    if settings.dout == "custom":
+        grid = typed.parse_grid(settings.gv, "upstream gradient")  # (F, OH, OW)
+        if grid.shape != (f, oh, ow):
+            c, h, w = grid.shape
+            raise typed.TypedError(f"upstream gradient: your numbers make {c} channel(s) of {h} x {w}; the output is "
+                                   f"{f} channel(s) of {oh} x {ow} (one channel per output channel, separated by '|').")
+        return np.broadcast_to(grid, out_shape).copy()
+    return cvdata.make_dout(out_shape, settings.seed)
 
 
 def settings_of_session() -> Settings:
@@ -154,11 +211,22 @@ def page_context(title: str, intro: str, formula: str | None = None, geometry: b
     try:
         spec = layer(settings)
         arrays = build_arrays(settings)
+    except typed.TypedError as err:  # a typed number is wrong: say where, and keep drawing the last numbers that worked
+        st.error(escape_md(str(err)))
+        good = st.session_state.get(LAST_GOOD)
+        if good is None or good == settings:
+            st.info("Fix the text in the sidebar; what you typed stays there.")
+            stop_page()
+        st.caption("Drawn meanwhile with the last numbers that worked; what you typed stays in the sidebar to be fixed.")
+        settings = good if grouped else good.with_(groups=1)
+        spec, arrays = layer(settings), build_arrays(settings)
     except ValueError as err:
         st.markdown(intro)
         st.error(f"These settings do not make a valid layer. {err}")
         st.info("Change the controls in the sidebar (or press 'Reset to defaults').")
         stop_page()
+    else:
+        st.session_state[LAST_GOOD] = settings
     facts = ((geometry_line(spec),) if geometry else ()) + tuple(facts)
     return Context(settings, spec, arrays, About(intro, formula, facts))
 

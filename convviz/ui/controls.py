@@ -12,7 +12,19 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
-from .settings import CHOICE_FIELDS, DEFAULTS, INT_BY_KEY, PAD_MODES, PAGE_FIELDS, Settings, parse_query, to_query
+from ..typed import MAX_CHARS
+from .settings import (
+    CHOICE_FIELDS,
+    DEFAULTS,
+    DOUT_PRESETS,
+    INT_BY_KEY,
+    PAD_MODES,
+    PAGE_FIELDS,
+    Settings,
+    parse_query,
+    to_query,
+    with_typed_shape,
+)
 
 STATE_PREFIX = "cv_"
 SEEDED = "cv__seeded"
@@ -64,6 +76,11 @@ def current_settings() -> Settings:
 # One tap per value for small ranges; the others are sliders (drag, tap the track, arrow keys). Not number inputs:
 # at the sidebar's width Streamlit draws them without - / + buttons, so every change had to be typed.
 SEGMENTED = ("n", "cin", "cout", "kh", "kw", "sh", "sw", "dh", "dw", "pt", "pb", "pl", "pr")
+TYPED_HELP = ("Rows by a new line or ';', numbers by ',' or spaces, channels by '|'; a pasted NumPy array or nested "
+              "list works too.")
+DOUT_LABELS = {"random": "small random integers", "ones": "ones", "onehot": "one-hot: one output cell (its path back)",
+               "custom": "your own numbers"}
+UPLOAD_NOTES = "cv__upload_notes"  # what the last upload became (or why it was refused), shown under the uploader
 # Targets of 24 px at least (WCAG 2.5.8; radio rows, toggle, help marks are 16-22 px), nine segments to a 300 px row.
 SIDEBAR_CSS = """<style>
 [data-testid="stSidebarUserContent"] button[data-variant="segmented_control"] {
@@ -93,20 +110,23 @@ def _state_for(name: str) -> None:
         st.session_state[_k(name)] = getattr(DEFAULTS, name)
 
 
-def _segmented(name: str, label: str, options, help: str, format_func=str) -> None:
+def _segmented(name: str, label: str, options, help: str, format_func=str, disabled: bool = False) -> None:
     _state_for(name)
     st.segmented_control(label, list(options), key=_k(name), required=True, format_func=format_func, help=help,
-                         on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)), width="stretch")
+                         on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)), width="stretch",
+                         disabled=disabled)
 
 
-def _int_control(name: str) -> None:
+def _int_control(name: str, disabled: bool = False) -> None:
     f = INT_BY_KEY[name]
+    help_ = _help(name) + ("; set by your typed input" if disabled else "")
     if name in SEGMENTED:
-        _segmented(name, f.label, range(f.low, f.high + 1), _help(name))
+        _segmented(name, f.label, range(f.low, f.high + 1), help_, disabled=disabled)
     else:
         _state_for(name)
         keys = "arrow keys ±1, Page Up/Down ±1000" if name == "seed" else "arrow keys ±1"
-        st.slider(f.label, min_value=f.low, max_value=f.high, step=1, key=_k(name), help=f"{_help(name)}; {keys}")
+        st.slider(f.label, min_value=f.low, max_value=f.high, step=1, key=_k(name), help=f"{help_}; {keys}",
+                  disabled=disabled)
 
 
 def _pair(a: str, b: str) -> None:
@@ -125,7 +145,9 @@ def session_settings() -> Settings:
     """
     seed_from_url()
     keep_page_settings()
-    settings = current_settings()
+    settings = with_typed_shape(current_settings())
+    for name in ("h", "w", "cin"):  # a typed input sets them: the controls show its shape
+        st.session_state[_k(name)] = getattr(settings, name)
     st.session_state[LAST] = vars(settings)
     sync_url(settings)
     return settings
@@ -138,6 +160,35 @@ def keep_page_settings() -> None:
         key = _k(name)
         if key in st.session_state and st.session_state[key] is not None:
             st.session_state[key] = st.session_state[key]
+
+
+def upload_control() -> None:
+    """Upload a photo: reduced to H x W by area averaging, it becomes the typed input (data=custom), so the link to
+    this view carries its numbers when they fit a link."""
+    st.file_uploader("or upload your own picture (PNG or JPEG, at most 5 MB)", key="cv_upload", on_change=_take_upload,
+                     help="Reduced to H x W (up to 32 x 32) by averaging, grayscale (three channels when C = 3), "
+                          "numbers 0..9. The picture itself stays in this session; its numbers go in the link.")
+    for ok, line in st.session_state.get(UPLOAD_NOTES, ()):
+        (st.caption if ok else st.error)(line)
+
+
+def _take_upload() -> None:
+    """on_change of the uploader: decode, check and reduce the file; on success the input becomes its numbers."""
+    from ..typed import grid_text
+    from ..upload import UploadError, image_to_input
+
+    file = st.session_state.get("cv_upload")
+    if file is None:
+        return
+    h, w, c = (st.session_state.get(_k(k)) or getattr(DEFAULTS, k) for k in ("h", "w", "cin"))
+    try:
+        result = image_to_input(file.getvalue(), h, w, channels=3 if c == 3 else 1)
+    except UploadError as err:
+        st.session_state[UPLOAD_NOTES] = [(False, str(err))]
+        return
+    st.session_state[_k("data")] = "custom"
+    st.session_state[_k("xv")] = grid_text(result.x)
+    st.session_state[UPLOAD_NOTES] = [(True, line) for line in result.notes]
 
 
 def page_controls(*names: str, **kw) -> None:
@@ -175,8 +226,9 @@ def draw_sidebar() -> Settings:
         st.toggle("Presenter mode", key=PRESENT, help="Large cells and fonts, big step buttons; kept in the link "
                   "(present=1) so a prepared link opens in it with the sidebar tucked away.")
         st.markdown("**Input**")
+        typed_input = st.session_state.get(_k("data")) == "custom"
         for name in ("h", "w", "n", "cin", "cout"):  # "F (out channels)" would wrap in half a row
-            _int_control(name)
+            _int_control(name, disabled=typed_input and name in ("h", "w", "cin"))
         st.markdown("**Kernel, stride, dilation**")
         for name in ("kh", "kw"):
             _int_control(name)
@@ -191,11 +243,30 @@ def draw_sidebar() -> Settings:
         st.markdown("**Data**")
         st.radio(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"),
                  help="What x holds; URL key 'data'")
+        if st.session_state[_k("data")] == "custom":
+            st.text_area("your input x", key=_k("xv"), placeholder="1, 2, 3; 4, 5, 6; 7, 8, 9", max_chars=MAX_CHARS,
+                         height=110, help=TYPED_HELP + " It sets H, W and C. URL key 'xv'")
+            for ok, line in st.session_state.get(UPLOAD_NOTES, ()):
+                if ok:
+                    st.caption("From your picture: " + line)
+        if st.session_state[_k("data")] == "image":
+            upload_control()
         st.radio(CHOICE_FIELDS["kernel"][0], list(KERNEL_PRESETS), format_func=KERNEL_PRESETS.get, key=_k("kernel"),
                  help="What w holds (your own: type it below); URL key 'kernel'")
         if st.session_state[_k("kernel")] == "custom":
-            st.text_area("your kernel (rows separated by ';')", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1",
-                         max_chars=400, height=80)
+            st.text_area("your kernels w", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1", max_chars=MAX_CHARS,
+                         height=90, help="One kernel for every (f, c) pair, or F x C/groups kernels separated by '|' "
+                         "(f major, c minor). " + TYPED_HELP + " URL key 'kv'")
+            st.text_area("your biases b (F numbers; empty: zeros)", key=_k("bv"), placeholder="0, 1", max_chars=400,
+                         height=68, help="URL key 'bv'")
+        st.radio(CHOICE_FIELDS["dout"][0], list(DOUT_PRESETS), format_func=DOUT_LABELS.get, key=_k("dout"),
+                 help="dout = dL/dy on the backward pages; URL key 'dout'")
+        if st.session_state[_k("dout")] == "onehot":
+            _pair("oi", "oj")
+        if st.session_state[_k("dout")] == "custom":
+            st.text_area("your upstream gradient dout", key=_k("gv"), placeholder="1, 0; 0, 0", max_chars=MAX_CHARS,
+                         height=90, help="F channels of OH x OW, channels separated by '|'. " + TYPED_HELP
+                         + " URL key 'gv'")
         _int_control("seed")
         st.button("Reset to defaults", use_container_width=True, on_click=_reset)
     return current_settings()
@@ -246,16 +317,31 @@ def query_of_view(settings: Settings) -> dict[str, str]:
     return wanted
 
 
+LINK_MAX_CHARS = 6000  # a link longer than this may be cut by mail clients, chat apps and some servers
+
+
 def share_link(settings: Settings) -> None:
-    """A visible link to this page with these settings; the code box has a copy button."""
+    """A visible link to this page with these settings; the code box has a copy button. Typed numbers too long for a
+    link are left out of it, and the box says so."""
     from urllib.parse import urlencode
 
     base = st.context.url or ""
-    query = urlencode(query_of_view(settings))
+    view = query_of_view(settings)
+    query = urlencode(view)
+    dropped = []
+    if len(query) > LINK_MAX_CHARS:
+        dropped = [k for k in ("xv", "gv", "kv", "bv") if k in view]
+        query = urlencode({k: v for k, v in view.items() if k not in dropped})
     link = f"{base}?{query}" if query else base or "(open the app in a browser to get its address)"
     st.session_state[LINK_DRAWN] = True
     with st.popover("🔗 Link to this view"):
         st.caption("This page with these settings; the box has a copy button.")
+        if dropped:
+            st.warning(f"Your typed numbers ({', '.join(dropped)}) make a link longer than {LINK_MAX_CHARS:,} "
+                       "characters, so this link leaves them out: it opens with the same settings but the default "
+                       "numbers. Fewer or shorter numbers fit (e.g. a smaller input).")
+        elif settings.data == "custom":
+            st.caption("Your typed numbers are in the link.")
         st.code(link, language=None, wrap_lines=True)
 
 

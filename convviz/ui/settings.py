@@ -5,15 +5,16 @@ A value that cannot be used is dropped with a note and the default is used; pars
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
+from ..typed import MAX_CHARS, TypedError, parse_grid
 from ..geometry import ConvSpec
 
 PAD_MODES = ("valid", "same", "full", "custom")
+DOUT_PRESETS = ("random", "ones", "onehot", "custom")  # the backward pages' upstream gradient
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ INT_FIELDS = (
     IntField("groups", "groups", 1, 1, 8),  # the pages that show grouped convolution
     IntField("oph", "output padding (rows)", 0, 0, 3),  # the transposed convolution page
     IntField("opw", "output padding (columns)", 0, 0, 3),
+    IntField("oi", "one-hot row i", 0, 0, 63),  # the one-hot upstream gradient's output cell
+    IntField("oj", "one-hot column j", 0, 0, 63),
 )
 INT_BY_KEY = {f.key: f for f in INT_FIELDS}
 # The largest settings the benchmarks and tests measure: every size at its cap, stride 1 and "same" padding (the most
@@ -60,13 +63,14 @@ CHOICE_FIELDS = {
     "kernel": ("kernel preset", "random", tuple(KERNEL_PRESETS)),
     "pool": ("pooling", "max", ("max", "avg")),  # the pooling page
     "cip": ("count_include_pad", "true", ("true", "false")),  # average pooling's divisor at padded borders
+    "dout": ("upstream gradient", "random", DOUT_PRESETS),
 }
+# Typed numbers (convviz/typed.py's grammar) and the most characters each may hold in a link.
+TEXT_FIELDS = {"xv": MAX_CHARS, "kv": MAX_CHARS, "bv": 400, "gv": MAX_CHARS}
 PAGE_FIELDS = ("groups", "oph", "opw", "pool", "cip")  # set by controls on their pages, not in the sidebar
-KNOWN_KEYS = set(INT_BY_KEY) | set(CHOICE_FIELDS) | {"kv"}
+KNOWN_KEYS = set(INT_BY_KEY) | set(CHOICE_FIELDS) | set(TEXT_FIELDS)
 MAX_VALUE_CHARS = 400  # a longer URL value is refused unread
 _INT_RE = re.compile(r"^[+-]?\d{1,6}$")
-_NUM_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
-KERNEL_VALUE_LIMIT = 1e6
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,13 @@ class Settings:
     data: str = "ids"
     kernel: str = "random"
     seed: int = 0
-    kv: str = ""  # custom kernel numbers, rows separated by ';', entries by ','
+    kv: str = ""  # custom kernels: rows separated by ';', entries by ',', kernels by '|' (convviz/typed.py)
+    xv: str = ""  # custom input (data=custom): its text sets H, W and C
+    bv: str = ""  # custom biases (with the custom kernel)
+    gv: str = ""  # custom upstream gradient (dout=custom)
+    dout: str = "random"
+    oi: int = 0
+    oj: int = 0
     groups: int = 1
     oph: int = 0
     opw: int = 0
@@ -133,10 +143,6 @@ class Settings:
         return ConvSpec.create(self.h, self.w, (self.kh, self.kw), 1, "full", (self.dh, self.dw), n=self.n, c=self.cin,
                                f=self.cout, groups=self.groups)
 
-    def custom_kernel(self) -> list[list[float]]:
-        """The typed kernel as a KH x KW grid; raises ValueError with what is wrong."""
-        return parse_kernel_text(self.kv, self.kh, self.kw)
-
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
@@ -170,33 +176,6 @@ def parse_int(key: str, raw: str, notes: list[str]) -> int | None:
     return v
 
 
-def parse_kernel_text(text: str, kh: int, kw: int) -> list[list[float]]:
-    """'1,0,-1; 2,0,-2; 1,0,-1' -> a KH x KW grid of finite numbers. Raises ValueError saying what to type."""
-    text = (text or "").strip()
-    if not text:
-        raise ValueError(f"kernel: type {kh} row(s) of {kw} number(s), rows separated by ';' (e.g. '1, 0; 0, 1').")
-    if len(text) > MAX_VALUE_CHARS:
-        raise ValueError(f"kernel: the text is longer than {MAX_VALUE_CHARS} characters.")
-    rows = [r for r in re.split(r"[;\n]", text) if r.strip()]
-    if len(rows) != kh:
-        raise ValueError(f"kernel: expected {kh} row(s) separated by ';', got {len(rows)}.")
-    grid = []
-    for r, row in enumerate(rows):
-        items = [t for t in re.split(r"[,\s]+", row.strip()) if t]
-        if len(items) != kw:
-            raise ValueError(f"kernel: row {r + 1} has {len(items)} number(s), expected {kw}.")
-        vals = []
-        for t in items:
-            if not _NUM_RE.match(t):
-                raise ValueError(f"kernel: {_show(t)} in row {r + 1} is not a number.")
-            v = float(t)
-            if not math.isfinite(v) or abs(v) > KERNEL_VALUE_LIMIT:
-                raise ValueError(f"kernel: {_show(t)} in row {r + 1} must be a finite number within ±{KERNEL_VALUE_LIMIT:g}.")
-            vals.append(v)
-        grid.append(vals)
-    return grid
-
-
 def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
     """Settings from URL query parameters, and the notes on what was dropped. Never raises."""
     notes: list[str] = []
@@ -206,8 +185,9 @@ def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
         if key_s not in KNOWN_KEYS:
             continue  # unknown keys (page state of other tools, tracking tags) are ignored
         text = _first(raw)
-        if len(text) > MAX_VALUE_CHARS:
-            notes.append(f"{key_s}: the value is longer than {MAX_VALUE_CHARS} characters; ignored.")
+        cap = TEXT_FIELDS.get(key_s, MAX_VALUE_CHARS)
+        if len(text) > cap:
+            notes.append(f"{key_s}: the value is longer than {cap} characters; ignored.")
             continue
         if key_s in INT_BY_KEY:
             v = parse_int(key_s, text, notes)
@@ -220,9 +200,24 @@ def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
                 values[key_s] = t
             else:
                 notes.append(f"{key_s}: {_show(text)} is not a valid {label} (one of {', '.join(allowed)}); using {default!r}.")
-        elif key_s == "kv":
-            values["kv"] = text.strip()
-    return Settings(**values), notes
+        elif key_s in TEXT_FIELDS:
+            values[key_s] = text.strip()
+    return with_typed_shape(Settings(**values)), notes
+
+
+def with_typed_shape(settings: Settings) -> Settings:
+    """The settings with H, W and C taken from a typed input (data=custom) that parses; unchanged otherwise (a text
+    that does not parse is reported where the page builds its data, with the row or column at fault)."""
+    if settings.data != "custom" or not settings.xv:
+        return settings
+    try:
+        c, h, w = parse_grid(settings.xv, "input").shape
+    except TypedError:
+        return settings
+    caps = {k: INT_BY_KEY[k] for k in ("cin", "h", "w")}
+    if not all(caps[k].low <= v <= caps[k].high for k, v in (("cin", c), ("h", h), ("w", w))):
+        return settings  # too large for the app: build_arrays says so
+    return settings.with_(cin=c, h=h, w=w)
 
 
 def to_query(settings: Settings) -> dict[str, str]:
@@ -238,4 +233,12 @@ def to_query(settings: Settings) -> dict[str, str]:
             out.pop(k, None)
     if settings.kernel != "custom":
         out.pop("kv", None)
+        out.pop("bv", None)
+    if settings.data != "custom":
+        out.pop("xv", None)
+    if settings.dout != "custom":
+        out.pop("gv", None)
+    if settings.dout != "onehot":
+        out.pop("oi", None)
+        out.pop("oj", None)
     return out

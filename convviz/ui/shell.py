@@ -82,4 +82,4 @@ def navigation():
     pages = [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=(i == 0))
              for i, p in enumerate(PAGES)]
     open_default_page_by_name()
-    return st.navigation(pages, position="sidebar")
+    return st.navigation(pages, position="sidebar", expanded=True)  # every page listed (not "View 3 more")

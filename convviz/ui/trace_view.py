@@ -40,6 +40,7 @@ class TraceRef:
 
     build: Callable[..., Trace]
     args: tuple
+    settings: Settings | None = None  # the settings the trace is drawn for, when not the session's (the exports' script)
 
     def get(self) -> Trace:
         return self.build(*self.args)
@@ -147,7 +148,7 @@ def show_trace(stage: str, settings: Settings, options: Options = (), about: Abo
         if about:
             show_about(about)
         return
-    show_trace_object(TraceRef(get_trace, (stage, settings, options)), STAGES[stage], about, trace=trace)
+    show_trace_object(TraceRef(get_trace, (stage, settings, options), settings), STAGES[stage], about, trace=trace)
 
 
 def show_trace_object(ref: TraceRef, stage: Stage, about: About | None = None, trace: Trace | None = None) -> None:
@@ -302,7 +303,7 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
     if presenter and len(frames) > 1:
         st.caption(KEYS_HELP)
     export_box = FigureBox(980, None, 34.0, 12)  # files keep the classic size, with Plotly's own player and titles
-    export_row(trace, fig, key, shown, settings_of_session(),
+    export_row(trace, fig, key, shown, ref.settings or settings_of_session(),
                rebuild=lambda: figure_for(ref.get(), rows_t, shown, clickable, export_box, controls=True),
                view=(ref, rows_t, shown, clickable))
     view_notes(trace, meta)

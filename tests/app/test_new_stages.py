@@ -262,7 +262,9 @@ def test_groups_that_do_not_divide_the_channels_name_the_ones_that_do():
 
 def test_the_grouped_page_at_the_defaults_offers_an_example_in_one_click():
     at = open_page("pages/grouped.py", {})
-    assert any("nothing to group" in i.value for i in at.info)
+    assert any("nothing to group" in c.value for c in at.caption)
+    (conn,) = panel(stage_figure(at, "groups"), "connections")
+    assert conn.shape == (8, 4)  # the example is drawn at once
     next(b for b in at.button if b.key == "cv_grouped_example").click().run()
     assert not at.exception and not at.error
     assert {k: at.query_params[k] for k in ("cin", "cout", "groups")} == {"cin": "4", "cout": "8", "groups": "2"}

@@ -12,7 +12,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from convviz.data import INPUT_PRESETS, KERNEL_PRESETS
-from convviz.ui.settings import CHOICE_FIELDS, DEFAULTS, INT_FIELDS, PAGE_FIELDS, Settings, parse_query, to_query
+from convviz.ui.controls import DOUT_LABELS
+from convviz.ui.settings import (
+    CHOICE_FIELDS,
+    DEFAULTS,
+    INT_FIELDS,
+    PAGE_FIELDS,
+    TEXT_FIELDS,
+    Settings,
+    parse_query,
+    to_query,
+)
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 METHODS = "pages/methods.py"
@@ -20,13 +30,14 @@ METHODS = "pages/methods.py"
 # segmented controls and pills (ButtonGroup), radios, select sliders. Not number inputs (typed) nor select boxes (two
 # taps: open, pick).
 ONE_TAP = {"Slider", "ButtonGroup", "Radio", "SelectSlider"}
-# kv is a typed kernel: text by nature; a page's own settings (PAGE_FIELDS) are drawn on their pages
-SETTINGS = [name for name in vars(DEFAULTS) if name != "kv" and name not in PAGE_FIELDS]
+# typed numbers (TEXT_FIELDS) are text by nature; a page's own settings (PAGE_FIELDS) are drawn on their pages
+SETTINGS = [name for name in vars(DEFAULTS) if name not in TEXT_FIELDS and name not in PAGE_FIELDS]
 SIDEBAR_CHOICES = [n for n in CHOICE_FIELDS if n not in PAGE_FIELDS]
 # Every key of the README's URL table at a value other than its default (kv fits KH x KW = 2 x 5).
 EVERY_KEY = {"h": "9", "w": "11", "n": "2", "cin": "3", "cout": "4", "kh": "2", "kw": "5", "sh": "3", "sw": "2",
              "dh": "2", "dw": "3", "pad": "custom", "pt": "1", "pb": "2", "pl": "3", "pr": "8", "data": "image",
-             "kernel": "custom", "kv": "1,0,-1,0,1;2,0,-2,0,2", "seed": "4321", "present": "1"}
+             "kernel": "custom", "kv": "1,0,-1,0,1;2,0,-2,0,2", "bv": "1,2,3,4", "seed": "4321", "dout": "onehot",
+             "oi": "1", "oj": "2", "present": "1"}
 
 
 def open_app(query: dict | None = None, page: str | None = METHODS) -> AppTest:
@@ -63,7 +74,7 @@ def choices(name: str) -> list:
 
 
 def test_every_setting_is_a_one_tap_control_with_the_full_range():
-    at = open_app({"pad": "custom", "kernel": "custom"})  # the padding sides and the kernel text are drawn too
+    at = open_app({"pad": "custom", "kernel": "custom", "dout": "onehot"})  # the sides, texts, one-hot cell drawn too
     assert not at.sidebar.number_input, [n.label for n in at.sidebar.number_input]
     for name in SETTINGS:
         widget = control(at, name)
@@ -71,7 +82,7 @@ def test_every_setting_is_a_one_tap_control_with_the_full_range():
         if type(widget).__name__ == "Slider":
             assert (widget.proto.min, widget.proto.max, widget.proto.step) == (want[0], want[-1], 1), name
         else:
-            labels = {"data": INPUT_PRESETS, "kernel": KERNEL_PRESETS}.get(name, {})
+            labels = {"data": INPUT_PRESETS, "kernel": KERNEL_PRESETS, "dout": DOUT_LABELS}.get(name, {})
             assert widget.options == [labels.get(v, str(v)) for v in want], name
         if type(widget).__name__ == "ButtonGroup":
             assert widget.proto.required, f"{name}: a click on the selected segment must not clear it"
@@ -81,7 +92,7 @@ def test_every_setting_is_a_one_tap_control_with_the_full_range():
 
 
 def test_changing_each_setting_by_its_widget_changes_the_settings_and_the_url():
-    base = {"pad": "custom", "kernel": "custom"}  # the padding sides and the kernel text are drawn too
+    base = {"pad": "custom", "kernel": "custom", "dout": "onehot"}  # the sides, texts and one-hot cell drawn too
     start, _ = parse_query(base)
     at = open_app(base)
     for name in SETTINGS:
@@ -116,8 +127,8 @@ def test_a_link_with_every_key_seeds_every_widget_exactly():
 def test_every_setting_at_either_end_of_its_cap_opens_without_an_error(end):
     """No widget raises on a value the URL validation lets through: every key at its lowest, then at its highest."""
     link = {f.key: str(f.low if end == "low" else f.high) for f in INT_FIELDS}
-    at = open_app({**link, "pad": "custom"})
-    settings_, _ = parse_query({**link, "pad": "custom"})
+    at = open_app({**link, "pad": "custom", "dout": "onehot"})
+    settings_, _ = parse_query({**link, "pad": "custom", "dout": "onehot"})
     assert all(getattr(settings_, k) == int(v) for k, v in link.items())  # the page settings are taken too
     for name in SETTINGS:
         assert control(at, name).value == getattr(settings_, name), name
@@ -143,7 +154,7 @@ def test_defaults_leave_the_url_empty_and_reset_restores_them():
     next(b for b in at.sidebar.button if b.label == "Reset to defaults").click().run()
     assert not at.exception, [e.value for e in at.exception]
     for name in SETTINGS:
-        if name not in ("pt", "pb", "pl", "pr"):  # drawn only for custom padding
+        if name not in ("pt", "pb", "pl", "pr", "oi", "oj"):  # drawn only for custom padding, a one-hot dout
             assert control(at, name).value == getattr(DEFAULTS, name), name
     assert settings(at) == DEFAULTS and query(at) == {}
 

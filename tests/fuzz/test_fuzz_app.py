@@ -71,6 +71,7 @@ def test_random_control_changes_never_raise(page, changes):
     own settings are in the URL fuzz above, and tested on their pages)."""
     at = run_page(page, {})
     at.segmented_control(key="cv_pad").set_value("custom").run()  # the four padding controls exist in custom mode
+    at.radio(key="cv_dout").set_value("onehot").run()  # and the one-hot cell's with a one-hot upstream gradient
     for field, data in changes:
         value = data.draw(st.integers(field.low, field.high))
         at.sidebar.get_by_key(f"cv_{field.key}").set_value(value)  # a slider or a segmented control

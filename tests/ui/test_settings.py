@@ -1,4 +1,4 @@
-"""The URL contract (design.md): parse_query / to_query / parse_kernel_text. Pure Python, no Streamlit.
+"""The URL contract (design.md): parse_query / to_query, and the old kernel links. Pure Python, no Streamlit.
 
 A value that cannot be used is dropped with a note naming its key and the default is used; parsing never raises.
 """
@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from convviz.typed import parse_grid, parse_kernels
 from convviz.ui.settings import (
     CHOICE_FIELDS,
     DEFAULTS,
@@ -16,8 +17,8 @@ from convviz.ui.settings import (
     KNOWN_KEYS,
     MAX_VALUE_CHARS,
     PAD_MODES,
+    TEXT_FIELDS,
     Settings,
-    parse_kernel_text,
     parse_query,
     to_query,
 )
@@ -35,12 +36,23 @@ def assert_within_caps(settings: Settings) -> None:
 
 
 def normalised(settings: Settings) -> Settings:
-    """What survives a trip through the URL: padding sides only in custom mode, kernel text only for 'custom'."""
+    """What survives a trip through the URL: padding sides only in custom mode, typed numbers only where they are used,
+    and a typed input's shape."""
     if settings.pad != "custom":
         settings = settings.with_(**dict.fromkeys(PAD_SIDES, 0))
     if settings.kernel != "custom":
-        settings = settings.with_(kv="")
-    return settings
+        settings = settings.with_(kv="", bv="")
+    if settings.dout != "custom":
+        settings = settings.with_(gv="")
+    if settings.dout != "onehot":
+        settings = settings.with_(oi=0, oj=0)
+    if settings.data != "custom":
+        return settings.with_(xv="")
+    try:  # a typed input that reads sets H, W and C
+        c, h, w = parse_grid(settings.xv).shape
+    except ValueError:
+        return settings
+    return settings.with_(cin=c, h=h, w=w) if c <= 8 and h <= 32 and w <= 32 else settings
 
 
 # ------------------------------------------------------------------------------------------ the field tables
@@ -139,7 +151,7 @@ def test_several_bad_values_give_one_note_each_and_keep_the_good_ones():
 
 
 def test_a_too_long_kernel_text_is_refused_unread():
-    s, notes = parse_query({"kernel": "custom", "kv": "1," * MAX_VALUE_CHARS})
+    s, notes = parse_query({"kernel": "custom", "kv": "1," * TEXT_FIELDS["kv"]})
     assert s.kv == "" and s.kernel == "custom" and notes and notes[0].startswith("kv:")
 
 
@@ -150,7 +162,7 @@ def test_impossible_geometry_is_left_to_spec_which_names_the_parameter():
         s.spec()
 
 
-# ------------------------------------------------------------------------------------- parse_kernel_text
+# ------------------------------------------------------------------------------ old kernel links (kv), typed.py
 
 
 @pytest.mark.parametrize("text,kh,kw,grid", [
@@ -160,36 +172,22 @@ def test_impossible_geometry_is_left_to_spec_which_names_the_parameter():
     ("-.5,+2.5e1,1E-3,7.", 1, 4, [[-0.5, 25.0, 0.001, 7.0]]),
     ("3;", 1, 1, [[3.0]]),
 ])
-def test_kernel_text_is_read(text, kh, kw, grid):
-    assert parse_kernel_text(text, kh, kw) == grid
+def test_old_single_kernel_links_still_read_and_serve_every_pair(text, kh, kw, grid):
+    w = parse_kernels(text, 2, 3, kh, kw)  # F = 2, C = 3: the one kernel for all six pairs, as before
+    assert w.shape == (2, 3, kh, kw)
+    for f in range(2):
+        for c in range(3):
+            assert w[f, c].tolist() == grid
 
 
-@pytest.mark.parametrize("text,kh,kw,problem", [
-    ("", 2, 2, "type 2 row"),
-    ("   ", 1, 1, "type 1 row"),
-    ("1,0;0,1", 3, 2, "expected 3 row"),
-    ("1,0;0,1", 1, 2, "expected 1 row"),
-    ("1,0,0;0,1", 2, 2, "row 1 has 3 number"),
-    ("1,0;0", 2, 2, "row 2 has 1 number"),
-    ("1,inf;0,1", 2, 2, "not a number"),
-    ("1,nan;0,1", 2, 2, "not a number"),
-    ("1,-Infinity;0,1", 2, 2, "not a number"),
-    ("1,1e309;0,1", 2, 2, "finite"),
-    ("1,2e6;0,1", 2, 2, "finite"),
-    ("1,0x1;0,1", 2, 2, "not a number"),
-    ("<script>alert(1)</script>", 1, 1, "not a number"),
-    ("1," * 300, 1, 300, "longer than"),
+@pytest.mark.parametrize("text,kh,kw", [
+    ("", 2, 2), ("   ", 1, 1), ("1,0;0,1", 3, 2), ("1,0,0;0,1", 2, 2), ("1,0;0", 2, 2), ("1,inf;0,1", 2, 2),
+    ("1,nan;0,1", 2, 2), ("1,-Infinity;0,1", 2, 2), ("1,1e309;0,1", 2, 2), ("1,2e6;0,1", 2, 2), ("1,0x1;0,1", 2, 2),
+    ("<script>alert(1)</script>", 1, 1), ("1," * 3000, 1, 3000),
 ])
-def test_bad_kernel_text_raises_a_value_error_saying_what_is_wrong(text, kh, kw, problem):
-    with pytest.raises(ValueError, match="^kernel: ") as err:
-        parse_kernel_text(text, kh, kw)
-    assert problem in str(err.value)
-
-
-def test_custom_kernel_uses_the_kernel_size_of_the_settings():
-    assert Settings(kh=1, kw=2, kernel="custom", kv="4, 5").custom_kernel() == [[4.0, 5.0]]
-    with pytest.raises(ValueError, match="expected 3 row"):
-        Settings(kernel="custom", kv="1").custom_kernel()
+def test_bad_kernel_text_raises_a_value_error_naming_the_kernel(text, kh, kw):
+    with pytest.raises(ValueError, match="^kernel"):
+        parse_kernels(text, 1, 1, kh, kw)
 
 
 # ------------------------------------------------------------------------------------------------ property
@@ -205,7 +203,7 @@ VALUE = st.one_of(TEXT, st.lists(TEXT, max_size=3))
 def test_any_query_parses_to_settings_within_the_caps(query):
     settings, notes = parse_query(query)
     assert_within_caps(settings)
-    assert len(settings.kv) <= MAX_VALUE_CHARS
+    assert all(len(getattr(settings, k)) <= cap for k, cap in TEXT_FIELDS.items())
     for note in notes:
         assert note.split(":")[0] in KNOWN_KEYS, note
     # What the app then writes back is a clean link that parses to the same settings, silently.

@@ -1,0 +1,312 @@
+"""Your own arrays in a notebook: `convviz.show(stage, x=..., w=...)` draws any stage of the app for them.
+
+Jupyter, JupyterLab and VS Code render the returned Plotly figure inline (it is a `go.Figure`; make it the cell's
+last expression, or call `.show()` yourself). Needs NumPy and Plotly, never Streamlit: the geometry is built from the
+arrays' shapes and the keyword arguments here, not from the app's settings (convviz.ui is not imported).
+`import convviz` stays NumPy-only: `convviz.show` loads this module on first use (convviz/__init__.py).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import traces as T
+from .geometry import ConvSpec, spec_for
+from .pool import pool_spec
+from .stages import GRADCHECK_SAMPLE, PAGES, STAGES, STEP_BUDGET, stages_of
+from .traces.base import Trace
+from .transposed import TransposedSpec
+
+# The exported files' figure size (convviz/ui/trace_view.py's export box): 980 px wide, 34 px cells, 12 px font.
+EXPORT_WIDTH = 980
+EXPORT_CELL_PX = 34.0
+EXPORT_FONT_SIZE = 12
+
+# A page's url path -> the first stage it draws, for the pages whose name is not itself a stage's (from the catalog).
+ALIASES: dict[str, str] = {
+    p.url_path: stages_of(p.url_path)[0].name for p in PAGES if stages_of(p.url_path) and p.url_path not in STAGES
+}
+
+POOL_STAGES = ("maxpool", "avgpool")
+TRANSPOSED_STAGES = ("tconv_scatter", "tconv_direct", "tconv_gradient")
+
+# Options: figure size for every stage; the rest only for the stages named.
+FIGURE_OPTIONS = ("width", "height", "cell_px", "font_size", "max_steps")
+STAGE_OPTIONS = {
+    "kernel_size": POOL_STAGES,
+    "output_padding": TRANSPOSED_STAGES,
+    "count_include_pad": ("avgpool",),
+    "max_entries": ("gradcheck",),
+}
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """The user's arrays, promoted to 4-D and checked; b and dout filled in when not given."""
+
+    x: np.ndarray
+    w: np.ndarray | None
+    b: np.ndarray | None
+    dout: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _Picks:
+    n: int
+    f: int
+    c: int
+    max_steps: int | None
+    options: dict
+
+
+# stage -> trace of (layer, arrays, picks). The layer is a ConvSpec (a pool spec for the pooling stages) or a
+# TransposedSpec; the calls mirror the Stage records' builders in convviz/stages.py with the user's arrays in place of
+# the sidebar's (the transposed stages take w in its own (CIN, COUT, KH, KW) layout; pooling takes the user's dout).
+_BUILDERS: dict[str, Callable[[Any, _Arrays, _Picks], Trace]] = {
+    "shapes": lambda s, a, p: T.shapes_trace(s),
+    "forward": lambda s, a, p: T.forward_trace(a.x, a.w, a.b, s, n=p.n, f=p.f, max_steps=p.max_steps),
+    "im2col_indices": lambda s, a, p: T.im2col_index_trace(s),
+    "im2col_gather": lambda s, a, p: T.im2col_gather_trace(a.x, s, n=p.n, max_steps=p.max_steps),
+    "im2col_product": lambda s, a, p: T.im2col_product_trace(a.x, a.w, a.b, s, n=p.n, max_steps=p.max_steps),
+    "strided": lambda s, a, p: T.strided_trace(a.x, s, n=p.n, max_steps=p.max_steps),
+    "transposed": lambda s, a, p: T.transposed_trace(a.x, a.w, a.dout, s, n=p.n, c=p.c, max_steps=p.max_steps),
+    "col2im": lambda s, a, p: T.col2im_trace(a.x, a.w, a.dout, s, n=p.n, max_steps=p.max_steps),
+    "weight_grad": lambda s, a, p: T.weight_grad_trace(a.x, a.w, a.dout, s, n=p.n, f=p.f),
+    "tconv_scatter": lambda s, a, p: T.tconv_scatter_trace(a.x, a.w, s, n=p.n, cin=p.c, cout=p.f, max_steps=p.max_steps),
+    "tconv_direct": lambda s, a, p: T.tconv_direct_trace(a.x, a.w, s, n=p.n, cin=p.c, cout=p.f, max_steps=p.max_steps),
+    "tconv_gradient": lambda s, a, p: T.tconv_gradient_trace(a.x, a.w, s, n=p.n, cin=p.c, cout=p.f,
+                                                             max_steps=p.max_steps),
+    "groups": lambda s, a, p: T.groups_trace(a.x, a.w, a.b, s, n=p.n, max_steps=p.max_steps),
+    "maxpool": lambda s, a, p: T.maxpool_trace(a.x, a.dout, s, n=p.n, c=p.c, max_steps=p.max_steps),
+    "avgpool": lambda s, a, p: T.avgpool_trace(a.x, a.dout, s, n=p.n, c=p.c, max_steps=p.max_steps,
+                                               count_include_pad=p.options.get("count_include_pad", True)),
+    "gradcheck": lambda s, a, p: T.gradcheck_trace(a.x, a.w, a.b, a.dout, s, n=p.n, f=p.f,
+                                                   max_entries=p.options.get("max_entries", GRADCHECK_SAMPLE)),
+}
+# Which of b and dout each stage reads (x, and w except for pooling, every stage needs).
+_USES_B = ("forward", "im2col_product", "groups", "gradcheck")
+_USES_DOUT = ("transposed", "col2im", "weight_grad", "maxpool", "avgpool", "gradcheck")
+
+
+def stage_names() -> tuple[str, ...]:
+    """The stages `show` draws (every stage of the catalog), in the app's order."""
+    return tuple(STAGES)
+
+
+def resolve_stage(stage: str) -> str:
+    """A stage name of the catalog, or a page's url path (its first stage); ValueError listing both otherwise."""
+    if isinstance(stage, str) and stage in STAGES:
+        return stage
+    if isinstance(stage, str) and stage in ALIASES:
+        return ALIASES[stage]
+    aliases = ", ".join(f"{k!r} -> {v!r}" for k, v in ALIASES.items())
+    raise ValueError(f"stage: unknown stage {stage!r}. Valid stages: {', '.join(map(repr, STAGES))}; "
+                     f"page names work too: {aliases}.")
+
+
+def _as_array(value: object, name: str) -> np.ndarray:
+    """A float64 copy of a NumPy array, nested list or (CPU) tensor; ValueError naming the argument otherwise."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, possibly requiring grad
+        value = value.detach().cpu().numpy()
+    try:
+        a = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name}: expected an array of numbers, got {type(value).__name__} ({e}).") from None
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name}: contains NaN or infinity; the figures need finite numbers.")
+    return a
+
+
+def _promote(a: np.ndarray, name: str, layouts: dict[int, tuple[str, Callable[[np.ndarray], np.ndarray]]],
+             full: str) -> np.ndarray:
+    """a as 4-D: `layouts` maps a rank to (its layout's name, how to add the missing axes)."""
+    if a.ndim == 4:
+        return a
+    if a.ndim in layouts:
+        return layouts[a.ndim][1](a)
+    accepted = ", ".join([layouts[k][0] for k in sorted(layouts)] + [full])
+    raise ValueError(f"{name}: expected a {' or '.join(f'{k}-D' for k in sorted(layouts) + [4])} array "
+                     f"({accepted}), got shape {a.shape}.")
+
+
+_X_LAYOUTS = {2: ("(H, W)", lambda a: a[None, None]), 3: ("(C, H, W)", lambda a: a[None])}
+_W_LAYOUTS = {2: ("(KH, KW)", lambda a: a[None, None]), 3: ("(C, KH, KW): one filter", lambda a: a[None])}
+_WT_LAYOUTS = {2: ("(KH, KW)", lambda a: a[None, None]), 3: ("(CIN, KH, KW): one output channel", lambda a: a[:, None])}
+
+
+def _given(value: object, name: str, stage: str, what: str) -> object:
+    if value is None:
+        raise ValueError(f"{name}: stage {stage!r} needs {what}.")
+    return value
+
+
+def _bias(b: object, f: int) -> np.ndarray:
+    if b is None:
+        return np.zeros(f)
+    a = _as_array(b, "b")
+    if a.ndim == 0:
+        return np.full(f, float(a))
+    if a.shape != (f,):
+        raise ValueError(f"b: expected shape (F,) = ({f},), one bias per output channel, got shape {a.shape}.")
+    return a
+
+
+def _upstream(dout: object, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """dout of the output's shape (ones when not given); a 2-D or 3-D dout is fine when only size-1 axes are missing."""
+    if dout is None:
+        return np.ones(shape)
+    a = _as_array(dout, "dout")
+    lead = 4 - a.ndim
+    if 2 <= a.ndim < 4 and a.shape == tuple(shape[lead:]) and all(s == 1 for s in shape[:lead]):
+        a = a.reshape(shape)
+    if a.shape != tuple(shape):
+        raise ValueError(f"dout: expected the output's shape {what} = {tuple(shape)}, got shape {a.shape}.")
+    return a
+
+
+def _pick(value: object, name: str, count: int, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name}: expected a whole number (the {what} shown), got {value!r}.")
+    if not 0 <= int(value) < count:
+        raise ValueError(f"{name}: the {what} shown must be in 0..{count - 1} (there are {count}), got {value}.")
+    return int(value)
+
+
+def _check_options(name: str, options: dict) -> None:
+    known = FIGURE_OPTIONS + tuple(STAGE_OPTIONS)
+    for key in options:
+        if key not in known:
+            raise TypeError(f"show() got an unexpected option {key!r}; options: {', '.join(known)}.")
+        if key in STAGE_OPTIONS and name not in STAGE_OPTIONS[key]:
+            raise ValueError(f"{key}: only the stages {', '.join(map(repr, STAGE_OPTIONS[key]))} take it, not {name!r}.")
+
+
+def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, groups, options) -> tuple[object, _Arrays]:
+    """The stage's layer (ConvSpec or TransposedSpec) and the user's arrays, promoted and checked against it."""
+    x4 = _promote(_as_array(_given(x, "x", name, "an input x"), "x"), "x", _X_LAYOUTS, "(N, C, H, W)")
+    if name in POOL_STAGES:
+        if groups != 1:
+            raise ValueError(f"groups: pooling has none (each channel is pooled alone), got {groups}. Leave groups=1.")
+        if "kernel_size" not in options:
+            raise ValueError(f"kernel_size: stage {name!r} needs the pooling window, e.g. kernel_size=2 or (2, 3) "
+                             "(pooling takes no w).")
+        if name == "avgpool" and dilation not in (1, (1, 1), [1, 1]):
+            raise ValueError(f"dilation: average pooling has none (PyTorch's avg_pool2d takes no dilation), got "
+                             f"{dilation!r}. Leave dilation=1, or draw 'maxpool'.")
+        spec = pool_spec(x4.shape, options["kernel_size"], stride, padding, dilation)
+        return spec, _Arrays(x4, None, None, _upstream(dout, spec.output_shape, "(N, C, OH, OW)"))
+    wa = _promote(_as_array(_given(w, "w", name, "kernels w"), "w"), "w",
+                  _WT_LAYOUTS if name in TRANSPOSED_STAGES else _W_LAYOUTS,
+                  "(CIN, COUT, KH, KW)" if name in TRANSPOSED_STAGES else "(F, C/groups, KH, KW)")
+    if name in TRANSPOSED_STAGES:
+        if groups != 1:
+            raise ValueError(f"groups: the transposed-convolution stages draw groups = 1, got {groups}.")
+        n, cin, h, wd = x4.shape
+        if wa.shape[0] != cin:
+            raise ValueError(f"w: a transposed convolution takes w in PyTorch's layout (CIN, COUT, KH, KW) with "
+                             f"CIN = x.shape[1] = {cin}, got shape {wa.shape}.")
+        tspec = TransposedSpec.create(h, wd, wa.shape[2:], stride, padding, options.get("output_padding", 0), dilation,
+                                      n=n, cin=cin, cout=wa.shape[1])
+        return tspec, _Arrays(x4, wa, None, None)
+    spec: ConvSpec = spec_for(x4.shape, wa.shape, stride, padding, dilation, groups=groups)
+    bias = _bias(b, spec.f) if name in _USES_B else None
+    grad = _upstream(dout, spec.output_shape, "(N, F, OH, OW)") if name in _USES_DOUT else None
+    return spec, _Arrays(x4, wa, bias, grad)
+
+
+def _counts(name: str, layer, arrays: _Arrays) -> dict[str, tuple[int, str]]:
+    """How many samples / output / input channels the picks n, f, c choose among, and what they are."""
+    if name in TRANSPOSED_STAGES:
+        return {"n": (layer.n, "sample"), "f": (layer.cout, "output channel"), "c": (layer.cin, "input channel")}
+    n, c = arrays.x.shape[:2]
+    f = c if arrays.w is None else arrays.w.shape[0]
+    return {"n": (n, "sample"), "f": (f, "output channel"), "c": (c, "input channel" if name not in POOL_STAGES
+                                                                    else "channel")}
+
+
+def build_trace(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dilation=1, groups=1, n=0, f=0, c=0,
+                **options) -> Trace:
+    """The step trace `show` draws (same arguments; figure options are accepted and ignored)."""
+    name = resolve_stage(stage)
+    _check_options(name, options)
+    layer, arrays = _layer_and_arrays(name, x, w, b, dout, stride, padding, dilation, groups, options)
+    counts = _counts(name, layer, arrays)
+    given = {"n": n, "f": f, "c": c}
+    picked = {k: _pick(given[k], k, *counts[k]) for k in ("n", "f", "c") if k in STAGES[name].options}
+    picks = _Picks(picked.get("n", 0), picked.get("f", 0), picked.get("c", 0),
+                   options.get("max_steps", STEP_BUDGET), options)
+    return _BUILDERS[name](layer, arrays, picks)
+
+
+def show(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dilation=1, groups=1, n=0, f=0, c=0,
+         **options):
+    """The app's animated figure of `stage` for your own arrays, with Plotly's Play button, step slider and each
+    step's title and caption (as the app's exported HTML has them).
+
+    Returns a plotly `go.Figure`: a notebook cell ending with it renders it inline (Jupyter, JupyterLab, VS Code);
+    `fig.write_html("conv.html")` saves it.
+
+    Example::
+
+        import numpy as np, convviz
+        x = np.random.default_rng(0).integers(-3, 4, (2, 2, 6, 6))   # (N, C, H, W)
+        w = np.random.default_rng(1).integers(-2, 3, (3, 2, 3, 3))   # (F, C, KH, KW)
+        convviz.show("input_gradient", x=x, w=w, stride=2, padding="same")   # page name -> stage "transposed"
+        convviz.show("forward", x=x, w=w, padding=1, n=1, f=2)               # sample 1, output channel 2
+        convviz.show("maxpool", x=x, kernel_size=2, stride=2)
+        convviz.show("tconv_scatter", x=x, w=np.ones((2, 3, 3, 3)), stride=2, output_padding=1)
+
+    Args:
+        stage: a stage of the catalog (convviz.stages.STAGES: "shapes", "forward", "im2col_indices", "im2col_gather",
+            "im2col_product", "strided", "transposed", "col2im", "weight_grad", "tconv_scatter", "tconv_direct",
+            "tconv_gradient", "groups", "maxpool", "avgpool", "gradcheck") or an app page's url path, which means the
+            first stage that page draws (`ALIASES`: "input_gradient" -> "transposed", "im2col" -> "im2col_indices",
+            "weight_gradient" -> "weight_grad", "conv_transpose" -> "tconv_scatter", "grouped" -> "groups").
+        x: the input, (N, C, H, W); (C, H, W) is one sample and (H, W) one sample of one channel.
+        w: the kernels, PyTorch's layouts. Convolution stages: (F, C/groups, KH, KW); (C, KH, KW) is one filter and
+            (KH, KW) one filter of one channel. Transposed-convolution stages ("tconv_*"): (CIN, COUT, KH, KW), CIN =
+            x's channels; (CIN, KH, KW) has one output channel and (KH, KW) is (1, 1, KH, KW). Pooling takes no w.
+        b: the bias, (F,) or a number for every channel; default zeros. Read by "forward", "im2col_product",
+            "groups", "gradcheck".
+        dout: the upstream gradient, the output's shape (N, F, OH, OW) ((N, C, OH, OW) for pooling; missing leading
+            axes of size 1 may be left out); default ones. Read by "transposed", "col2im", "weight_grad", "maxpool",
+            "avgpool", "gradcheck".
+        stride, padding, dilation, groups: the layer, as convviz.conv2d takes them (padding: an int, (ph, pw),
+            (top, bottom, left, right) or "valid" / "same" / "full"). Pooling takes an int or (ph, pw) padding of at
+            most half the window, and its stride is this `stride` (default 1, as in the app; PyTorch's default is the
+            window: pass stride=kernel_size). Transposed convolution: padding is cropped from each side (int or
+            (ph, pw)). Pooling and transposed convolution draw groups = 1 only.
+        n, f, c: the sample, output channel and input channel the figure shows, for the stages that pick them
+            (STAGES[stage].options): n everywhere a batch is drawn; f for "forward", "weight_grad", "gradcheck" and
+            the transposed stages (their COUT); c for "transposed" (the input channel whose gradient is drawn), the
+            pooling stages (the channel pooled) and the transposed stages (their CIN). Other stages ignore them.
+        options:
+            width: the figure's largest width in px (default 980, the exported files'); height: its largest height
+                (default: as tall as it needs); cell_px (34), font_size (12): the largest cell and the font.
+            max_steps: animation steps kept at most (default 400, the app's; None: every step).
+            kernel_size: the pooling window (int or (kh, kw)); required by "maxpool" and "avgpool".
+            output_padding: the transposed stages' output padding (int or (oph, opw)); default 0.
+            count_include_pad: "avgpool" divides by the whole window, padding included (True, PyTorch's default) or
+                by its real cells (False).
+            max_entries: "gradcheck"'s central-difference estimates per array (default 200; None: every entry).
+                "gradcheck" also runs every backward method, the pure-Python loops included: keep its layer small
+                (e.g. 2 x 8 x 16 x 16 input and 16 3 x 3 kernels take ~25 s; the other stages take ~1-4 s even at
+                4 x 32 x 28 x 28 and 64 kernels, drawing a window of each large panel).
+
+    Raises:
+        ValueError: an unknown stage (the message lists the valid names), an array of the wrong rank or shape (the
+            message names the argument and the expected shape), an impossible layer (the engine's own message), or a
+            pick out of range.
+    """
+    name = resolve_stage(stage)
+    trace = build_trace(name, x, w, b, dout, stride, padding, dilation, groups, n, f, c, **options)
+    from .figures import trace_figure  # plotly is needed from here on only
+
+    record = STAGES[name]
+    return trace_figure(trace, rows=[list(r) for r in record.rows] or None, clickable=record.clickable,
+                        max_width=options.get("width", EXPORT_WIDTH), max_height=options.get("height"),
+                        cell_px=options.get("cell_px", EXPORT_CELL_PX),
+                        font_size=options.get("font_size", EXPORT_FONT_SIZE), controls=True)
