@@ -12,15 +12,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from convviz.ui.settings import CHOICE_FIELDS, INT_FIELDS, PAGE_FIELDS
+from convviz.ui.settings import CHOICE_FIELDS, INT_FIELDS, PAGE_FIELDS, TEXT_FIELDS
 from convviz.stages import PAGES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 EXAMPLES = int(os.environ.get("CONVVIZ_FUZZ_EXAMPLES", "25"))
-KEYS = [f.key for f in INT_FIELDS] + list(CHOICE_FIELDS) + ["kv", "step", "present", "utm_source", "", "h[]", "H"]
+KEYS = [f.key for f in INT_FIELDS] + list(CHOICE_FIELDS) + list(TEXT_FIELDS) + ["step", "present", "utm_source", "", "h[]",
+                                                                           "H"]
 HOSTILE = ["", " ", "inf", "-inf", "nan", "NaN", "1e3", "2.5", "-1", "0", "99999999999999999999", "0x10", "１２",
            "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "'; DROP TABLE x;--", "../../etc/passwd",
            "%00", "\x00", "\u202e", "custom", "same", "full", "valid", "image", "sobel", "1,0;0,1", "1e309", "a" * 500]
+
+
+TYPED = ["1,2;3,4", "1,2;3", "[[1, 2], [3, 4]]", "array([[1., 2.],\n [3., 4.]])", "1,2;3,4 | 5,6;7,8", "nan", "٣",
+         "1e999", "<b>x</b>", "|||", "[[1, 2]", ";" * 50]
 
 
 def in_range(f):
@@ -34,7 +39,8 @@ PLAUSIBLE = st.fixed_dictionaries(
     {},
     optional={**{f.key: in_range(f) for f in INT_FIELDS},
               **{k: st.sampled_from(v[2]) for k, v in CHOICE_FIELDS.items()},
-              "kv": st.one_of(st.text(max_size=40), st.sampled_from(["1,0,-1;2,0,-2;1,0,-1", "1;2", "inf,1;1,1", "1 2 3"]))},
+              "kv": st.one_of(st.text(max_size=40), st.sampled_from(["1,0,-1;2,0,-2;1,0,-1", "1;2", "inf,1;1,1", "1 2 3"])),
+              **{k: st.one_of(st.text(max_size=40), st.sampled_from(TYPED)) for k in ("xv", "bv", "gv")}},
 )
 
 
