@@ -13,17 +13,16 @@ import io
 import os
 import sys
 import time
-from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from PIL import Image  # noqa: E402
 
-from convviz import data as cvdata  # noqa: E402
-from convviz.codegen import script_for  # noqa: E402
 from convviz.figures import export as ex  # noqa: E402
 from convviz.figures import trace_figure  # noqa: E402
+from convviz.stages import STAGES  # noqa: E402
+from convviz.ui.export import view_script  # noqa: E402
 from convviz.ui.settings import INT_BY_KEY, Settings  # noqa: E402
-from convviz.stages import POOL_DOUT_SEED, STAGES, pooling_of  # noqa: E402
+
 
 def largest() -> Settings:
     """Every size at its cap, stride 1 and 'same' padding (the most windows, so the most steps)."""
@@ -32,10 +31,10 @@ def largest() -> Settings:
 
 
 def build(stage: str, s: Settings):
-    spec = s.spec()
-    a = SimpleNamespace(x=cvdata.make_input(spec, s.data, s.seed), w=cvdata.make_kernel(spec, s.kernel, s.seed),
-                        b=cvdata.make_bias(spec, s.kernel, s.seed), dout=cvdata.make_dout(spec.output_shape, s.seed))
-    trace = STAGES[stage].build(spec, a)
+    from convviz.ui.context import build_arrays  # the app's data for these settings
+
+    spec, a = s.spec(), build_arrays(s)
+    trace = STAGES[stage].trace_for(s, build_arrays)
     return spec, a, trace, trace_figure(trace, rows=[list(r) for r in STAGES[stage].rows] or None)
 
 
@@ -73,12 +72,7 @@ def main() -> None:
                 gif, t_gif = timed(lambda: ex.animation_gif(fig, max_frames=args.max_frames))
                 n_gif = Image.open(io.BytesIO(gif)).n_frames
                 row += (f"{t_png:>5.2f} {size[0]:>4}x{size[1]:<4} | {t_gif:>5.2f} {n_gif:>6} {len(gif) / 1e6:>5.2f} | ")
-            pool = {}
-            script = STAGES[stage].script
-            if script == "maxpool":
-                ps = pooling_of(spec)
-                pool = dict(pool_padding=(ps.top, ps.left), pool_dout=cvdata.make_dout(ps.output_shape, POOL_DOUT_SEED))
-            code, t_code = timed(lambda: script_for(script, spec, a.x, a.w, a.b, a.dout, "bench", **pool))
+            code, t_code = timed(lambda: view_script.__wrapped__(stage, s))  # the app's script, uncached
             print(row + f"{t_code:>6.2f} {len(code) / 1e3:>5.0f}", flush=True)
 
 

@@ -8,6 +8,7 @@ the tracemalloc peak of one parse; the app parses a text once per change (its ca
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import tracemalloc
@@ -58,10 +59,8 @@ def main() -> None:
                 outcome = "refused: " + str(err)[:60]
             best = min(best, time.perf_counter() - t)
         tracemalloc.start()
-        try:
+        with contextlib.suppress(TypedError):
             fn(*args)
-        except TypedError:
-            pass
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         print(f"{name:24s} {len(args[0]):6d} {best * 1e3:8.2f} {peak / 1e3:8.0f}  {outcome}")

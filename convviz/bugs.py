@@ -1,19 +1,56 @@
-"""The bug lab: six classic convolution-backward bugs, each switched on inside the engine's real code path.
+"""The bug lab: ten classic mistakes, each switched on inside the engine's real code path.
 
-Each bug is a private `_bug` switch in convviz.conv (the method's own function runs, with one line changed), so
-what the lab shows is exactly what that wrong line does. A buggy run that raises (a shape mismatch, an index
-out of range) is caught and reported as the outcome of that code, never re-raised.
+Each bug is a private `_bug` switch in the engine function that computes the result (the function's own code runs,
+with one line changed), so what the lab shows is exactly what that wrong line does. A buggy run that raises (a shape
+mismatch, an index out of range) is caught and reported as the outcome of that code, never re-raised.
+
+The bugs are of four kinds (`KINDS`), each with its own code path, result, independent check and reference:
+
+* conv_backward: conv2d's backward (`conv2d_backward_spec`), its dx checked by central differences of
+  L = sum(conv2d(x, w) * dout) with respect to x;
+* transposed: the transposed convolution's direct view (`convviz.transposed.direct_transposed`), its y' checked as
+  what it is, the input gradient of the forward convolution it inverts: central differences of
+  L = sum(conv2d(z, w) * x') with respect to z;
+* grouped: grouped conv2d's forward (`conv2d_spec`), its y checked against the same layer as an ordinary convolution
+  whose kernels are zero outside their group (block-diagonal);
+* avgpool: average pooling's backward (`convviz.pool.avg_pool2d_backward_spec`), its dx checked by central differences
+  of L = sum(avg_pool2d(x) * dout) with respect to x.
+
+A `BugCase` holds one kind's layer and arrays; `run_bug` runs a bug's code with the switch on and off, `check_bug` the
+independent check, `live_check` the bug-off code against the kind's reference.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .conv import conv2d_backward_spec, conv2d_spec
 from .geometry import ConvSpec
 from .gradcheck import EPS, ROUNDING_FACTOR, GradCheck, numerical_gradient, sample_entries
+from .pool import avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors
+from .transposed import direct_transposed, forward_dout, scatter_transposed
+
+
+@dataclass(frozen=True)
+class BugCase:
+    """What one bug's code runs on: its kind's layer and arrays.
+
+    spec: conv_backward, grouped: the convolution's ConvSpec; transposed: the layer's TransposedSpec; avgpool: the
+        pooling layer's ConvSpec (convviz.pool.pool_spec).
+    x: the layer's input, (N, C, H, W) (transposed: x' (N, CIN, H, W)).
+    w: conv_backward, grouped: (F, C/groups, KH, KW); transposed: (CIN, COUT, KH, KW); avgpool: None.
+    dout: the upstream gradient, conv_backward: (N, F, OH, OW); avgpool: (N, C, OH, OW); otherwise None.
+    count_include_pad: avgpool only: the divisor at the padded borders.
+    """
+
+    spec: Any
+    x: np.ndarray
+    w: np.ndarray | None = None
+    dout: np.ndarray | None = None
+    count_include_pad: bool = True
 
 
 @dataclass(frozen=True)
@@ -22,28 +59,61 @@ class Bug:
 
     id: str
     title: str
-    method: str  # the conv2d_backward method whose code carries the bug
+    method: str  # the method (or function) whose code carries the bug, within its kind's code path
     wrong: str
     right: str
     why: str
     expose: Mapping[str, str]  # URL query parameters (see convviz.ui.settings) that make the bug visible
+    kind: str = "conv_backward"  # a key of KINDS
 
-    def exposed(self, spec: ConvSpec, w: np.ndarray) -> bool:
-        """Whether these settings make the buggy dx differ (False means the bug hides here)."""
-        return _EXPOSED[self.id](spec, w)
+    @property
+    def where(self) -> str:
+        """The code that carries the bug, e.g. "`col2im` backward of conv2d" (Markdown)."""
+        return KINDS[self.kind].where.format(method=self.method)
+
+    def exposed(self, spec, w: np.ndarray | None = None, *, x: np.ndarray | None = None,
+                count_include_pad: bool = True) -> bool:
+        """Whether these settings make the buggy result differ (False means the bug hides here).
+
+        spec, w, x, count_include_pad: as in BugCase (x: the grouped bug's input; None counts as exposing data)."""
+        return self.exposed_in(BugCase(spec, x, w, None, count_include_pad))
+
+    def exposed_in(self, case: BugCase) -> bool:
+        return bool(_EXPOSED[self.id](case))
 
 
 def _overlap(spec: ConvSpec) -> bool:
     return (spec.sh < spec.ekh and spec.oh > 1) or (spec.sw < spec.ekw and spec.ow > 1)
 
 
-_EXPOSED = {
-    "no_dilate": lambda spec, w: (spec.sh > 1 and spec.oh > 1) or (spec.sw > 1 and spec.ow > 1),
-    "no_remainder": lambda spec, w: spec.rem_h > 0 or spec.rem_w > 0,
-    "col2im_assign": lambda spec, w: _overlap(spec),
-    "crop_negative": lambda spec, w: spec.bottom == 0 or spec.right == 0,
-    "height_for_width": lambda spec, w: (spec.hp - spec.ekw) // spec.sw + 1 != spec.ow,
-    "no_flip": lambda spec, w: not np.array_equal(w, w[:, :, ::-1, ::-1]),
+def _groups_read_differently(case: BugCase) -> bool:
+    """groups > 1, and some group's input channels differ from the first group's (equal ones hide the offset)."""
+    spec, x = case.spec, case.x
+    if spec.groups == 1:
+        return False
+    if x is None:
+        return True
+    cg = spec.cg
+    return any(not np.array_equal(x[:, :cg], x[:, g * cg:(g + 1) * cg]) for g in range(1, spec.groups))
+
+
+def _border_divisor_differs(case: BugCase) -> bool:
+    """count_include_pad=False and some window overlaps the padding (its real cells are fewer than KH*KW)."""
+    ps = case.spec
+    return not case.count_include_pad and bool(np.any(avg_pool_divisors(ps, False) != ps.kh * ps.kw))
+
+
+_EXPOSED: dict[str, Callable[[BugCase], bool]] = {
+    "no_dilate": lambda c: (c.spec.sh > 1 and c.spec.oh > 1) or (c.spec.sw > 1 and c.spec.ow > 1),
+    "no_remainder": lambda c: c.spec.rem_h > 0 or c.spec.rem_w > 0,
+    "col2im_assign": lambda c: _overlap(c.spec),
+    "crop_negative": lambda c: c.spec.bottom == 0 or c.spec.right == 0,
+    "height_for_width": lambda c: (c.spec.hp - c.spec.ekw) // c.spec.sw + 1 != c.spec.ow,
+    "no_flip": lambda c: not np.array_equal(c.w, c.w[:, :, ::-1, ::-1]),
+    "tconv_no_flip": lambda c: not np.array_equal(c.w, c.w[:, :, ::-1, ::-1]),
+    "tconv_output_padding": lambda c: c.spec.oph > 0 or c.spec.opw > 0,
+    "group_offset": _groups_read_differently,
+    "avgpool_divisor": _border_divisor_differs,
 }
 
 BUGS: dict[str, Bug] = {b.id: b for b in (
@@ -76,79 +146,110 @@ BUGS: dict[str, Bug] = {b.id: b for b in (
         "Sliding the kernel over the padded dout is a correlation; undoing the forward correlation needs the kernel "
         "rotated 180 degrees. A symmetric kernel (box, Gaussian) hides the bug.",
         {"kernel": "random"}),
+    Bug("tconv_no_flip", "Transposed convolution: kernel not rotated in the direct view", "direct",
+        "wrot = w.transpose(1, 0, 2, 3)", "wrot = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # rotate 180 degrees",
+        "The scatter writes tap u of the kernel to output row i*S + u*D - p, so read from the output side a window "
+        "moving down meets the taps bottom-up: sliding over the zero-inserted input needs the kernel rotated 180 "
+        "degrees. A symmetric kernel (box, Gaussian) hides the bug.",
+        {"kernel": "random"}, "transposed"),
+    Bug("tconv_output_padding", "Transposed convolution: output padding on the top/left", "direct",
+        "pads = (EKH-1-PH + OPH, EKH-1-PH, EKW-1-PW + OPW, EKW-1-PW)  # a before",
+        "pads = (EKH-1-PH, EKH-1-PH + OPH, EKW-1-PW, EKW-1-PW + OPW)  # a after: bottom/right",
+        "Output padding appends a rows and columns at the bottom/right of the output (the forward convolution's "
+        "uncovered remainder, which no window read). Padded before instead, the whole output slides a rows down and a "
+        "columns right. Hidden with a = 0, which is all stride 1 allows.",
+        {"sh": "2", "sw": "2", "oph": "1", "opw": "1"}, "transposed"),
+    Bug("group_offset", "Grouped convolution: every group reads the first group's channels", "loops",
+        "chans = slice(0, CG)  # the same CG channels for every group",
+        "chans = slice(g * CG, (g + 1) * CG)  # group g's own channels",
+        "Output channel f belongs to group g = f // FG and must read only input channels g*CG .. (g+1)*CG - 1. "
+        "Forgetting the group's offset makes every group read channels 0 .. CG-1: the shapes still fit, so nothing "
+        "raises, but groups after the first compute from the wrong channels. One group (groups = 1) hides it.",
+        {"cin": "2", "cout": "2", "groups": "2"}, "grouped"),
+    Bug("avgpool_divisor", "Average pooling: the full window's count at a padded border", "col2im",
+        "divisor = KH * KW  # every window, however much of it is padding",
+        "divisor = avg_pool_divisors(spec, count_include_pad)  # real cells only when False",
+        "With count_include_pad=False the forward divides a border window's sum by its real (non-padding) cells, so "
+        "each of them must get dout / (real cells) back. Dividing by KH*KW gives the border cells too little gradient. "
+        "Hidden without padding, or with count_include_pad=True, where KH*KW is right.",
+        {"pool": "avg", "cip": "false", "pad": "same"}, "avgpool"),
 )}
 
 
 @dataclass(frozen=True)
 class BugRun:
-    """What the buggy code returns (or the error it raises) beside the correct gradients."""
+    """What the buggy code returns (or the error it raises) beside the correct result (the same code, bug off).
+
+    The result is what the bug's kind computes (KINDS[bug.kind].result): dx (conv_backward, avgpool), y' (transposed)
+    or y (grouped), all (N, channels, rows, columns).
+    """
 
     bug: Bug
-    dx: np.ndarray | None  # (N, C, H, W) expected; None when the buggy code raised
-    dw: np.ndarray | None
+    result: np.ndarray | None  # None when the buggy code raised
+    dw: np.ndarray | None  # conv_backward only
     db: np.ndarray | None
     error: str | None  # "ExceptionType: message" when the buggy code raised
-    dx_ok: np.ndarray  # (N, C, H, W) the correct dx, same method without the bug
+    result_ok: np.ndarray  # the correct result, same code without the bug
+
+    @property
+    def dx(self) -> np.ndarray | None:
+        """The buggy result (named as the conv_backward bugs call it)."""
+        return self.result
+
+    @property
+    def dx_ok(self) -> np.ndarray:
+        return self.result_ok
+
+    @property
+    def name(self) -> str:
+        """What the result is: "dx", "y'" or "y"."""
+        return KINDS[self.bug.kind].result
 
     @property
     def same_shape(self) -> bool:
-        return self.dx is not None and self.dx.shape == self.dx_ok.shape
+        return self.result is not None and self.result.shape == self.result_ok.shape
 
     @property
-    def dx_aligned(self) -> np.ndarray:
-        """(N, C, H, W) the buggy dx in the correct shape: its top-left part, NaN where it has no value."""
-        out = np.full(self.dx_ok.shape, np.nan)
-        if self.dx is not None and self.dx.ndim == 4:
-            n, c = min(self.dx.shape[0], out.shape[0]), min(self.dx.shape[1], out.shape[1])
-            hh, ww = min(self.dx.shape[2], out.shape[2]), min(self.dx.shape[3], out.shape[3])
-            out[:n, :c, :hh, :ww] = self.dx[:n, :c, :hh, :ww]
+    def aligned(self) -> np.ndarray:
+        """The buggy result in the correct shape: its top-left part, NaN where it has no value."""
+        out = np.full(self.result_ok.shape, np.nan)
+        got = self.result
+        if got is not None and got.ndim == 4:
+            n, c = min(got.shape[0], out.shape[0]), min(got.shape[1], out.shape[1])
+            hh, ww = min(got.shape[2], out.shape[2]), min(got.shape[3], out.shape[3])
+            out[:n, :c, :hh, :ww] = got[:n, :c, :hh, :ww]
         return out
 
     @property
     def wrong_mask(self) -> np.ndarray:
-        """(N, C, H, W) True where the buggy dx differs beyond rounding or has no value at all."""
-        scale = max(float(np.abs(self.dx_ok).max(initial=0.0)), 1.0)
-        diff = np.abs(self.dx_aligned - self.dx_ok)
+        """True where the buggy result differs beyond rounding or has no value at all (the correct shape)."""
+        scale = max(float(np.abs(self.result_ok).max(initial=0.0)), 1.0)
+        diff = np.abs(self.aligned - self.result_ok)
         return np.isnan(diff) | (np.nan_to_num(diff) > 1e-9 * scale)
 
     @property
     def max_abs_diff(self) -> float | None:
-        return float(np.abs(self.dx - self.dx_ok).max(initial=0.0)) if self.same_shape else None
+        return float(np.abs(self.result - self.result_ok).max(initial=0.0)) if self.same_shape else None
 
     @property
     def outcome(self) -> str:
         """One sentence: what the buggy code did."""
+        name = self.name
         if self.error is not None:
             return f"The buggy code raises {self.error}"
         if not self.same_shape:
-            return f"The buggy code returns dx of shape {self.dx.shape} instead of {self.dx_ok.shape}."
+            return f"The buggy code returns {name} of shape {self.result.shape} instead of {self.result_ok.shape}."
         wrong = int(self.wrong_mask.sum())
         if wrong == 0:
-            return "These settings hide the bug: the buggy dx equals the correct one."
-        return f"{wrong} of {self.dx_ok.size} dx entries are wrong; max |diff| = {self.max_abs_diff:.4g}."
-
-
-def buggy_backward(bug_id: str, dout: np.ndarray, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> BugRun:
-    """Run conv2d_backward(bug.method) with the bug switched on, and without it.
-
-    Args:
-        dout: (N, F, OH, OW); x: (N, C, H, W); w: (F, C/groups, KH, KW); spec: their validated geometry.
-    """
-    bug = BUGS[bug_id]
-    dout, x, w = (np.asarray(a, dtype=np.float64) for a in (dout, x, w))
-    dx_ok = conv2d_backward_spec(dout, x, w, spec, bug.method)[0]
-    try:
-        dx, dw, db = conv2d_backward_spec(dout, x, w, spec, bug.method, _bug=bug_id)
-    except (ValueError, IndexError) as err:  # what the buggy code would do: report it, do not crash the caller
-        return BugRun(bug, None, None, None, f"{type(err).__name__}: {err}", dx_ok)
-    return BugRun(bug, dx, dw, db, None, dx_ok)
+            return f"These settings hide the bug: the buggy {name} equals the correct one."
+        return f"{wrong} of {self.result_ok.size} {name} entries are wrong; max |diff| = {self.max_abs_diff:.4g}."
 
 
 @dataclass(frozen=True)
 class BugCheck:
-    """Gradient check of dx: the buggy analytic dx and the correct one against the same central differences."""
+    """The kind's independent check of the buggy and the correct result against the same estimate."""
 
-    buggy: GradCheck | None  # None when the buggy dx cannot be compared (it raised or has the wrong shape)
+    buggy: GradCheck | None  # None when the buggy result cannot be compared (it raised or has the wrong shape)
     correct: GradCheck
     note: str  # why buggy is None, else ""
 
@@ -157,39 +258,207 @@ class BugCheck:
         return self.buggy is not None and self.buggy.passed
 
 
-def check_bug(
-    run: BugRun, x: np.ndarray, w: np.ndarray, dout: np.ndarray, spec: ConvSpec, h: float = 1e-6, max_entries: int | None = 400
-) -> BugCheck:
-    """Central-difference dx with L = sum(conv2d(x, w) * dout), compared with the buggy and the correct dx.
+# ---------------------------------------------------------------------------------------------------
+# the kinds: each one's code path, check and reference
+# ---------------------------------------------------------------------------------------------------
+def _f64(*arrays):
+    return tuple(None if a is None else np.asarray(a, dtype=np.float64) for a in arrays)
 
-    max_entries: estimate about this many dx entries (a seeded sample plus some wrong ones, so large settings stay
-        fast); None = all.
 
-    x: (N, C, H, W); w: (F, C/groups, KH, KW); dout: (N, F, OH, OW). The bias does not change dL/dx, so it is left out.
-    """
-    x = np.array(x, dtype=np.float64)  # a private copy: numerical_gradient perturbs it in place
-    w, dout = np.asarray(w, dtype=np.float64), np.asarray(dout, dtype=np.float64)
+def _conv_backward_run(case: BugCase, method: str, bug: str | None):
+    dout, x, w = _f64(case.dout, case.x, case.w)
+    return conv2d_backward_spec(dout, x, w, case.spec, method, _bug=bug)  # dx, dw, db
+
+
+def _transposed_run(case: BugCase, method: str, bug: str | None):
+    x, w = _f64(case.x, case.w)
+    return direct_transposed(x, w, case.spec, _bug=bug), None, None  # y'
+
+
+def _grouped_run(case: BugCase, method: str, bug: str | None):
+    x, w = _f64(case.x, case.w)
+    return conv2d_spec(x, w, None, case.spec, method, _bug=bug), None, None  # y
+
+
+def _avgpool_run(case: BugCase, method: str, bug: str | None):
+    dout, x = _f64(case.dout, case.x)
+    return avg_pool2d_backward_spec(dout, x, case.spec, case.count_include_pad, _bug=bug), None, None  # dx
+
+
+def _central(run: BugRun, var: np.ndarray, loss: Callable[[], float], magnitude: float, h: float,
+             max_entries: int | None) -> tuple[np.ndarray, float]:
+    """Central differences of loss() with respect to var (perturbed in place), on a sample of entries that always
+    includes some the bug got wrong; and the estimate's rounding noise."""
+    noise = ROUNDING_FACTOR * EPS * magnitude / h
+    entries = sample_entries(var.size, max_entries, np.random.default_rng(0))
+    if entries is not None:  # a sample must not miss the bug: always estimate some of the entries it got wrong
+        entries = np.union1d(entries, np.flatnonzero(run.wrong_mask)[: max_entries // 4])
+    return numerical_gradient(loss, var, h, entries=entries), noise
+
+
+def _conv_backward_estimate(run, case, h, max_entries):
+    """dL/dx by central differences, L = sum(conv2d(x, w) * dout). The bias does not change dL/dx: left out."""
+    spec = case.spec
+    x = np.array(case.x, dtype=np.float64)  # a private copy: numerical_gradient perturbs it in place
+    w, dout = _f64(case.w, case.dout)
 
     def loss() -> float:
         return float(np.sum(conv2d_spec(x, w, None, spec, "im2col") * dout))
 
     magnitude = float(np.sum(conv2d_spec(np.abs(x), np.abs(w), None, spec, "im2col") * np.abs(dout)))
-    noise = ROUNDING_FACTOR * EPS * magnitude / h
-    entries = sample_entries(x.size, max_entries, np.random.default_rng(0))
-    if entries is not None:  # a sample must not miss the bug: always estimate some of the entries it got wrong
-        entries = np.union1d(entries, np.flatnonzero(run.wrong_mask)[: max_entries // 4])
-    numeric = numerical_gradient(loss, x, h, entries=entries)
-    correct = GradCheck("dx (correct)", run.dx_ok, numeric, noise)
+    return _central(run, x, loss, magnitude, h, max_entries)
+
+
+def _transposed_estimate(run, case, h, max_entries):
+    """y' as the input gradient of the forward convolution it inverts: dL/dz by central differences,
+    L = sum(conv2d(z, w) * x'), z (N, COUT, OH, OW) any point (L is linear in z), w as stored (F = CIN, C = COUT)."""
+    fs = case.spec.forward_spec()
+    x, w = _f64(case.x, case.w)
+    dout = forward_dout(x, case.spec)  # x' as the forward convolution's upstream gradient
+    z = np.random.default_rng(0).standard_normal(fs.input_shape)
+
+    def loss() -> float:
+        return float(np.sum(conv2d_spec(z, w, None, fs, "im2col") * dout))
+
+    magnitude = float(np.sum(conv2d_spec(np.abs(z), np.abs(w), None, fs, "im2col") * np.abs(dout)))
+    return _central(run, z, loss, magnitude, h, max_entries)
+
+
+def dense_kernels(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """A grouped layer's kernels (F, C/groups, KH, KW) as an ordinary layer's (F, C, KH, KW): zero outside f's group."""
+    dense = np.zeros((spec.f, spec.c, spec.kh, spec.kw), dtype=np.result_type(w, np.float64))
+    for f in range(spec.f):
+        g = f // spec.fg
+        dense[f, g * spec.cg:(g + 1) * spec.cg] = w[f]
+    return dense
+
+
+def _grouped_estimate(run, case, h, max_entries):
+    """y of the same layer as an ordinary convolution with block-diagonal kernels (every value, no differences)."""
+    spec = case.spec
+    x, w = _f64(case.x, case.w)
+    plain = ConvSpec.create(spec.h, spec.w, spec.kernel_size, spec.stride, spec.padding, spec.dilation, n=spec.n,
+                            c=spec.c, f=spec.f)
+    dense = dense_kernels(w, spec)
+    magnitude = float(np.max(conv2d_spec(np.abs(x), np.abs(dense), None, plain, "im2col"), initial=0.0))
+    return conv2d_spec(x, dense, None, plain, "im2col"), ROUNDING_FACTOR * EPS * magnitude
+
+
+def _avgpool_estimate(run, case, h, max_entries):
+    """dL/dx by central differences, L = sum(avg_pool2d(x) * dout)."""
+    ps, cip = case.spec, case.count_include_pad
+    x = np.array(case.x, dtype=np.float64)
+    (dout,) = _f64(case.dout)
+
+    def loss() -> float:
+        return float(np.sum(avg_pool2d_spec(x, ps, cip) * dout))
+
+    magnitude = float(np.sum(avg_pool2d_spec(np.abs(x), ps, cip) * np.abs(dout)))
+    return _central(run, x, loss, magnitude, h, max_entries)
+
+
+def _conv_backward_reference(case: BugCase) -> np.ndarray:
+    dout, x, w = _f64(case.dout, case.x, case.w)
+    return conv2d_backward_spec(dout, x, w, case.spec, "loops")[0]
+
+
+def _transposed_reference(case: BugCase) -> np.ndarray:
+    x, w = _f64(case.x, case.w)
+    return scatter_transposed(x, w, case.spec)[0]
+
+
+def _grouped_reference(case: BugCase) -> np.ndarray:
+    x, w = _f64(case.x, case.w)
+    return conv2d_spec(x, w, None, case.spec, "strided")
+
+
+def _avgpool_reference(case: BugCase) -> np.ndarray:
+    """The definition one window at a time: every cell of window (i, j) gets dout[..., i, j] / divisor[i, j]."""
+    ps = case.spec
+    (dout,) = _f64(case.dout)
+    divisor = avg_pool_divisors(ps, case.count_include_pad)
+    dxpad = np.zeros((ps.n, ps.c, ps.hp, ps.wp))
+    for i in range(ps.oh):
+        for j in range(ps.ow):
+            r0, c0 = ps.window_origin(i, j)
+            dxpad[:, :, r0:r0 + ps.kh, c0:c0 + ps.kw] += (dout[:, :, i, j] / divisor[i, j])[:, :, None, None]
+    return dxpad[:, :, ps.top:ps.top + ps.h, ps.left:ps.left + ps.w]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One code path the lab switches bugs on in: what it computes, its independent check, its reference."""
+
+    name: str
+    result: str  # the array the code computes: "dx", "y'", "y"
+    channel: str  # that array's channel axis, as the page's selector names it
+    where: str  # the code carrying the bugs (Markdown; {method} is the bug's method)
+    run: Callable[[BugCase, str, str | None], tuple]  # (case, method, bug or None) -> (result, dw or None, db or None)
+    check: str  # the check's heading on the page
+    estimate: Callable[..., tuple[np.ndarray, float]]  # (run, case, h, max_entries) -> (estimate, its noise)
+    reference: Callable[[BugCase], np.ndarray]  # the result by the definition (another code path)
+    reference_name: str
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("conv_backward", "dx", "input channel c", "`{method}` backward of conv2d (`conv2d_backward_spec`)",
+         _conv_backward_run, "Gradient check (central differences of L = sum(conv2d(x, w) * dout) with respect to x)",
+         _conv_backward_estimate, _conv_backward_reference, "the loop definition's dx"),
+    Kind("transposed", "y'", "output channel of y'", "direct view of the transposed convolution (`direct_transposed`)",
+         _transposed_run, "Gradient check (y' is the input gradient of the forward convolution it inverts: central "
+         "differences of L = sum(conv2d(z, w) * x') with respect to z)",
+         _transposed_estimate, _transposed_reference, "the scatter definition's y'"),
+    Kind("grouped", "y", "output channel f", "`{method}` forward of grouped conv2d (`conv2d_spec`)",
+         _grouped_run, "Value check (against the same layer as an ordinary convolution whose kernels are zero outside "
+         "their group)", _grouped_estimate, _grouped_reference, "the strided forward's y"),
+    Kind("avgpool", "dx", "input channel c", "average pooling's backward (`avg_pool2d_backward_spec`, by `{method}`)",
+         _avgpool_run, "Gradient check (central differences of L = sum(avg_pool2d(x) * dout) with respect to x)",
+         _avgpool_estimate, _avgpool_reference, "the window-by-window definition's dx"),
+)}
+
+
+def run_bug(bug_id: str, case: BugCase) -> BugRun:
+    """Run the bug's code with the bug switched on, and without it, on its kind's case."""
+    bug = BUGS[bug_id]
+    kind = KINDS[bug.kind]
+    ok = kind.run(case, bug.method, None)[0]
+    try:
+        got, dw, db = kind.run(case, bug.method, bug_id)
+    except (ValueError, IndexError) as err:  # what the buggy code would do: report it, do not crash the caller
+        return BugRun(bug, None, None, None, f"{type(err).__name__}: {err}", ok)
+    return BugRun(bug, got, dw, db, None, ok)
+
+
+def buggy_backward(bug_id: str, dout: np.ndarray, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> BugRun:
+    """Run conv2d_backward(bug.method) with a conv_backward bug switched on, and without it.
+
+    Args:
+        dout: (N, F, OH, OW); x: (N, C, H, W); w: (F, C/groups, KH, KW); spec: their validated geometry.
+    """
+    return run_bug(bug_id, BugCase(spec, x, w, dout))
+
+
+def check_bug(run: BugRun, case: BugCase, h: float = 1e-6, max_entries: int | None = 400) -> BugCheck:
+    """The kind's independent check (central differences, or the grouped layer's block-diagonal convolution),
+    compared with the buggy and the correct result.
+
+    max_entries: estimate about this many entries by central differences (a seeded sample plus some wrong ones, so
+        large settings stay fast); None = all.
+    """
+    numeric, noise = KINDS[run.bug.kind].estimate(run, case, h, max_entries)
+    name = run.name
+    correct = GradCheck(f"{name} (correct)", run.result_ok, numeric, noise)
     if run.error is not None:
         return BugCheck(None, correct, run.error)
     if not run.same_shape:
-        return BugCheck(None, correct, f"shape {run.dx.shape} cannot be compared with {numeric.shape}")
-    return BugCheck(GradCheck("dx (buggy)", run.dx, numeric, noise), correct, "")
+        return BugCheck(None, correct, f"shape {run.result.shape} cannot be compared with {numeric.shape}")
+    return BugCheck(GradCheck(f"{name} (buggy)", run.result, numeric, noise), correct, "")
 
 
-def live_check(run: BugRun, dout: np.ndarray, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> tuple[bool, str]:
-    """Whether the correct dx of the bug's method (bug off) equals the loop definition's dx, as one line."""
-    ref = conv2d_backward_spec(np.asarray(dout, float), np.asarray(x, float), np.asarray(w, float), spec, "loops")[0]
-    diff = float(np.abs(run.dx_ok - ref).max(initial=0.0))
-    ok = diff <= 1e-9 * max(float(np.abs(ref).max(initial=0.0)), 1.0)
-    return ok, f"With the bug switched off, the {run.bug.method} backward equals the loop definition (max |diff| {diff:.1e})."
+def live_check(run: BugRun, case: BugCase) -> tuple[bool, str]:
+    """Whether the bug's code with the bug off equals its kind's reference (another code path), as one line."""
+    ref = KINDS[run.bug.kind].reference(case)
+    diff = float(np.abs(run.result_ok - ref).max(initial=0.0))
+    ok = run.result_ok.shape == ref.shape and diff <= 1e-9 * max(float(np.abs(ref).max(initial=0.0)), 1.0)
+    code = run.bug.where.split(" (")[0].replace("`", "")
+    return ok, f"With the bug switched off, the {code} equals {KINDS[run.bug.kind].reference_name} (max |diff| {diff:.1e})."

@@ -83,19 +83,29 @@ def conv2d(
     return conv2d_spec(x, w, b, spec, method)
 
 
-def conv2d_spec(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: ConvSpec, method: str = "im2col") -> np.ndarray:
-    """conv2d for an already validated spec."""
+def conv2d_spec(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: ConvSpec, method: str = "im2col", *, _bug: str | None = None
+) -> np.ndarray:
+    """conv2d for an already validated spec.
+
+    _bug: private, for the bug lab (convviz.bugs): switch one classic mistake on inside this method's own code.
+    """
     xpad = pad_input(x, spec)
-    y = _FORWARD[method](xpad, w, spec)
+    if _bug is None:
+        y = _FORWARD[method](xpad, w, spec)
+    else:
+        _check_bug(_bug, method, _FORWARD_BUGS, "forward")
+        y = _FORWARD[method](xpad, w, spec, _bug)
     if b is not None:
         y = y + b[None, :, None, None]
     return y
 
 
-def forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+def forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec, bug: str | None = None) -> np.ndarray:
     """The definition, one window at a time: y[n, f, i, j] = sum over (c, u, v) of w[f, c, u, v] times the tap of
     window (i, j). xpad (N, C, HP, WP) is already padded; w (F, CG, KH, KW) with CG = C/groups (C when groups = 1):
-    output channel f reads only the CG channels of its group g = f // FG. Returns y (N, F, OH, OW) without bias."""
+    output channel f reads only the CG channels of its group g = f // FG. Returns y (N, F, OH, OW) without bias.
+    bug: the bug lab's switch."""
     N, F, OH, OW = spec.output_shape
     CG, FG = spec.cg, spec.fg  # channels per group: in, out
     y = np.zeros((N, F, OH, OW), dtype=np.result_type(xpad, w))
@@ -103,6 +113,8 @@ def forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray
         for f in range(F):
             g = f // FG  # the group of output channel f
             chans = slice(g * CG, (g + 1) * CG)  # its input channels (all C when groups = 1)
+            if bug == "group_offset":  # the group's offset forgotten: every group reads the first CG channels
+                chans = slice(0, CG)
             for i in range(OH):
                 for j in range(OW):
                     r0, c0 = spec.window_origin(i, j)
@@ -140,6 +152,18 @@ def forward_strided(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarr
 
 
 _FORWARD = {"loops": forward_loops, "im2col": forward_im2col, "strided": forward_strided}
+
+# The bug lab's private switches (convviz.bugs), by the method whose own code carries each of them.
+_FORWARD_BUGS = {"loops": ("group_offset",)}
+_BACKWARD_BUGS = {"loops": ("height_for_width",), "col2im": ("col2im_assign",),
+                  "transposed": ("no_dilate", "no_remainder", "crop_negative", "no_flip")}
+
+
+def _check_bug(bug: str, method: str, bugs: dict[str, tuple[str, ...]], what: str) -> None:
+    """A bug switch names one of the method's own bugs (a typo, or a bug of another code path, would silently run
+    the correct code)."""
+    if bug not in bugs.get(method, ()):
+        raise ValueError(f"_bug: {bug!r} is not a bug of the {method!r} {what} (its bugs: {bugs.get(method, ())}).")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -183,6 +207,8 @@ def conv2d_backward_spec(
 
     _bug: private, for the bug lab (convviz.bugs): switch one classic mistake on inside this method's own code.
     """
+    if _bug is not None:
+        _check_bug(_bug, method, _BACKWARD_BUGS, "backward")
     db = dout.sum(axis=(0, 2, 3))  # (F,)
     dx, dw = _BACKWARD[method](dout, pad_input(x, spec), w, spec, _bug)
     return dx, dw, db

@@ -8,15 +8,12 @@ arrays' shapes and the keyword arguments here, not from the app's settings (conv
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from . import traces as T
 from .geometry import ConvSpec, spec_for
 from .pool import pool_spec
-from .stages import GRADCHECK_SAMPLE, PAGES, STAGES, STEP_BUDGET, stages_of
+from .stages import PAGES, STAGES, Arrays, stages_of
 from .traces.base import Trace
 from .transposed import TransposedSpec
 
@@ -30,65 +27,18 @@ ALIASES: dict[str, str] = {
     p.url_path: stages_of(p.url_path)[0].name for p in PAGES if stages_of(p.url_path) and p.url_path not in STAGES
 }
 
-POOL_STAGES = ("maxpool", "avgpool")
-TRANSPOSED_STAGES = ("tconv_scatter", "tconv_direct", "tconv_gradient")
+def _stages(test) -> tuple[str, ...]:
+    return tuple(name for name, record in STAGES.items() if test(record))
 
-# Options: figure size for every stage; the rest only for the stages named.
-FIGURE_OPTIONS = ("width", "height", "cell_px", "font_size", "max_steps")
+
+# Options: figure size for every stage; the rest only for the stages whose records take them.
+FIGURE_OPTIONS = ("width", "height", "cell_px", "font_size")
 STAGE_OPTIONS = {
-    "kernel_size": POOL_STAGES,
-    "output_padding": TRANSPOSED_STAGES,
-    "count_include_pad": ("avgpool",),
-    "max_entries": ("gradcheck",),
+    "kernel_size": _stages(lambda r: r.kind == "pool"),
+    "output_padding": _stages(lambda r: r.kind == "transposed"),
+    "count_include_pad": _stages(lambda r: "cip" in r.options),
+    "max_entries": _stages(lambda r: "max_entries" in r.options),
 }
-
-
-@dataclass(frozen=True)
-class _Arrays:
-    """The user's arrays, promoted to 4-D and checked; b and dout filled in when not given."""
-
-    x: np.ndarray
-    w: np.ndarray | None
-    b: np.ndarray | None
-    dout: np.ndarray | None
-
-
-@dataclass(frozen=True)
-class _Picks:
-    n: int
-    f: int
-    c: int
-    max_steps: int | None
-    options: dict
-
-
-# stage -> trace of (layer, arrays, picks). The layer is a ConvSpec (a pool spec for the pooling stages) or a
-# TransposedSpec; the calls mirror the Stage records' builders in convviz/stages.py with the user's arrays in place of
-# the sidebar's (the transposed stages take w in its own (CIN, COUT, KH, KW) layout; pooling takes the user's dout).
-_BUILDERS: dict[str, Callable[[Any, _Arrays, _Picks], Trace]] = {
-    "shapes": lambda s, a, p: T.shapes_trace(s),
-    "forward": lambda s, a, p: T.forward_trace(a.x, a.w, a.b, s, n=p.n, f=p.f, max_steps=p.max_steps),
-    "im2col_indices": lambda s, a, p: T.im2col_index_trace(s),
-    "im2col_gather": lambda s, a, p: T.im2col_gather_trace(a.x, s, n=p.n, max_steps=p.max_steps),
-    "im2col_product": lambda s, a, p: T.im2col_product_trace(a.x, a.w, a.b, s, n=p.n, max_steps=p.max_steps),
-    "strided": lambda s, a, p: T.strided_trace(a.x, s, n=p.n, max_steps=p.max_steps),
-    "transposed": lambda s, a, p: T.transposed_trace(a.x, a.w, a.dout, s, n=p.n, c=p.c, max_steps=p.max_steps),
-    "col2im": lambda s, a, p: T.col2im_trace(a.x, a.w, a.dout, s, n=p.n, max_steps=p.max_steps),
-    "weight_grad": lambda s, a, p: T.weight_grad_trace(a.x, a.w, a.dout, s, n=p.n, f=p.f),
-    "tconv_scatter": lambda s, a, p: T.tconv_scatter_trace(a.x, a.w, s, n=p.n, cin=p.c, cout=p.f, max_steps=p.max_steps),
-    "tconv_direct": lambda s, a, p: T.tconv_direct_trace(a.x, a.w, s, n=p.n, cin=p.c, cout=p.f, max_steps=p.max_steps),
-    "tconv_gradient": lambda s, a, p: T.tconv_gradient_trace(a.x, a.w, s, n=p.n, cin=p.c, cout=p.f,
-                                                             max_steps=p.max_steps),
-    "groups": lambda s, a, p: T.groups_trace(a.x, a.w, a.b, s, n=p.n, max_steps=p.max_steps),
-    "maxpool": lambda s, a, p: T.maxpool_trace(a.x, a.dout, s, n=p.n, c=p.c, max_steps=p.max_steps),
-    "avgpool": lambda s, a, p: T.avgpool_trace(a.x, a.dout, s, n=p.n, c=p.c, max_steps=p.max_steps,
-                                               count_include_pad=p.options.get("count_include_pad", True)),
-    "gradcheck": lambda s, a, p: T.gradcheck_trace(a.x, a.w, a.b, a.dout, s, n=p.n, f=p.f,
-                                                   max_entries=p.options.get("max_entries", GRADCHECK_SAMPLE)),
-}
-# Which of b and dout each stage reads (x, and w except for pooling, every stage needs).
-_USES_B = ("forward", "im2col_product", "groups", "gradcheck")
-_USES_DOUT = ("transposed", "col2im", "weight_grad", "maxpool", "avgpool", "gradcheck")
 
 
 def stage_names() -> tuple[str, ...]:
@@ -184,10 +134,13 @@ def _check_options(name: str, options: dict) -> None:
             raise ValueError(f"{key}: only the stages {', '.join(map(repr, STAGE_OPTIONS[key]))} take it, not {name!r}.")
 
 
-def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, groups, options) -> tuple[object, _Arrays]:
-    """The stage's layer (ConvSpec or TransposedSpec) and the user's arrays, promoted and checked against it."""
+def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, groups, options) -> tuple[object, Arrays]:
+    """The stage's layer (its record's kind: ConvSpec, pooling ConvSpec or TransposedSpec) and the user's arrays,
+    promoted and checked against it, in the layouts the record's builder takes."""
+    record = STAGES[name]
+    none = np.zeros((0, 0, 0, 0))  # an array the stage does not read
     x4 = _promote(_as_array(_given(x, "x", name, "an input x"), "x"), "x", _X_LAYOUTS, "(N, C, H, W)")
-    if name in POOL_STAGES:
+    if record.kind == "pool":
         if groups != 1:
             raise ValueError(f"groups: pooling has none (each channel is pooled alone), got {groups}. Leave groups=1.")
         if "kernel_size" not in options:
@@ -197,11 +150,11 @@ def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, group
             raise ValueError(f"dilation: average pooling has none (PyTorch's avg_pool2d takes no dilation), got "
                              f"{dilation!r}. Leave dilation=1, or draw 'maxpool'.")
         spec = pool_spec(x4.shape, options["kernel_size"], stride, padding, dilation)
-        return spec, _Arrays(x4, None, None, _upstream(dout, spec.output_shape, "(N, C, OH, OW)"))
-    wa = _promote(_as_array(_given(w, "w", name, "kernels w"), "w"), "w",
-                  _WT_LAYOUTS if name in TRANSPOSED_STAGES else _W_LAYOUTS,
-                  "(CIN, COUT, KH, KW)" if name in TRANSPOSED_STAGES else "(F, C/groups, KH, KW)")
-    if name in TRANSPOSED_STAGES:
+        return spec, Arrays(x4, none, none, _upstream(dout, spec.output_shape, "(N, C, OH, OW)"))
+    transposed = record.kind == "transposed"
+    wa = _promote(_as_array(_given(w, "w", name, "kernels w"), "w"), "w", _WT_LAYOUTS if transposed else _W_LAYOUTS,
+                  "(CIN, COUT, KH, KW)" if transposed else "(F, C/groups, KH, KW)")
+    if transposed:
         if groups != 1:
             raise ValueError(f"groups: the transposed-convolution stages draw groups = 1, got {groups}.")
         n, cin, h, wd = x4.shape
@@ -210,35 +163,40 @@ def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, group
                              f"CIN = x.shape[1] = {cin}, got shape {wa.shape}.")
         tspec = TransposedSpec.create(h, wd, wa.shape[2:], stride, padding, options.get("output_padding", 0), dilation,
                                       n=n, cin=cin, cout=wa.shape[1])
-        return tspec, _Arrays(x4, wa, None, None)
+        # the records hold kernels in the app's (F, C) layout and turn them for a transposed layer (transposed_weights)
+        return tspec, Arrays(x4, wa.transpose(1, 0, 2, 3), none, none)
     spec: ConvSpec = spec_for(x4.shape, wa.shape, stride, padding, dilation, groups=groups)
-    bias = _bias(b, spec.f) if name in _USES_B else None
-    grad = _upstream(dout, spec.output_shape, "(N, F, OH, OW)") if name in _USES_DOUT else None
-    return spec, _Arrays(x4, wa, bias, grad)
+    bias = _bias(b, spec.f) if "b" in record.reads else np.zeros(spec.f)
+    grad = _upstream(dout, spec.output_shape, "(N, F, OH, OW)") if "dout" in record.reads else none
+    return spec, Arrays(x4, wa, bias, grad)
 
 
-def _counts(name: str, layer, arrays: _Arrays) -> dict[str, tuple[int, str]]:
+def _counts(name: str, layer, arrays: Arrays) -> dict[str, tuple[int, str]]:
     """How many samples / output / input channels the picks n, f, c choose among, and what they are."""
-    if name in TRANSPOSED_STAGES:
+    kind = STAGES[name].kind
+    if kind == "transposed":
         return {"n": (layer.n, "sample"), "f": (layer.cout, "output channel"), "c": (layer.cin, "input channel")}
     n, c = arrays.x.shape[:2]
-    f = c if arrays.w is None else arrays.w.shape[0]
-    return {"n": (n, "sample"), "f": (f, "output channel"), "c": (c, "input channel" if name not in POOL_STAGES
-                                                                    else "channel")}
+    f = c if kind == "pool" else arrays.w.shape[0]
+    return {"n": (n, "sample"), "f": (f, "output channel"), "c": (c, "channel" if kind == "pool" else "input channel")}
 
 
 def build_trace(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dilation=1, groups=1, n=0, f=0, c=0,
                 **options) -> Trace:
-    """The step trace `show` draws (same arguments; figure options are accepted and ignored)."""
+    """The step trace `show` draws (same arguments; figure options are accepted and ignored): the stage's own builder
+    (convviz.stages.STAGES[stage].build) with the user's layer and arrays."""
     name = resolve_stage(stage)
     _check_options(name, options)
+    record = STAGES[name]
     layer, arrays = _layer_and_arrays(name, x, w, b, dout, stride, padding, dilation, groups, options)
     counts = _counts(name, layer, arrays)
     given = {"n": n, "f": f, "c": c}
-    picked = {k: _pick(given[k], k, *counts[k]) for k in ("n", "f", "c") if k in STAGES[name].options}
-    picks = _Picks(picked.get("n", 0), picked.get("f", 0), picked.get("c", 0),
-                   options.get("max_steps", STEP_BUDGET), options)
-    return _BUILDERS[name](layer, arrays, picks)
+    picks = {k: _pick(given[k], k, *counts[k]) for k in ("n", "f", "c") if k in record.options}
+    if "count_include_pad" in options:
+        picks["cip"] = "true" if options["count_include_pad"] else "false"
+    if "max_entries" in options:
+        picks["max_entries"] = options["max_entries"]
+    return record.build(layer, arrays, **picks)
 
 
 def show(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dilation=1, groups=1, n=0, f=0, c=0,
@@ -286,7 +244,7 @@ def show(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dil
         options:
             width: the figure's largest width in px (default 980, the exported files'); height: its largest height
                 (default: as tall as it needs); cell_px (34), font_size (12): the largest cell and the font.
-            max_steps: animation steps kept at most (default 400, the app's; None: every step).
+            Steps: at most 400 a figure, evenly spaced, as in the app.
             kernel_size: the pooling window (int or (kh, kw)); required by "maxpool" and "avgpool".
             output_padding: the transposed stages' output padding (int or (oph, opw)); default 0.
             count_include_pad: "avgpool" divides by the whole window, padding included (True, PyTorch's default) or

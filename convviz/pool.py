@@ -257,9 +257,18 @@ def avg_pool2d_backward(
     return avg_pool2d_backward_spec(dout, x, spec, count_include_pad)
 
 
-def avg_pool2d_backward_spec(dout: np.ndarray, x: np.ndarray, spec: ConvSpec, count_include_pad: bool = True) -> np.ndarray:
-    """Backward for an already validated pooling spec. dout: (N, C, OH, OW) -> dx: (N, C, H, W)."""
+def avg_pool2d_backward_spec(
+    dout: np.ndarray, x: np.ndarray, spec: ConvSpec, count_include_pad: bool = True, *, _bug: str | None = None
+) -> np.ndarray:
+    """Backward for an already validated pooling spec. dout: (N, C, OH, OW) -> dx: (N, C, H, W).
+
+    _bug: private, for the bug lab (convviz.bugs): switch one classic mistake on inside this code.
+    """
+    if _bug is not None and _bug != "avgpool_divisor":
+        raise ValueError(f"_bug: {_bug!r} is not a bug of avg_pool2d_backward_spec (its bug: 'avgpool_divisor').")
     divisor = avg_pool_divisors(spec, count_include_pad)  # (OH, OW)
+    if _bug == "avgpool_divisor":  # count_include_pad ignored: KH*KW even where the window overlaps the padding
+        divisor = avg_pool_divisors(spec, True)
     dout = _float(np.asarray(dout))
     if dout.shape != spec.output_shape:
         raise ValueError(

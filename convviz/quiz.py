@@ -1,7 +1,8 @@
 """Predict-then-reveal questions built from a layer's geometry (and its data where the answer needs values).
 
-Each maker is a pure function of a `ConvSpec` (plus `x` for im2col) and a question seed, so the same settings
-and seed always give the same question, and a new seed gives a new question from the same settings.
+Each maker is a pure function of a layer's spec (a `ConvSpec`, or a `TransposedSpec` for the transposed
+convolution's size; plus `x` for im2col) and a question seed, so the same settings and seed always give the same
+question, and a new seed gives a new question from the same settings.
 
 Coordinates: cells are named (row, column) in INPUT coordinates, the labels the figures put on the padded
 input's axes: row 0 is the first real input row, padding rows are -1, -2, ... above and H, H+1, ... below.
@@ -11,20 +12,23 @@ holds them.
 
 A grader accepts equivalent answers: "4x4", "4 x 4", "(4, 4)", "4 by 4" for a size; cells in any order,
 repeated or not, typed as "(0, 1) (2, 3)" or picked as labels; values separated by commas or spaces,
-within the rounding the prompt states.
+within the rounding the prompt states; a count as "296", "1,234" or "296 parameters". A wrong answer that is a
+known slip (the output padding left out, the biases forgotten, ...) gets a hint naming the slip.
 """
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import ConvSpec, pad_input
+from .geometry import ConvSpec, common_divisors, pad_input
+from .transposed import TransposedSpec
 
 Cell = tuple[int, int]
-SIZE, CELLS, VALUES = "size", "cells", "values"
+SIZE, CELLS, VALUES, COUNT = "size", "cells", "values", "count"
 
 # Values in the im2col question may be typed rounded to 2 decimals: half a unit in the last place, plus slack
 # for binary rounding of inputs such as 0.125 -> "0.13".
@@ -33,6 +37,7 @@ MAX_LISTED = 60  # cells or values spelled out in an explanation; longer lists a
 
 _INT = re.compile(r"[+-]?\d+")
 _NUM = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_THOUSANDS = re.compile(r"(?<=\d)[,_\u2009\u202f'](?=\d{3}(?!\d))")  # 1,234 / 1_234 / 1 234 (thin space) / 1'234
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,11 @@ class Grade:
 class Question:
     """One question: the prompt with the numbers, the answer, how to type it, and the explanation.
 
-    answer: (OH, OW) for SIZE; a sorted tuple of (row, col) cells for CELLS; a tuple of floats for VALUES.
+    answer: (OH, OW) for SIZE; a sorted tuple of (row, col) cells for CELLS; a tuple of floats for VALUES;
+        (count,) for COUNT.
     choices: for CELLS, every cell a learner may pick (the real input cells), row-major.
+    mistakes: (wrong answer, hint) pairs for known slips, each wrong answer in the form of `answer`; the grader adds
+        the hint when a response is one of them. None of them equals the answer.
     """
 
     topic: str  # which maker built it, e.g. "output_size"
@@ -60,12 +68,15 @@ class Question:
     explanation: str
     how_to_answer: str
     choices: tuple[Cell, ...] = ()
+    mistakes: tuple[tuple[tuple, str], ...] = ()
 
     @property
     def answer_text(self) -> str:
         """The answer in the form a learner would type it."""
         if self.kind == SIZE:
             return f"{self.answer[0]} x {self.answer[1]}"
+        if self.kind == COUNT:
+            return str(self.answer[0])
         if self.kind == CELLS:
             return cells_text(self.answer) if self.answer else "none"
         return ", ".join(fmt_value(v) for v in self.answer)
@@ -117,6 +128,18 @@ def parse_cells(text: str) -> frozenset[Cell] | None:
     return frozenset(zip(ints[::2], ints[1::2]))
 
 
+def parse_count(text: str) -> int | None:
+    """'296', '1,234', '1 234', '296 parameters', '= 296.' -> the whole number; None unless exactly one whole number
+    is typed.
+
+    A comma (underscore, thin space, apostrophe) before exactly three digits is a thousands separator; a full stop
+    ending the answer is not a decimal point."""
+    numbers = _NUM.findall(_THOUSANDS.sub("", text.strip().removesuffix(".")))
+    if len(numbers) != 1 or not _INT.fullmatch(numbers[0]):
+        return None
+    return int(numbers[0])
+
+
 def parse_values(text: str) -> tuple[float, ...] | None:
     """'1, 2, 3', '[1 2 3]', '0.5; -1.25' -> a tuple of floats in order; None if no number is found."""
     numbers = _NUM.findall(text)
@@ -126,14 +149,29 @@ def parse_values(text: str) -> tuple[float, ...] | None:
 # ------------------------------------------------------------------------------------------ graders
 
 
+def _slip(q: Question, got: tuple) -> str:
+    """' (hint)' when `got` is one of the question's known slips, else ''."""
+    return next((f" ({hint})" for wrong, hint in q.mistakes if tuple(wrong) == got), "")
+
+
 def _grade_size(q: Question, text: str) -> Grade:
     got = parse_size(text)
     if got is None:
         return Grade(False, False, "Type two whole numbers, OH then OW, e.g. 4 x 3.")
     if got == tuple(q.answer):
         return Grade(True, True, f"Right: the output is {q.answer_text}.")
-    swapped = " (you have the two numbers the other way round: OH first, then OW)" if got[::-1] == tuple(q.answer) else ""
-    return Grade(False, True, f"Not quite: you said {got[0]} x {got[1]}, the output is {q.answer_text}{swapped}.")
+    hint = (" (you have the two numbers the other way round: OH first, then OW)" if got[::-1] == tuple(q.answer)
+            else _slip(q, got))
+    return Grade(False, True, f"Not quite: you said {got[0]} x {got[1]}, the output is {q.answer_text}{hint}.")
+
+
+def _grade_count(q: Question, text: str) -> Grade:
+    got = parse_count(text)
+    if got is None:
+        return Grade(False, False, "Type one whole number, e.g. 296 (1,234 with a thousands separator is fine).")
+    if got == q.answer[0]:
+        return Grade(True, True, f"Right: {q.answer_text}.")
+    return Grade(False, True, f"Not quite: you said {got}, the answer is {q.answer_text}{_slip(q, (got,))}.")
 
 
 def _grade_cells(q: Question, text: str) -> Grade:
@@ -167,7 +205,8 @@ def _grade_values(q: Question, text: str) -> Grade:
                               f"(you said {fmt_value(got[first])}, it is {fmt_value(want[first])}).")
 
 
-_GRADERS: dict[str, Callable[[Question, str], Grade]] = {SIZE: _grade_size, CELLS: _grade_cells, VALUES: _grade_values}
+_GRADERS: dict[str, Callable[[Question, str], Grade]] = {SIZE: _grade_size, CELLS: _grade_cells, VALUES: _grade_values,
+                                                           COUNT: _grade_count}
 
 
 # ------------------------------------------------------------------------------------------ geometry helpers
@@ -225,6 +264,39 @@ def _size_variants(spec: ConvSpec) -> list[tuple[str, dict]]:
         ("the current settings but with a 2 x 4 kernel", {"kernel_size": (2, 4)}),
     ]
     return [(label, {**base, **change}) for label, change in changes]
+
+
+def _what_if(spec, variants: list[tuple[str, dict]], seed: int, create: Callable, geometry: Callable) -> tuple:
+    """(layer, label): seed 0 the current layer (variants[0]); other seeds a valid layer one change away; the current
+    layer again if no change makes a valid, different layer.
+
+    Seeds 1, 2, 3, ... cycle through the distinct valid changes (so "New question" does not repeat one until all
+    were asked), starting at a place the settings pick (so other settings open with another change)."""
+    if not seed:
+        return spec, variants[0][0]
+    found: dict[tuple, tuple] = {}
+    for what, args in variants[1:]:
+        try:
+            candidate = create(**args)
+        except ValueError:
+            continue  # e.g. a dilated kernel that no longer fits
+        # A change that changes nothing (stride already 2), or the same layer as an earlier change, would repeat a question.
+        if geometry(candidate) != geometry(spec):
+            found.setdefault(geometry(candidate), (candidate, what))
+    if not found:
+        return spec, variants[0][0]
+    options = list(found.values())
+    start = zlib.crc32(repr(geometry(spec)).encode())
+    return options[(start + seed - 1) % len(options)]
+
+
+def _slips(answer: tuple, pairs: Iterable[tuple[tuple, str]]) -> tuple[tuple[tuple, str], ...]:
+    """The (wrong answer, hint) pairs that differ from the answer, the first hint kept for a repeated wrong answer."""
+    out: dict[tuple, str] = {}
+    for wrong, hint in pairs:
+        if tuple(wrong) != tuple(answer) and tuple(wrong) not in out:
+            out[tuple(wrong)] = hint
+    return tuple(out.items())
 
 
 def output_size_question(spec: ConvSpec, seed: int = 0) -> Question:
@@ -361,13 +433,134 @@ def im2col_column_question(spec: ConvSpec, x: np.ndarray, seed: int = 0) -> Ques
     )
 
 
+def transposed_text(t: TransposedSpec) -> str:
+    """A transposed layer's numbers as a question states them (rows x columns)."""
+    return (f"input i' {t.h} x {t.w}, kernel {t.kh} x {t.kw}, stride {t.sh} x {t.sw}, dilation {t.dh} x {t.dw}, "
+            f"padding p = {t.ph} x {t.pw}, output padding a = {t.oph} x {t.opw}")
+
+
+def _transposed_geometry(t: TransposedSpec) -> tuple:
+    return t.h, t.w, t.kernel_size, t.stride, t.padding, t.output_padding, t.dilation
+
+
+def _transposed_variants(t: TransposedSpec) -> list[tuple[str, dict]]:
+    """The current transposed layer, then layers one change away (invalid ones, e.g. a >= S and a >= D, are skipped)."""
+    base = dict(h=t.h, w=t.w, kernel_size=t.kernel_size, stride=t.stride, padding=t.padding,
+                output_padding=t.output_padding, dilation=t.dilation)
+    changes = [
+        ("the current settings", {}),
+        ("the current settings but with output padding a = 1", {"output_padding": 1}),
+        ("the current settings but with output padding a = 0", {"output_padding": 0}),
+        ("the current settings but with stride 2", {"stride": 2}),
+        ("the current settings but with stride 2 and output padding a = 1", {"stride": 2, "output_padding": 1}),
+        ("the current settings but with stride 3 x 2 and output padding a = 2 x 1",
+         {"stride": (3, 2), "output_padding": (2, 1)}),
+        ("the current settings but with padding p = 1", {"padding": 1}),
+        ("the current settings but with one more input row", {"h": t.h + 1}),
+        ("the current settings but with dilation 2", {"dilation": 2}),
+        ("the current settings but with a 2 x 4 kernel", {"kernel_size": (2, 4)}),
+    ]
+    return [(label, {**base, **change}) for label, change in changes]
+
+
+def transposed_size_question(spec: TransposedSpec, seed: int = 0) -> Question:
+    """'What is the transposed convolution's OH x OW?' Seed 0 asks about the current transposed layer; other seeds
+    about one a change away (another output padding, stride, padding, input size, dilation or kernel)."""
+    t, label = _what_if(spec, _transposed_variants(spec), seed, TransposedSpec.create, _transposed_geometry)
+    oh, ow = t.oh, t.ow
+    stamped = (t.full_h - t.oph, t.full_w - t.opw)  # S(i'-1) + D(K-1) + 1 per axis, before a and the crop
+    explanation = (
+        f"Per axis o' = S(i'−1) + D(K−1) + 1 − 2p + a. Rows: {t.output_size_formula('h')}; columns: "
+        f"{t.output_size_formula('w')}. The stamps, S apart, each spanning D(K−1)+1 = {t.ekh} x {t.ekw} cells, cover "
+        f"{stamped[0]} x {stamped[1]}; output padding adds a = {t.oph} row(s) at the bottom and {t.opw} column(s) at the "
+        f"right, and the padding crops p = {t.ph} row(s) from the top and from the bottom, {t.pw} column(s) from the "
+        f"left and from the right."
+        + (f" Without output padding the output would be {oh - t.oph} x {ow - t.opw}: a picks which of the forward "
+           f"input sizes that a convolution maps back to {t.h} x {t.w} this layer restores."
+           if t.oph or t.opw else "")
+    )
+    mistakes = _slips((oh, ow), [
+        ((oh - t.oph, ow - t.opw), "that leaves out the output padding a, added at the bottom and right"),
+        ((oh + 2 * t.ph, ow + 2 * t.pw), "that is before the crop: p comes off each side, 2p per axis"),
+        ((oh + t.ph, ow + t.pw), "p is cropped from both sides of an axis: subtract 2p, not p"),
+        ((oh + t.sh, ow + t.sw), "the first stamp starts at 0, so the stamps reach S(i'−1), not S·i'"),
+        ((oh - (t.dh - 1) * (t.kh - 1), ow - (t.dw - 1) * (t.kw - 1)), "with dilation D a stamp spans D(K−1) + 1 cells, not K"),
+        (((t.h + 2 * t.ph - t.ekh) // t.sh + 1, (t.w + 2 * t.pw - t.ekw) // t.sw + 1),
+         "that is the forward convolution's output size; the transposed one maps i' back up to the larger size"),
+    ])
+    return Question(
+        topic="transposed_size", kind=SIZE,
+        prompt=(f"With {label} (a transposed convolution, as PyTorch's ConvTranspose2d, with {transposed_text(t)}), "
+                f"what is its output size OH x OW?"),
+        answer=(oh, ow), explanation=explanation, how_to_answer="Type OH x OW, e.g. 7 x 5.", mistakes=mistakes,
+    )
+
+
+def _group_order(spec: ConvSpec) -> list[int]:
+    """The other groups values of this C and F: the ones that divide both (largest first), groups = 1 last."""
+    others = [g for g in common_divisors(spec.c, spec.f) if g not in (spec.groups, 1)]
+    return sorted(others, reverse=True) + ([1] if spec.groups != 1 else [])
+
+
+def grouped_params_question(spec: ConvSpec, seed: int = 0) -> Question:
+    """'How many learnable parameters?' Seed 0 asks about the current layer with biases; other seeds cycle through
+    the other groups values that divide C and F (with biases, then weights only); with no other groups value, the
+    current layer's weights only."""
+    others = _group_order(spec)
+    what_ifs = [(g, bias) for bias in (True, False) for g in others] or [(spec.groups, False), (spec.groups, True)]
+    g, bias = (spec.groups, True) if seed == 0 else what_ifs[(seed - 1) % len(what_ifs)]
+    c, f, kh, kw = spec.c, spec.f, spec.kh, spec.kw
+    cg, fg = c // g, f // g
+    weights, ordinary = f * cg * kh * kw, f * c * kh * kw
+    b = f if bias else 0
+    label = "the current settings" if g == spec.groups else f"the current settings but with groups = {g}"
+    kind = ": depthwise" if g == c and g > 1 else (": an ordinary convolution" if g == 1 else "")
+    what = ("weights plus biases (one bias per output channel, nn.Conv2d's default)" if bias else
+            "weights only (no biases, as with bias=False)")
+    if bias:
+        count = f"F·(C/g)·KH·KW + F = {f}·{cg}·{kh}·{kw} + {f} = {weights} + {f} = {weights + b}"
+        base = f"F·C·KH·KW + F = {f}·{c}·{kh}·{kw} + {f} = {ordinary + f}"
+    else:
+        count = f"F·(C/g)·KH·KW = {f}·{cg}·{kh}·{kw} = {weights} (with biases, + F = {f} more: F·(C/g)·KH·KW + F)"
+        base = f"F·C·KH·KW = {f}·{c}·{kh}·{kw} = {ordinary}"
+    if g > 1:
+        spans = f"each of the F = {f} kernels spans only its group's C/g = {c}/{g} = {cg} input channel(s)"
+        compare = (f" With groups = 1 every kernel would span all C = {c} channels: {base}, so groups = {g} has {g} "
+                   f"times fewer weights ({ordinary} → {weights}).")
+    else:
+        spans = f"an ordinary convolution, each of the F = {f} kernels spans all C/g = {c}/1 = {c} input channels"
+        most = max(common_divisors(c, f))
+        compare = (" groups = 1 costs the most a layer of these shapes can"
+                   + (f"; with groups = {most} each kernel would span {c // most} channel(s), {most} times fewer "
+                      f"weights ({ordinary} → {ordinary // most})." if most > 1 else "."))
+    explanation = f"With groups = {g}, {spans}, so w is ({f}, {cg}, {kh}, {kw}): {count}." + compare
+    slips = [((weights,), f"that is the weights alone: add one bias per output channel, F = {f}") if bias else
+             ((weights + f,), "that counts the biases too; the question asks for the weights only")]
+    if g > 1:
+        slips += [
+            ((ordinary + b,), f"that is groups = 1: with groups = {g} each kernel spans only C/g = {cg} input channel(s)"),
+            ((fg * cg * kh * kw + (fg if bias else 0),),
+             f"that is one group's share; the layer has {g} groups of F/g = {fg} kernels"),
+            ((weights // g + b,), "C/g is already the channels one kernel spans: do not divide by g again"),
+        ]
+    mistakes = _slips((weights + b,), slips)
+    return Question(
+        topic="grouped_params", kind=COUNT,
+        prompt=(f"With {label} (C = {c} input channels, F = {f} output channels, a {kh} x {kw} kernel, "
+                f"groups = {g}{kind}), how many learnable parameters does the layer have, counting {what}?"),
+        answer=(weights + b,), explanation=explanation, mistakes=mistakes,
+        how_to_answer="Type one whole number, e.g. 296.",
+    )
+
+
 def gradient_question(spec: ConvSpec, seed: int = 0) -> Question:
     """The input-gradient pages alternate: where one upstream value goes, then which cells get none."""
     return (gradient_cells_question if seed % 2 == 0 else no_gradient_question)(spec, seed // 2)
 
 
 TOPICS: dict[str, Callable[..., Question]] = {
-    # The shapes page prints the current layer's output size, so its quiz asks about a layer one change away.
+    # The shapes page prints the current layer's output size, so its quiz asks about a layer one change away; so do
+    # the transposed convolution page (it prints o' with the formula) and the grouped page (it prints the parameters).
     "output_size": lambda spec, x, seed: output_size_question(spec, seed + 1),
     "output_size_current": lambda spec, x, seed: output_size_question(spec, 0),
     "window_cells": lambda spec, x, seed: window_cells_question(spec, seed),
@@ -375,13 +568,27 @@ TOPICS: dict[str, Callable[..., Question]] = {
     "gradient_cells": lambda spec, x, seed: gradient_cells_question(spec, seed),
     "no_gradient": lambda spec, x, seed: no_gradient_question(spec, seed),
     "im2col_column": lambda spec, x, seed: im2col_column_question(spec, x, seed),
+    "transposed_size": lambda spec, x, seed: transposed_size_question(spec, seed + 1),
+    "grouped_params": lambda spec, x, seed: grouped_params_question(spec, seed + 1),
 }
+SPEC_TYPES: dict[str, type] = {"transposed_size": TransposedSpec}  # the layer a topic asks about; ConvSpec if not listed
 
 
-def make_question(topic: str, spec: ConvSpec, x: np.ndarray | None = None, seed: int = 0) -> Question:
-    """The question of `topic` (a key of TOPICS) for this layer and seed. x (N, C, H, W) is needed for im2col."""
+def spec_type(topic: str) -> type:
+    """The spec class `make_question(topic, ...)` takes: TransposedSpec or ConvSpec."""
+    return SPEC_TYPES.get(topic, ConvSpec)
+
+
+def make_question(topic: str, spec: ConvSpec | TransposedSpec, x: np.ndarray | None = None, seed: int = 0) -> Question:
+    """The question of `topic` (a key of TOPICS) for this layer and seed.
+
+    spec: the layer the topic asks about, `spec_type(topic)`: a TransposedSpec for "transposed_size", else a ConvSpec.
+    x: (N, C, H, W), needed for im2col.
+    """
     if topic not in TOPICS:
         raise ValueError(f"topic: unknown quiz topic {topic!r}. Use one of {', '.join(TOPICS)}.")
+    if not isinstance(spec, spec_type(topic)):
+        raise ValueError(f"spec: the {topic} question is about a {spec_type(topic).__name__}, got a {type(spec).__name__}.")
     if topic == "im2col_column" and x is None:
         raise ValueError("x: the im2col question needs the input x (N, C, H, W) to ask for its values.")
     return TOPICS[topic](spec, x, seed)

@@ -8,6 +8,7 @@ a record here and its tests. NumPy only: no Streamlit or Plotly (tests and bench
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,9 +16,9 @@ import numpy as np
 from . import traces as T
 from .conv import (
     backward_col2im,
-    conv_transpose2d,
     backward_loops,
     backward_transposed,
+    conv_transpose2d,
     dilate,
     flip_kernel,
     forward_im2col,
@@ -28,14 +29,24 @@ from .conv import (
 from .data import make_dout
 from .geometry import ConvSpec, same_padding_1d
 from .gradcheck import GradCheck, check_conv2d, numerical_gradient
+from .grouped import connection_matrix
 from .im2col import col2im_add_at, col2im_assign_bug, col2im_padded, im2col_gather, im2col_indices, im2col_matrix, window_view
 from .pool import avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors, max_pool2d_argmax, max_pool2d_backward_spec, pool_spec
-from .grouped import connection_matrix
-from .transposed import direct_transposed, scatter_full, zero_insert_pad
 from .traces.base import Trace
+from .transposed import direct_transposed, scatter_full, zero_insert_pad
 
 STEP_BUDGET = 400  # animation steps kept per trace at most; longer walks are sampled evenly
 TEACHING_NOTES = "docs/teaching.md"  # the project's teaching notes, one section per stage
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """A layer's data: input x (N, C, H, W), kernels w (F, C/groups, KH, KW), biases b (F,), upstream gradient dout."""
+
+    x: np.ndarray
+    w: np.ndarray
+    b: np.ndarray
+    dout: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,10 @@ class Stage:
     page: the url_path of the page that draws it.
     build: (layer, arrays, **options) -> Trace, the options being the page's picks (n, f, c) and own settings.
     layer: the layer's geometry from the app's settings (the forward convolution's ConvSpec unless said otherwise).
+    kind: the layer build takes: "conv" (a ConvSpec), "pool" (a pooling ConvSpec, pool_spec's) or "transposed" (a
+        TransposedSpec); its arrays are the layer's own (a pooling stage's dout has the pooled output's shape).
+    reads: the arrays build reads, of x, w, b and dout.
+    upstream: the app's upstream gradient for a stage whose dout is not the convolution's (pooling), from its layer.
     grouped: whether the stage draws grouped layers (the transposed convolution's page does not: groups = 1 there).
     rows: the figure's rows of panel names, as the page lays them out on a wide screen.
     clickable: the panel whose cells jump to their step, if any.
@@ -95,11 +110,23 @@ class Stage:
     clickable: str | None = None
     options: tuple[str, ...] = field(default=())  # the picks build accepts, e.g. ("n", "f")
     layer: Callable = field(default=lambda settings: settings.spec())
+    kind: str = "conv"
+    reads: tuple[str, ...] = ("x", "w")
+    upstream: Callable | None = None
     grouped: bool = True  # drawn for the settings' groups; False: for groups = 1 whatever the settings say
 
     def settings_for(self, settings):
         """The settings this stage is drawn for: the app's, with groups = 1 unless the stage draws grouped layers."""
         return settings if self.grouped else settings.with_(groups=1)
+
+    def trace_for(self, settings, arrays_of: Callable, **options) -> Trace:
+        """The stage's trace for the app's settings: its layer, the data `arrays_of(settings)` makes (with the
+        stage's own upstream gradient when it has one), and the picks in `options`."""
+        settings = self.settings_for(settings)
+        layer, arrays = self.layer(settings), arrays_of(settings)
+        if self.upstream:  # e.g. pooling: the pooled output's own upstream gradient
+            arrays = dataclasses.replace(arrays, dout=self.upstream(layer))
+        return self.build(layer, arrays, **options)
 
 
 def pooling_of(spec: ConvSpec) -> ConvSpec:
@@ -113,21 +140,26 @@ def pooling_of(spec: ConvSpec) -> ConvSpec:
 POOL_DOUT_SEED = 7  # the pooled output's upstream gradient (the layer's dout has the convolution's shape)
 
 
-def _maxpool(spec, a, n=0, c=0):
-    ps = pooling_of(spec)
-    return T.maxpool_trace(a.x, make_dout(ps.output_shape, POOL_DOUT_SEED), ps, n=n, c=c, max_steps=STEP_BUDGET)
+def _pool_layer(settings) -> ConvSpec:
+    return pooling_of(settings.spec())
+
+
+def _pool_upstream(ps: ConvSpec) -> np.ndarray:
+    return make_dout(ps.output_shape, POOL_DOUT_SEED)
+
+
+def _maxpool(ps, a, n=0, c=0):
+    return T.maxpool_trace(a.x, a.dout, ps, n=n, c=c, max_steps=STEP_BUDGET)
 
 
 GRADCHECK_SAMPLE = 200  # central-difference estimates per array when the caller sets no budget (two passes each)
 
 
-def _avgpool(spec, a, n=0, c=0, cip="true"):
-    if spec.dilation != (1, 1):
+def _avgpool(ps, a, n=0, c=0, cip="true"):
+    if ps.dilation != (1, 1):
         raise ValueError(f"dilation: average pooling has none (PyTorch's avg_pool2d takes no dilation), and these settings "
-                         f"have {spec.dilation}. Set DH and DW to 1 to see it, or choose max pooling.")
-    ps = pooling_of(spec)
-    return T.avgpool_trace(a.x, make_dout(ps.output_shape, POOL_DOUT_SEED), ps, n=n, c=c, max_steps=STEP_BUDGET,
-                           count_include_pad=cip == "true")
+                         f"have {ps.dilation}. Set DH and DW to 1 to see it, or choose max pooling.")
+    return T.avgpool_trace(a.x, a.dout, ps, n=n, c=c, max_steps=STEP_BUDGET, count_include_pad=cip == "true")
 
 
 def transposed_weights(a) -> np.ndarray:
@@ -146,7 +178,7 @@ def _transposed_layer(settings):
     return settings.transposed()
 
 
-def _gradcheck(spec, a, n=0, f=0, progress=None, max_entries=GRADCHECK_SAMPLE):
+def _gradcheck(spec, a, n=0, f=0, max_entries=GRADCHECK_SAMPLE, progress=None):
     return T.gradcheck_trace(a.x, a.w, a.b, a.dout, spec, n=n, f=f, progress=progress, max_entries=max_entries)
 
 
@@ -156,7 +188,7 @@ STAGE_LIST = (
     Stage("forward", "forward",
           lambda spec, a, n=0, f=0: T.forward_trace(a.x, a.w, a.b, spec, n=n, f=f, max_steps=STEP_BUDGET),
           rows=(("xpad", "w"), ("products", "y")), clickable="y", code=(forward_loops,), script="forward",
-          notes="Forward pass: the sliding window", options=("n", "f")),
+          notes="Forward pass: the sliding window", options=("n", "f"), reads=("x", "w", "b")),
     Stage("im2col_indices", "im2col", lambda spec, a: T.im2col_index_trace(spec),
           rows=(("i0", "i1", "i"), ("k", "j0", "j1", "j")), code=(im2col_indices,), script="im2col",
           notes="im2col: index arrays, the gather, one matrix product"),
@@ -166,7 +198,7 @@ STAGE_LIST = (
     Stage("im2col_product", "im2col",
           lambda spec, a, n=0: T.im2col_product_trace(a.x, a.w, a.b, spec, n=n, max_steps=STEP_BUDGET),
           rows=(("W", "cols"), ("Y",), ("y",)), clickable="y", code=(forward_im2col,), script="im2col",
-          notes="im2col: index arrays, the gather, one matrix product", options=("n",)),
+          notes="im2col: index arrays, the gather, one matrix product", options=("n",), reads=("x", "w", "b")),
     Stage("strided", "strided", lambda spec, a, n=0: T.strided_trace(a.x, spec, n=n, max_steps=STEP_BUDGET),
           rows=(("xpad", "offsets"), ("window",)), clickable="xpad", code=(window_view, forward_strided),
           script="strided", notes="Strided windows", options=("n",)),
@@ -174,38 +206,40 @@ STAGE_LIST = (
           lambda spec, a, n=0, c=0: T.transposed_trace(a.x, a.w, a.dout, spec, n=n, c=c, max_steps=STEP_BUDGET),
           rows=(("dout", "dilated"), ("padded", "wflip"), ("dxpad", "dx")), clickable="dxpad",
           code=(dilate, transposed_pads, flip_kernel, backward_transposed), script="transposed",
-          notes="Input gradient: dilate, pad, rotate, slide, crop", options=("n", "c")),
+          notes="Input gradient: dilate, pad, rotate, slide, crop", options=("n", "c"), reads=("x", "w", "dout")),
     Stage("col2im", "col2im", lambda spec, a, n=0: T.col2im_trace(a.x, a.w, a.dout, spec, n=n, max_steps=STEP_BUDGET),
           rows=(("dcols",), ("acc", "count"), ("dx", "wrong")),
           code=(backward_col2im, col2im_padded, col2im_add_at, col2im_assign_bug), script="col2im",
-          notes="col2im: the input gradient by scatter-add", options=("n",)),
+          notes="col2im: the input gradient by scatter-add", options=("n",), reads=("x", "w", "dout")),
     Stage("weight_grad", "weight_gradient", lambda spec, a, n=0, f=0: T.weight_grad_trace(a.x, a.w, a.dout, spec, n=n, f=f),
           rows=(("xpad", "dd"), ("dw", "db")), clickable="dw", code=(backward_col2im, backward_loops),
-          script="weight_grad", notes="Weight and bias gradients", options=("n", "f")),
+          script="weight_grad", notes="Weight and bias gradients", options=("n", "f"), reads=("x", "w", "dout")),
     Stage("tconv_scatter", "conv_transpose", _tconv(T.tconv_scatter_trace),
           rows=(("x", "w", "stamp"), ("full", "count", "y")), clickable="x", code=(scatter_full,),
           script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer,
-          grouped=False),
+          kind="transposed", grouped=False),
     Stage("tconv_direct", "conv_transpose", _tconv(T.tconv_direct_trace),
           rows=(("x", "wrot"), ("z", "products", "y")), clickable="y", code=(zero_insert_pad, direct_transposed),
           script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"), layer=_transposed_layer,
-          grouped=False),
+          kind="transposed", grouped=False),
     Stage("tconv_gradient", "conv_transpose", _tconv(T.tconv_gradient_trace),
           rows=(("dout", "dilated"), ("padded", "wflip"), ("dxpad", "dx")), clickable="dxpad",
           code=(conv_transpose2d,), script="conv_transpose", notes="Transposed convolution", options=("n", "c", "f"),
-          layer=_transposed_layer, grouped=False),
+          layer=_transposed_layer, kind="transposed", grouped=False),
     Stage("groups", "grouped", lambda spec, a, n=0: T.groups_trace(a.x, a.w, a.b, spec, n=n, max_steps=STEP_BUDGET),
           rows=(("connections", "x"), ("w", "y")), clickable="connections", code=(connection_matrix, forward_loops),
-          script="groups", notes="Grouped and depthwise convolution", options=("n",)),
+          script="groups", notes="Grouped and depthwise convolution", options=("n",), reads=("x", "w", "b")),
     Stage("maxpool", "maxpool", _maxpool, rows=(("x", "y", "dout"), ("dx",)), clickable="y",
-          code=(max_pool2d_argmax, max_pool2d_backward_spec), script="maxpool", notes="Max pooling", options=("n", "c")),
+          code=(max_pool2d_argmax, max_pool2d_backward_spec), script="maxpool", notes="Max pooling", options=("n", "c"),
+          layer=_pool_layer, kind="pool", reads=("x", "dout"), upstream=_pool_upstream),
     Stage("avgpool", "maxpool", _avgpool, rows=(("x", "y", "dout"), ("dx", "divisor")), clickable="y",
           code=(avg_pool_divisors, avg_pool2d_spec, avg_pool2d_backward_spec), script="avgpool",
-          notes="Average pooling", options=("n", "c", "cip")),
+          notes="Average pooling", options=("n", "c", "cip"),
+          layer=_pool_layer, kind="pool", reads=("x", "dout"), upstream=_pool_upstream),
     Stage("gradcheck", "gradcheck", _gradcheck,
           rows=(("dx_a", "dx_n", "dx_e"), ("dw_a", "dw_n", "dw_e"), ("db_a", "db_n", "db_e")),
           code=(numerical_gradient, check_conv2d, GradCheck), script="gradcheck", notes="Gradient check",
-          options=("n", "f")),
+          options=("n", "f", "max_entries"), reads=("x", "w", "b", "dout")),
 )
 STAGES: dict[str, Stage] = {s.name: s for s in STAGE_LIST}
 
@@ -219,6 +253,7 @@ def _check_catalog() -> None:
     """The records agree with each other: unique names, every stage on a known page."""
     assert len(STAGES) == len(STAGE_LIST), "two stages share a name"
     assert len(PAGE) == len(PAGES), "two pages share a url_path"
+    assert all(s.kind in ("conv", "pool", "transposed") for s in STAGE_LIST), "a stage of an unknown kind"
     from .codegen import SCRIPTS
 
     for s in STAGE_LIST:

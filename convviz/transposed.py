@@ -431,7 +431,10 @@ def zero_insert_pad(x: np.ndarray, spec: TransposedSpec) -> np.ndarray:
     return _pad_or_crop(z, spec.direct_pads())  # (..., direct_h, direct_w)
 
 
-def direct_transposed(x: np.ndarray, w: np.ndarray, spec: TransposedSpec) -> np.ndarray:
+_DIRECT_BUGS = ("tconv_no_flip", "tconv_output_padding")  # the bug lab's switches in direct_transposed (convviz.bugs)
+
+
+def direct_transposed(x: np.ndarray, w: np.ndarray, spec: TransposedSpec, *, _bug: str | None = None) -> np.ndarray:
     """Transposed convolution as a direct (stride-1) convolution.
 
     y[n, f, r, q] = sum_{c,u,v} z[n, c, r + u*D, q + v*D] * w[c, f, K-1-u, K-1-v], where z is x with S-1 zeros
@@ -443,13 +446,21 @@ def direct_transposed(x: np.ndarray, w: np.ndarray, spec: TransposedSpec) -> np.
         x: (N, CIN, H, W), or (H, W) for one channel pair.
         w: (CIN, COUT, KH, KW), or (KH, KW) with a 2-D x.
         spec: the layer's TransposedSpec.
+        _bug: private, for the bug lab (convviz.bugs): switch one classic mistake on inside this code.
     Returns:
         y: (N, COUT, OH, OW) (or (OH, OW)), equal to conv_transpose2d(x, w, None, S, p, a, D).
     """
+    if _bug is not None and _bug not in _DIRECT_BUGS:
+        raise ValueError(f"_bug: {_bug!r} is not a bug of direct_transposed (its bugs: {_DIRECT_BUGS}).")
     x, w, pair = _batched(x, w, spec)
     N, CIN, COUT = x.shape[0], x.shape[1], w.shape[1]
-    z = np.ascontiguousarray(zero_insert_pad(x, spec))  # (N, CIN, OH + D(KH-1), OW + D(KW-1))
+    z = zero_insert_pad(x, spec)  # (N, CIN, OH + D(KH-1), OW + D(KW-1))
+    if _bug == "tconv_output_padding":  # a padded before, not after: a more rows/columns on the top/left, a fewer below
+        z = _pad_or_crop(z, (spec.oph, -spec.oph, spec.opw, -spec.opw))
+    z = np.ascontiguousarray(z)
     slide = spec.slide_spec(N, CIN, COUT)  # stride 1, no padding, dilation D
     wrot = np.ascontiguousarray(flip_kernel(w))  # (COUT, CIN, KH, KW), every kernel rotated 180 degrees
+    if _bug == "tconv_no_flip":  # the channels swapped but the kernels slid as stored, unrotated
+        wrot = np.ascontiguousarray(w.transpose(1, 0, 2, 3))
     y = forward_im2col(z, wrot, slide)  # (N, COUT, OH, OW)
     return y[0, 0] if pair else y

@@ -51,7 +51,8 @@ ctx = page_context(
 )
 t = ctx.spec  # the TransposedSpec of these settings
 fs = t.forward_spec()
-facts = [f"x {t.input_shape} is the layer's input x' · w {t.weight_shape} (CIN, COUT, KH, KW) · stride {t.stride} · padding p {t.padding} · "
+facts = [f"x {t.input_shape} is the layer's input x' · w {t.weight_shape} (CIN, COUT, KH, KW) · stride {t.stride} · "
+         f"padding p {t.padding} · "
          f"output padding a {t.output_padding} · dilation {t.dilation} → y' {t.output_shape}  \n"
          f"{t.output_size_formula('h')} (rows) · {t.output_size_formula('w')} (columns)"]
 for axis, name, size in (("h", "rows", t.h), ("w", "columns", t.w)):
@@ -85,3 +86,6 @@ st.markdown("**The guide's transposed cases** (Dumoulin & Visin 2016, chapter 4)
 st.markdown("\n".join(f"- [{escape_md(title)}](conv_transpose?{urlencode(guide_query(**case))}): i' = {case['h']}, "
                       f"k = {case['k']}, s = {case['s']}, p = {case['p']}, a = {case['a']} → o' = {out}"
                       for title, case, out in GUIDE))
+from convviz.ui.quiz import quiz_box
+
+quiz_box("transposed_size", ctx)

@@ -38,3 +38,6 @@ if ctx.spec.c == 1 or ctx.spec.f == 1:  # the sidebar's defaults: one channel, n
 show_trace("groups", shown, options_of(n=n), about=about)
 if shown is not ctx.settings:
     st.button("Use C = 4, F = 8, groups = 2", key="cv_grouped_example", on_click=apply_settings, args=(shown,))
+from convviz.ui.quiz import quiz_box
+
+quiz_box("grouped_params", ctx, spec=ctx.spec if shown is ctx.settings else shown.spec())  # the layer the figure draws

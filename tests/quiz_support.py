@@ -27,3 +27,26 @@ def size_by_hand(prompt: str) -> tuple[int, int]:
         assert "'valid'" in prompt, prompt
         t = b = left = r = 0
     return (h + t + b - dh * (kh - 1) - 1) // sh + 1, (w + left + r - dw * (kw - 1) - 1) // sw + 1
+
+
+TRANSPOSED_RE = re.compile(r"input i' (\d+) x (\d+), kernel (\d+) x (\d+), stride (\d+) x (\d+), dilation (\d+) x (\d+), "
+                           r"padding p = (\d+) x (\d+), output padding a = (\d+) x (\d+)")
+GROUPED_RE = re.compile(r"C = (\d+) input channels, F = (\d+) output channels, a (\d+) x (\d+) kernel, groups = (\d+)")
+
+
+def transposed_layer(prompt: str) -> tuple[int, ...]:
+    """(i'H, i'W, KH, KW, SH, SW, DH, DW, pH, pW, aH, aW) of the transposed layer a prompt describes."""
+    return tuple(map(int, TRANSPOSED_RE.search(prompt).groups()))
+
+
+def transposed_size_by_hand(prompt: str) -> tuple[int, int]:
+    """(OH, OW) of the transposed layer a prompt describes: o' = S(i' - 1) + D(K - 1) + 1 - 2p + a per axis."""
+    ih, iw, kh, kw, sh, sw, dh, dw, ph, pw, ah, aw = transposed_layer(prompt)
+    return sh * (ih - 1) + dh * (kh - 1) + 1 - 2 * ph + ah, sw * (iw - 1) + dw * (kw - 1) + 1 - 2 * pw + aw
+
+
+def grouped_layer(prompt: str) -> tuple[int, int, int, int, int, bool]:
+    """(C, F, KH, KW, groups, biases counted) of the grouped layer a prompt describes."""
+    c, f, kh, kw, g = map(int, GROUPED_RE.search(prompt).groups())
+    assert ("weights plus biases" in prompt) != ("weights only" in prompt), prompt
+    return c, f, kh, kw, g, "weights plus biases" in prompt

@@ -1,4 +1,5 @@
-"""Correct vs buggy dx side by side, wrong cells outlined (plotly only; the numbers come from convviz.bugs).
+"""Correct vs buggy result (dx, y' or y) side by side, wrong cells outlined (plotly only; the numbers come from
+convviz.bugs).
 
 Colours are the walkthrough figures' own (trace_figure's "grad" scale, its "wrong" outline), so a dx reads the same on
 the Bug lab as on Input gradient and col2im: negative blue, positive red, a wrong cell ringed in red."""
@@ -14,14 +15,16 @@ TEXT_MIN_PX = 30  # cells at least this large print their numbers
 STACK_BELOW_PX = 16  # side by side cells smaller than this: the two panels go one under the other (a phone)
 
 
-def bug_figure(correct: np.ndarray, buggy: np.ndarray, wrong: np.ndarray, cell_px: int = 44, width: int = 900
-               ) -> go.Figure:
-    """Two heatmaps of one (H, W) dx slice: the correct one and the buggy one (NaN = no value), wrong cells outlined.
+def bug_figure(correct: np.ndarray, buggy: np.ndarray, wrong: np.ndarray, cell_px: int = 44, width: int = 900,
+               name: str = "dx") -> go.Figure:
+    """Two heatmaps of one (H, W) slice of a result: the correct one and the buggy one (NaN = no value), wrong cells
+    outlined.
 
     Args:
         correct, buggy: (H, W) float arrays; wrong: (H, W) bool mask.
         cell_px: the largest cell size; width: the page column's width in pixels (the two panels side by side, or
             one under the other where side by side would make cells under STACK_BELOW_PX).
+        name: what the slice is ("dx", "y'", "y"), for the panels' titles.
     """
     correct, buggy, wrong = np.asarray(correct, float), np.asarray(buggy, float), np.asarray(wrong, bool)
     if not (correct.ndim == 2 and correct.shape == buggy.shape == wrong.shape):
@@ -35,7 +38,7 @@ def bug_figure(correct: np.ndarray, buggy: np.ndarray, wrong: np.ndarray, cell_p
     text = dict(texttemplate="%{z:.4~g}") if cell_px >= TEXT_MIN_PX else {}  # as the walkthrough figures print
     vmax = max(float(np.nanmax(np.abs(np.concatenate([correct.ravel(), buggy.ravel(), [0.0]])))), 1e-12)
     fig = make_subplots(rows=2 if stacked else 1, cols=1 if stacked else 2, vertical_spacing=0.12,
-                        subplot_titles=("correct dx", "buggy dx (ringed in red: wrong or missing)"), horizontal_spacing=0.06)
+                        subplot_titles=(f"correct {name}", f"buggy {name} (ringed in red: wrong or missing)"), horizontal_spacing=0.06)
     for col, z in ((1, correct), (2, buggy)):
         where = dict(row=col, col=1) if stacked else dict(row=1, col=col)
         fig.add_trace(go.Heatmap(z=z, zmin=-vmax, zmax=vmax, colorscale=KIND_SCALES["grad"], zmid=0, showscale=col == 2,

@@ -2,9 +2,6 @@
 from .backward import col2im_trace, transposed_trace, weight_grad_trace
 from .base import Check, Highlight, Panel, Step, Trace, pick_steps
 from .checks import gradcheck_trace, maxpool_trace
-from .grouped import groups_trace
-from .pooling import avgpool_trace
-from .transposed_conv import tconv_direct_trace, tconv_gradient_trace, tconv_scatter_trace
 from .forward import (
     forward_trace,
     im2col_gather_trace,
@@ -14,6 +11,9 @@ from .forward import (
     shapes_trace,
     strided_trace,
 )
+from .grouped import groups_trace
+from .pooling import avgpool_trace
+from .transposed_conv import tconv_direct_trace, tconv_gradient_trace, tconv_scatter_trace
 
 __all__ = [
     "Check", "Highlight", "Panel", "Step", "Trace", "pick_steps",

@@ -15,22 +15,13 @@ import streamlit as st
 from .. import data as cvdata
 from .. import typed
 from ..geometry import ConvSpec
+from ..stages import Arrays
 from .controls import stop_page
 from .settings import Settings
 from .shell import ensure_app_navigation
 
 CACHE_ENTRIES = 48
 LAST_GOOD = "cv__last_good"  # the last settings whose data and layer were valid (drawn while a typed text is fixed)
-
-
-@dataclass(frozen=True)
-class Arrays:
-    """The layer's data for the current settings."""
-
-    x: np.ndarray
-    w: np.ndarray
-    b: np.ndarray
-    dout: np.ndarray
 
 
 @dataclass(frozen=True)

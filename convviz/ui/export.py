@@ -26,7 +26,7 @@ from ..figures.export import (
     gif_frame_count,
     image_export_problem,
 )
-from ..stages import POOL_DOUT_SEED, STAGES, pooling_of, transposed_weights
+from ..stages import STAGES, transposed_weights
 from ..traces.base import Trace
 from .controls import share_link
 from .settings import Settings, to_query
@@ -37,7 +37,6 @@ GIF_STATE = "cv_gif_"  # session key prefix: (view, GIF bytes) of the last GIF r
 @lru_cache(maxsize=32)
 def view_script(stage: str, settings: Settings) -> str:
     """The "Code for this view" script of a page stage for the settings (pure; cached per process)."""
-    from .. import data as cvdata
     from .page import build_arrays
 
     record = STAGES[stage]
@@ -48,10 +47,10 @@ def view_script(stage: str, settings: Settings) -> str:
     if script == "conv_transpose":
         return script_for(script, None, a.x, transposed_weights(a), None, None, query, transposed=layer)
     pool = {}
-    if script in ("maxpool", "avgpool"):  # the pooling layer the page draws, with its own upstream gradient
-        ps = pooling_of(layer)
-        pool = dict(pool_padding=(ps.top, ps.left), pool_dout=cvdata.make_dout(ps.output_shape, POOL_DOUT_SEED),
+    if record.kind == "pool":  # the pooling layer the page draws, with its own upstream gradient
+        pool = dict(pool_padding=(layer.top, layer.left), pool_dout=record.upstream(layer),
                     count_include_pad=settings.cip == "true")
+        layer = settings.spec()  # the script's header states the sidebar's layer; the pooling takes its window
     return script_for(script, layer, a.x, a.w, a.b, a.dout, query, **pool)
 
 

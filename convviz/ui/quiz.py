@@ -1,9 +1,11 @@
 """Predict-then-reveal quizzes: a question from the current settings, an answer, immediate feedback, a score.
 
-A page adds one with `quiz_box("window_cells", ctx)` at its end. The question is rebuilt on every run from
-(topic, settings, question seed), so changing the sidebar asks about the new layer, and "New question" only
-moves the seed. Answers are graded in the submit button's callback (before the script runs), so the reveal
-shows in the same run. The session score counts each question once, across pages.
+A page adds one with `quiz_box("window_cells", ctx)` at its end; it asks about `ctx.spec` (a TransposedSpec on the
+transposed convolution page), or about the `spec` passed when the page draws another layer than the sidebar's (the
+grouped page's example). The question is rebuilt on every run from (topic, layer, question seed), so changing the
+sidebar asks about the new layer, and "New question" only moves the seed. Answers are graded in the submit button's
+callback (before the script runs), so the reveal shows in the same run. The session score counts each question once,
+across pages.
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import zlib
 
 import streamlit as st
 
+from ..geometry import ConvSpec
 from ..quiz import CELLS, Question, cell_label, make_question
+from ..transposed import TransposedSpec
 from .page import Context, escape_md
 
 SCORE_KEY = "cv_quiz_score"  # {"right": int, "answered": int} for the whole session
@@ -69,20 +73,23 @@ def _new_question(box_key: str) -> None:
 QUIZ_LABEL = "Quiz: predict, then reveal"
 
 
-def quiz_box(topic: str, ctx: Context, key: str | None = None) -> None:
-    """An expander with one question of `topic` (see convviz.quiz.TOPICS) about the current layer."""
+def quiz_box(topic: str, ctx: Context, key: str | None = None, spec: ConvSpec | TransposedSpec | None = None) -> None:
+    """An expander with one question of `topic` (see convviz.quiz.TOPICS) about the current layer.
+
+    spec: the layer to ask about when the page draws another than `ctx.spec` (of the type the topic takes,
+    `convviz.quiz.spec_type(topic)`); default `ctx.spec`."""
     key = key or topic
     # Lazy: the question and its form are built and sent only while the box is open (opening it reruns the page).
     box = st.expander(QUIZ_LABEL, icon="🎯", key=f"cvq_box_{key}", on_change="rerun")
     if box.open:
         with box:
-            _quiz_body(topic, ctx, key)
+            _quiz_body(topic, ctx, key, ctx.spec if spec is None else spec)
 
 
-def _quiz_body(topic: str, ctx: Context, key: str) -> None:
+def _quiz_body(topic: str, ctx: Context, key: str, spec: ConvSpec | TransposedSpec) -> None:
     seed = int(st.session_state.get(f"cvq_seed_{key}", 0))
     try:
-        q = make_question(topic, ctx.spec, ctx.arrays.x, seed)
+        q = make_question(topic, spec, ctx.arrays.x, seed)
     except ValueError as err:  # should not happen for a valid layer; never a traceback
         st.error(f"No question for these settings: {err}")
         return

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
-from ..typed import MAX_CHARS, TypedError, parse_grid
 from ..geometry import ConvSpec
+from ..typed import MAX_CHARS, TypedError, parse_grid
 
 PAD_MODES = ("valid", "same", "full", "custom")
 DOUT_PRESETS = ("random", "ones", "onehot", "custom")  # the backward pages' upstream gradient

@@ -16,13 +16,13 @@ import streamlit as st
 
 from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
 from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS
+from ..stages import STAGES, STEP_BUDGET, Stage
 from ..traces.base import Trace
 from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about
 from .export import export_row
 from .housekeeping import touch
 from .player import KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
 from .settings import Settings
-from ..stages import STAGES, STEP_BUDGET, Stage
 
 Options = tuple  # sorted (name, value) pairs of a stage's options, e.g. (("f", 0), ("n", 0))
 CODE_LABEL = "The engine's NumPy code for this stage"
@@ -49,9 +49,7 @@ class TraceRef:
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
 def get_trace(stage: str, settings: Settings, options: Options = ()) -> Trace:
     """The (immutable, shared) trace of one stage for the settings."""
-    record = STAGES[stage]
-    settings = record.settings_for(settings)
-    return record.build(record.layer(settings), build_arrays(settings), **dict(options))
+    return STAGES[stage].trace_for(settings, build_arrays, **dict(options))
 
 
 def options_of(**kw) -> Options:

@@ -1,23 +1,26 @@
 """The predict-then-reveal quizzes under AppTest, opened through app.py as a shared link would.
 
-Expected answers are worked out here by hand from the settings in the URL (or with the loop reference),
-never read from the page's own answer: a right answer must be marked right and raise the score, a wrong
-one marked wrong, an unreadable one asked again, and "New question" must ask something new.
+Expected answers are worked out here by hand from the settings in the URL (or with the loop reference, or
+torch.nn.Conv2d for a parameter count), never read from the page's own answer: a right answer must be marked
+right and raise the score, a wrong one marked wrong, an unreadable one asked again, and "New question" must ask
+something new.
 """
 import re
 from pathlib import Path
 
 import numpy as np
+import torch
 from streamlit.testing.v1 import AppTest
 
 from convviz.data import make_input
 from convviz.ui.settings import Settings
 from tests import reference as ref
-from tests.quiz_support import size_by_hand
+from tests.quiz_support import grouped_layer, size_by_hand, transposed_layer, transposed_size_by_hand
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 QUIZ = "Quiz: predict, then reveal"
-QUIZ_TOPICS = ("window_cells", "output_size", "im2col_column", "gradient")  # the pages' quiz_box topics
+QUIZ_TOPICS = ("window_cells", "output_size", "im2col_column", "gradient", "transposed_size",
+               "grouped_params")  # the pages' quiz_box topics
 
 
 def open_page(page: str, query: dict) -> AppTest:
@@ -213,3 +216,87 @@ def test_the_quiz_is_built_only_while_its_box_is_open():
     at.session_state["cvq_box_window_cells"] = True
     at.run()
     assert prompt(at).startswith("**Question 1.**")
+
+
+# ------------------------------------------------------------------------------------------- transposed convolution page
+
+
+def test_transposed_quiz_asks_a_what_if_size_and_the_formulas_answer_scores():
+    query = {"h": "3", "w": "4", "sh": "2", "sw": "2", "oph": "1", "opw": "0", "pad": "custom", "pt": "1", "pb": "1",
+             "pl": "1", "pr": "1"}
+    at = open_page("pages/conv_transpose.py", query)
+    text = unescape(prompt(at))
+    # The page prints this layer's o' (2*(3-1) + 2 + 1 - 2 + 1 = 6 rows), so the quiz changes one setting of it.
+    assert "transposed convolution" in text and "current settings but with" in text
+    layer = transposed_layer(text)
+    current = (3, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0)
+    assert layer != current and sum(a != b for a, b in zip(layer, current)) <= 2  # one change (a pair for a stride x a)
+    oh, ow = transposed_size_by_hand(text)
+    assert "No questions answered yet" in score(at)
+    at.text_input(key=quiz(at).text_input[0].key).input(f"{oh} x {ow}")
+    check(at, "transposed_size")
+    assert quiz(at).success and f"{oh} x {ow}" in quiz(at).success[0].value
+    assert "1 of 1 right this session" in score(at)
+    why = unescape(next(m.value for m in quiz(at).markdown if m.value.startswith("**Why:**")))
+    assert "o' = S(i'−1) + D(K−1) + 1 − 2p + a" in why
+
+    new_question(at, "transposed_size")
+    text2 = unescape(prompt(at))
+    assert prompt(at).startswith("**Question 2.**") and text2 != text
+    oh2, ow2 = transposed_size_by_hand(text2)
+    at.text_input(key=quiz(at).text_input[0].key).input(f"{oh2 + 1} x {ow2}")
+    check(at, "transposed_size")
+    assert quiz(at).error and quiz(at).error[0].value.startswith("✗ Not quite")
+    assert "1 of 2 right this session" in score(at)
+
+
+def test_transposed_quiz_with_the_default_settings():
+    at = open_page("pages/conv_transpose.py", {})
+    oh, ow = transposed_size_by_hand(unescape(prompt(at)))
+    at.text_input(key=quiz(at).text_input[0].key).input(f"({oh}, {ow})")
+    check(at, "transposed_size")
+    assert quiz(at).success and "1 of 1" in score(at)
+
+
+# ------------------------------------------------------------------------------------------- grouped page
+
+
+def torch_params(c: int, f: int, kh: int, kw: int, g: int, bias: bool) -> int:
+    m = torch.nn.Conv2d(c, f, (kh, kw), groups=g, bias=bias)
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_grouped_quiz_with_one_channel_asks_about_the_example_the_figure_draws():
+    """The sidebar's default layer has one channel: the figure shows C = 4, F = 8, groups = 2, and so does the quiz."""
+    at = open_page("pages/grouped.py", {})
+    text = unescape(prompt(at))
+    c, f, kh, kw, g, bias = grouped_layer(text)
+    assert (c, f, kh, kw) == (4, 8, 3, 3) and g in (1, 4)  # the page prints groups = 2's count: another divisor
+    want = torch_params(c, f, kh, kw, g, bias)
+    at.text_input(key=quiz(at).text_input[0].key).input(f"{want} parameters")
+    check(at, "grouped_params")
+    assert quiz(at).success and str(want) in quiz(at).success[0].value
+    assert "1 of 1 right this session" in score(at)
+    why = unescape(next(m.value for m in quiz(at).markdown if m.value.startswith("**Why:**")))
+    assert "F·(C/g)·KH·KW" in why and str(torch_params(c, f, kh, kw, 1, bias)) in why  # what groups = 1 costs
+
+
+def test_grouped_quiz_on_the_sidebars_layer_marks_a_wrong_count_and_an_unreadable_one():
+    at = open_page("pages/grouped.py", {"cin": "6", "cout": "4", "groups": "2", "kh": "1", "kw": "5"})
+    text = unescape(prompt(at))
+    c, f, kh, kw, g, bias = grouped_layer(text)
+    assert (c, f, kh, kw, g) == (6, 4, 1, 5, 1)  # 1 and 2 divide 6 and 4; the page shows groups = 2
+    at.text_input(key=quiz(at).text_input[0].key).input("about a hundred")
+    check(at, "grouped_params")
+    assert quiz(at).warning and "No questions answered yet" in score(at)
+    want = torch_params(c, f, kh, kw, g, bias)
+    at.text_input(key=quiz(at).text_input[0].key).input(str(want + 1))
+    check(at, "grouped_params")
+    assert quiz(at).error and "0 of 1" in score(at)
+    assert any(unescape(m.value) == f"**Answer:** {want}" for m in quiz(at).markdown)
+    new_question(at, "grouped_params")
+    c2, f2, kh2, kw2, g2, bias2 = grouped_layer(unescape(prompt(at)))
+    assert (g2, bias2) != (g, bias)
+    at.text_input(key=quiz(at).text_input[0].key).input(f"{torch_params(c2, f2, kh2, kw2, g2, bias2):,}")
+    check(at, "grouped_params")
+    assert quiz(at).success and "1 of 2" in score(at)

@@ -16,10 +16,9 @@ from convviz.data import make_dout, make_input, make_kernel
 from convviz.figures.encoding import meta_of
 from convviz.stages import POOL_DOUT_SEED
 from convviz.ui.settings import parse_query
+from tests.app.test_pages import APP, figures
 from tests.figure_support import panel_grids as panel
 from tests.figure_support import panel_grids_at as panel_at
-
-from tests.app.test_pages import APP, figures
 
 TCONV_PARTS = ("1. As a scatter", "2. As a direct convolution", "3. As the gradient of a convolution")
 
@@ -70,7 +69,7 @@ def test_every_guide_case_is_a_link_on_the_page_and_opens_with_the_guides_output
     at = open_page("pages/conv_transpose.py", {})
     links = [line for m in at.markdown for line in m.value.splitlines() if "](conv_transpose?" in line]
     assert len(links) == len(GUIDE_SIZES)
-    for line, ((i, k, s, p, a), out) in zip(links, GUIDE_SIZES):
+    for line, ((i, _k, s, _p, _a), out) in zip(links, GUIDE_SIZES):
         query = dict(parse_qsl(line.split("](conv_transpose?")[1].split(")")[0]))
         assert f"o' = {out}" in line
         at = open_page("pages/conv_transpose.py", query)

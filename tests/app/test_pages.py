@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 import convviz as cv
 from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.figures.encoding import meta_of
-from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from convviz.stages import PAGES, stages_of
+from convviz.ui.settings import LARGEST_QUERY, Settings, parse_query
 from tests.figure_support import blank_bands, crowded_numbers, decode, title_overlaps
 from tests.figure_support import panel_grids as panel  # one grid per channel, split by the channel each hover names
 from tests.figure_support import panel_grids_at as panel_at

@@ -17,9 +17,9 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from convviz.stages import PAGES, stages_of
 from convviz.traces.base import Trace
 from convviz.ui.page import release_caches
-from convviz.stages import PAGES, stages_of
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 FIGURE_PAGES = [p.path for p in PAGES if stages_of(p.url_path)]

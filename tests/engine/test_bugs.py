@@ -1,10 +1,18 @@
-"""Bug lab: each bug, on settings that expose it, fails the gradient check and differs from the loop reference;
-switched off it passes; on settings that hide it the buggy dx equals the reference."""
+"""Bug lab: each bug, on settings that expose it, fails its check and differs from the reference; switched off it
+passes; on settings that hide it the buggy result equals the reference.
+
+The six conv2d-backward bugs are checked against tests/reference.py; the transposed, grouped and average-pooling bugs
+against PyTorch in float64."""
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as TF
 
-from convviz.bugs import BUGS, buggy_backward, check_bug
+from convviz.bugs import BUGS, KINDS, BugCase, buggy_backward, check_bug, live_check, run_bug
+from convviz.conv import conv2d_backward_spec, conv2d_spec
 from convviz.geometry import ConvSpec
+from convviz.pool import avg_pool2d_backward_spec, pool_spec
+from convviz.transposed import TransposedSpec, direct_transposed
 from tests.reference import conv_backward
 
 BASE = {"h": 6, "w": 6, "kh": 3, "kw": 3, "sh": 1, "sw": 1, "pads": (0, 0, 0, 0)}
@@ -39,10 +47,17 @@ def reference_dx(spec, x, w, dout):
     return conv_backward(dout, x, w, spec.stride, spec.padding, spec.dilation)[0]
 
 
-def test_registry_covers_the_six_issue_bugs():
-    assert set(BUGS) == set(EXPOSING)
+NEW_BUGS = {"tconv_no_flip": "transposed", "tconv_output_padding": "transposed", "group_offset": "grouped",
+            "avgpool_divisor": "avgpool"}
+
+
+def test_registry_covers_the_six_issue_bugs_and_the_four_of_issue_22():
+    assert set(BUGS) == set(EXPOSING) | set(NEW_BUGS)
     for bug in BUGS.values():
-        assert bug.wrong != bug.right and bug.why and bug.method in ("loops", "col2im", "transposed")
+        assert bug.wrong != bug.right and bug.why and bug.title and bug.expose and bug.kind in KINDS
+        assert bug.kind == NEW_BUGS.get(bug.id, "conv_backward")
+        if bug.kind == "conv_backward":
+            assert bug.method in ("loops", "col2im", "transposed")
 
 
 @pytest.mark.parametrize("bug_id", list(EXPOSING))
@@ -54,7 +69,7 @@ def test_exposed_bug_fails_gradient_check_and_differs_from_reference(bug_id):
     np.testing.assert_allclose(run.dx_ok, ref, atol=1e-9)  # the fix: the same code with the bug off is right
     assert run.dx is None or run.dx.shape != ref.shape or np.abs(run.dx - ref).max() > 1e-3
     assert run.wrong_mask.any()
-    check = check_bug(run, x, w, dout, spec)
+    check = check_bug(run, BugCase(spec, x, w, dout))
     assert check.correct.passed
     assert not check.buggy_passed
 
@@ -66,7 +81,7 @@ def test_hidden_bug_gives_the_reference_result(bug_id):
     run = buggy_backward(bug_id, dout, x, w, spec)
     np.testing.assert_allclose(run.dx, reference_dx(spec, x, w, dout), atol=1e-9)
     assert not run.wrong_mask.any()
-    assert check_bug(run, x, w, dout, spec).buggy_passed
+    assert check_bug(run, BugCase(spec, x, w, dout)).buggy_passed
 
 
 def test_symmetric_kernel_hides_missing_flip():
@@ -81,7 +96,7 @@ def test_tall_input_makes_height_for_width_raise_and_it_is_reported():
     run = buggy_backward("height_for_width", dout, x, w, spec)
     assert run.error is not None and "IndexError" in run.error
     assert "raises" in run.outcome
-    assert check_bug(run, x, w, dout, spec).buggy is None
+    assert check_bug(run, BugCase(spec, x, w, dout)).buggy is None
 
 
 def test_sampled_check_still_catches_a_bug_confined_to_a_few_cells():
@@ -89,5 +104,135 @@ def test_sampled_check_still_catches_a_bug_confined_to_a_few_cells():
     spec, x, w, dout = setup({"h": 32, "w": 33})
     run = buggy_backward("height_for_width", dout, x, w, spec)
     assert 0 < run.wrong_mask.mean() < 0.1
-    check = check_bug(run, x, w, dout, spec, max_entries=100)
+    check = check_bug(run, BugCase(spec, x, w, dout), max_entries=100)
     assert check.correct.passed and not check.buggy_passed
+
+
+# ---------------------------------------------------------------------------------------------------
+# the four bugs of issue 22 part 5: transposed convolution, grouped convolution, average pooling
+# ---------------------------------------------------------------------------------------------------
+def t64(a):
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+
+
+def transposed_case(stride=2, padding=1, output_padding=1, dilation=1, symmetric=False):
+    spec = TransposedSpec.create(4, 5, (3, 2), stride, padding, output_padding, dilation, n=2, cin=2, cout=3)
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+    if symmetric:
+        w = w + w[:, :, ::-1, ::-1]
+    return BugCase(spec, x, w)
+
+
+def torch_transposed(case):
+    s = case.spec
+    return TF.conv_transpose2d(t64(case.x), t64(case.w), stride=s.stride, padding=s.padding,
+                               output_padding=s.output_padding, dilation=s.dilation).numpy()
+
+
+def grouped_case(groups=2, same_groups=False, f=6):
+    spec = ConvSpec.create(6, 7, 3, (1, 2), (1, 0, 1, 1), 1, n=2, c=4, f=f, groups=groups)
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape)
+    if same_groups:  # every group's input channels equal the first group's: the offset makes no difference
+        x[:, spec.cg:] = np.tile(x[:, : spec.cg], (1, spec.groups - 1, 1, 1))
+    return BugCase(spec, x, w)
+
+
+def torch_grouped(case):
+    s = case.spec
+    xp = np.pad(case.x, ((0, 0), (0, 0), (s.top, s.bottom), (s.left, s.right)))
+    return TF.conv2d(t64(xp), t64(case.w), stride=s.stride, dilation=s.dilation, groups=s.groups).numpy()
+
+
+def avgpool_case(count_include_pad=False, padding=1, stride=1):
+    spec = pool_spec((2, 3, 6, 7), 3, stride, padding)
+    rng = np.random.default_rng(5)
+    return BugCase(spec, rng.standard_normal(spec.input_shape), None, rng.standard_normal(spec.output_shape),
+                   count_include_pad)
+
+
+def torch_avgpool_dx(case):
+    s = case.spec
+    x = t64(case.x).requires_grad_(True)
+    y = TF.avg_pool2d(x, s.kernel_size, s.stride, (s.top, s.left), count_include_pad=case.count_include_pad)
+    y.backward(t64(case.dout))
+    return x.grad.numpy()
+
+
+CASES = {  # bug: (exposing cases, hiding cases, PyTorch's right result)
+    "tconv_no_flip": ([transposed_case(), transposed_case(1, 0, 0), transposed_case(2, 1, 1, 2)],
+                      [transposed_case(symmetric=True), transposed_case(1, 0, 0, symmetric=True)], torch_transposed),
+    "tconv_output_padding": ([transposed_case(), transposed_case(2, 0, 1), transposed_case(1, 1, 1, 2)],
+                             [transposed_case(2, 1, 0), transposed_case(1, 0, 0)], torch_transposed),
+    "group_offset": ([grouped_case(), grouped_case(groups=4, f=8)],  # two groups; depthwise
+                     [grouped_case(groups=1), grouped_case(same_groups=True)], torch_grouped),
+    "avgpool_divisor": ([avgpool_case(), avgpool_case(stride=2)],
+                        [avgpool_case(count_include_pad=True), avgpool_case(padding=0)], torch_avgpool_dx),
+}
+EXPOSED_CASES = [(b, i) for b, (exposing, _, _) in CASES.items() for i in range(len(exposing))]
+HIDDEN_CASES = [(b, i) for b, (_, hiding, _) in CASES.items() for i in range(len(hiding))]
+
+
+@pytest.mark.parametrize("bug_id, i", EXPOSED_CASES)
+def test_new_bug_exposed_differs_from_pytorch_and_fails_its_check(bug_id, i):
+    case = CASES[bug_id][0][i]
+    assert BUGS[bug_id].exposed_in(case)
+    run = run_bug(bug_id, case)
+    ref = CASES[bug_id][2](case)
+    np.testing.assert_allclose(run.result_ok, ref, atol=1e-10)  # the fix: the same code with the bug off is right
+    assert run.error is None and run.result.shape == ref.shape and np.abs(run.result - ref).max() > 1e-3
+    assert run.wrong_mask.any() and "wrong" in run.outcome
+    check = check_bug(run, case)
+    assert check.correct.passed and check.buggy is not None and not check.buggy_passed
+    ok, line = live_check(run, case)
+    assert ok and "equals" in line
+
+
+@pytest.mark.parametrize("bug_id, i", HIDDEN_CASES)
+def test_new_bug_hidden_gives_pytorchs_result_and_passes_its_check(bug_id, i):
+    case = CASES[bug_id][1][i]
+    assert not BUGS[bug_id].exposed_in(case)
+    run = run_bug(bug_id, case)
+    np.testing.assert_allclose(run.result, CASES[bug_id][2](case), atol=1e-10)
+    assert not run.wrong_mask.any() and "hide" in run.outcome
+    assert check_bug(run, case).buggy_passed
+
+
+def test_exposed_takes_the_arrays_each_rule_needs():
+    t = transposed_case()
+    assert BUGS["tconv_no_flip"].exposed(t.spec, t.w) and BUGS["tconv_output_padding"].exposed(t.spec)
+    g = grouped_case(same_groups=True)
+    assert BUGS["group_offset"].exposed(g.spec) and not BUGS["group_offset"].exposed(g.spec, x=g.x)
+    p = avgpool_case()
+    assert BUGS["avgpool_divisor"].exposed(p.spec, count_include_pad=False)
+    assert not BUGS["avgpool_divisor"].exposed(p.spec, count_include_pad=True)
+
+
+def test_grouped_bug_reads_the_first_groups_channels():
+    """The wrong line computes exactly the layer whose every group's input is the first group's channels."""
+    case = grouped_case()
+    s = case.spec
+    x_first = np.tile(case.x[:, : s.cg], (1, s.groups, 1, 1))
+    np.testing.assert_allclose(run_bug("group_offset", case).result, torch_grouped(BugCase(s, x_first, case.w)), atol=1e-10)
+
+
+def test_output_padding_bug_shifts_the_output_by_a():
+    case = transposed_case(2, 0, 1)
+    run = run_bug("tconv_output_padding", case)
+    np.testing.assert_allclose(run.result[..., 1:, 1:], run.result_ok[..., :-1, :-1], atol=1e-12)
+
+
+def test_bug_switches_refuse_bugs_of_other_code_paths():
+    spec = ConvSpec.create(5, 5, 3, n=1, c=2, f=2, groups=2)
+    x, w, dout = np.ones(spec.input_shape), np.ones(spec.weight_shape), np.ones(spec.output_shape)
+    with pytest.raises(ValueError, match="not a bug of the 'loops' backward"):
+        conv2d_backward_spec(dout, x, w, spec, "loops", _bug="group_offset")
+    with pytest.raises(ValueError, match="not a bug of the 'im2col' forward"):
+        conv2d_spec(x, w, None, spec, "im2col", _bug="group_offset")
+    t = transposed_case()
+    with pytest.raises(ValueError, match="not a bug of direct_transposed"):
+        direct_transposed(t.x, t.w, t.spec, _bug="no_flip")
+    p = avgpool_case()
+    with pytest.raises(ValueError, match="not a bug of avg_pool2d_backward_spec"):
+        avg_pool2d_backward_spec(p.dout, p.x, p.spec, False, _bug="no_flip")

@@ -13,14 +13,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 import convviz as cv
 from convviz.codegen import SCRIPTS, script_for
+from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.stages import STAGE_LIST
 from convviz.transposed import TransposedSpec
-from convviz.data import make_bias, make_dout, make_input, make_kernel
 from convviz.ui.settings import Settings
 
 CASES = {

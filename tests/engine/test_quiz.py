@@ -2,31 +2,44 @@
 
 Expected answers come from the plain-loop reference (tests/reference.py, which does not import convviz) by
 probing: a one-hot input shows which cells feed an output cell, a one-hot dout shows where its gradient goes,
-an all-ones dout shows which cells get none, and the reference unfold gives the im2col column.
+an all-ones dout shows which cells get none, and the reference unfold gives the im2col column. The transposed
+convolution's size is worked out from o' = S(i'-1) + D(K-1) + 1 - 2p + a (and checked against torch's
+conv_transpose2d); a grouped layer's parameter count is torch.nn.Conv2d's.
 """
 import re
 
 import numpy as np
 import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from convviz.geometry import ConvSpec
+from convviz.geometry import ConvSpec, common_divisors
 from convviz.quiz import (
     CELLS,
+    COUNT,
     SIZE,
     TOPICS,
     VALUES,
     cell_label,
     gradient_cells_question,
+    grouped_params_question,
     im2col_column_question,
     make_question,
     no_gradient_question,
     output_size_question,
     parse_cells,
+    parse_count,
     parse_size,
+    spec_type,
+    transposed_size_question,
     window_cells_question,
 )
+from convviz.transposed import TransposedSpec
 from tests import reference as ref
-from tests.quiz_support import size_by_hand
+from tests.quiz_support import grouped_layer, size_by_hand, transposed_layer, transposed_size_by_hand
+
+HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 # (h, w, kernel, stride, padding (t, b, l, r), dilation): the edge cases docs/teaching.md names
 LAYERS = [
@@ -207,10 +220,12 @@ def test_value_grader_wants_the_order_and_accepts_two_decimals():
 
 
 def test_questions_are_deterministic_per_seed_and_vary_across_seeds():
-    spec = ConvSpec.create(9, 9, 3, 1)
-    x = np.arange(81.0).reshape(1, 1, 9, 9)
+    spec = ConvSpec.create(9, 9, 3, 1, c=4, f=8, groups=2)
+    tspec = TransposedSpec.create(3, 4, 3, 2, 1, 1)
+    x = np.arange(81.0 * 4).reshape(1, 4, 9, 9)
     for topic in TOPICS:
-        assert make_question(topic, spec, x, 3) == make_question(topic, spec, x, 3)
+        layer = tspec if spec_type(topic) is TransposedSpec else spec
+        assert make_question(topic, layer, x, 3) == make_question(topic, layer, x, 3)
     prompts = {make_question("window_cells", spec, x, s).prompt for s in range(10)}
     assert len(prompts) > 3
 
@@ -223,8 +238,25 @@ def test_make_question_rejects_unknown_topics_and_missing_data():
         make_question("im2col_column", spec)
 
 
+def test_make_question_wants_the_spec_its_topic_asks_about():
+    conv, tconv = ConvSpec.create(4, 4, 2, c=2, f=2), TransposedSpec.create(4, 4, 2)
+    with pytest.raises(ValueError, match="spec: the transposed_size question is about a TransposedSpec, got a ConvSpec"):
+        make_question("transposed_size", conv)
+    with pytest.raises(ValueError, match="spec: the grouped_params question is about a ConvSpec, got a TransposedSpec"):
+        make_question("grouped_params", tconv)
+    # The pages print the current layer's size and parameters, so their topics ask about layers one change away.
+    for seed in range(4):
+        assert make_question("transposed_size", tconv, None, seed) == transposed_size_question(tconv, seed + 1)
+        assert make_question("grouped_params", conv, None, seed) == grouped_params_question(conv, seed + 1)
+
+
 def test_parsers_directly():
     assert parse_size("(12, 7)") == (12, 7)
+    assert parse_count("296") == parse_count(" 296 parameters") == parse_count("= 296.") == 296
+    assert parse_count("1,234") == parse_count("1_234") == parse_count("1\u2009234") == 1234
+    assert parse_count("12,345,678") == 12345678
+    for unreadable in ["", "many", "72 + 8", "80.5", "1,23", "3 x 3", "1e3"]:
+        assert parse_count(unreadable) is None, unreadable
     assert parse_cells("(0,1),(2,3)") == {(0, 1), (2, 3)}
     assert parse_cells("(-1, 0)") == {(-1, 0)}
     assert parse_cells("") == frozenset()
@@ -237,3 +269,200 @@ def test_the_shapes_page_topic_never_asks_the_size_the_page_already_prints(layer
         q = make_question("output_size", spec, None, seed)
         assert "current settings but with" in q.prompt and q.answer == size_by_hand(q.prompt)
     assert make_question("output_size_current", spec).answer == (spec.oh, spec.ow)
+
+
+# ------------------------------------------------------------------------------------------- transposed convolution size
+
+# (i'H, i'W, kernel, stride, padding p, output padding a, dilation): the page's default, the guide's odd case, and more
+TLAYERS = [
+    (6, 6, (3, 3), (1, 1), (0, 0), (0, 0), (1, 1)),
+    (3, 3, (3, 3), (2, 2), (1, 1), (1, 1), (1, 1)),  # Dumoulin & Visin relationship 14: o' = 6
+    (4, 5, (2, 4), (3, 2), (1, 0), (2, 1), (1, 1)),  # non-square everything, a < S on both axes
+    (5, 4, (3, 2), (1, 2), (2, 0), (1, 0), (3, 1)),  # a < D with stride 1 (PyTorch allows it)
+    (2, 2, (4, 4), (2, 2), (0, 0), (0, 0), (1, 1)),
+]
+
+
+def tspec_of(layer) -> TransposedSpec:
+    h, w, k, s, p, a, d = layer
+    return TransposedSpec.create(h, w, k, s, p, a, d)
+
+
+def formula(s: int, i: int, d: int, k: int, p: int, a: int) -> int:
+    return s * (i - 1) + d * (k - 1) + 1 - 2 * p + a
+
+
+@pytest.mark.parametrize("layer", TLAYERS)
+def test_transposed_size_of_the_current_layer_is_the_formula_and_torchs_shape(layer):
+    h, w, (kh, kw), (sh, sw), (ph, pw), (ah, aw), (dh, dw) = layer
+    want = formula(sh, h, dh, kh, ph, ah), formula(sw, w, dw, kw, pw, aw)
+    y = torch.nn.functional.conv_transpose2d(torch.zeros(1, 1, h, w), torch.zeros(1, 1, kh, kw), stride=(sh, sw),
+                                             padding=(ph, pw), output_padding=(ah, aw), dilation=(dh, dw))
+    assert tuple(y.shape[2:]) == want
+    q = transposed_size_question(tspec_of(layer), 0)
+    assert q.kind == SIZE and q.topic == "transposed_size" and q.answer == want
+    assert "current settings (" in q.prompt and transposed_layer(q.prompt) == (h, w, kh, kw, sh, sw, dh, dw, ph, pw, ah, aw)
+    assert "o' = S(i'−1) + D(K−1) + 1 − 2p + a" in q.explanation
+    assert f"o' = {sh}*({h}-1) + {dh}*({kh}-1) + 1 - 2*{ph} + {ah} = {want[0]}" in q.explanation
+    assert f"o' = {sw}*({w}-1) + {dw}*({kw}-1) + 1 - 2*{pw} + {aw} = {want[1]}" in q.explanation
+
+
+@pytest.mark.parametrize("layer", TLAYERS)
+def test_transposed_what_if_questions_state_their_layer_and_answer_it(layer):
+    """Later seeds change one setting: the answer is the size of the layer the prompt states, by the formula, and
+    consecutive seeds do not repeat a question until every change was asked."""
+    current = transposed_layer(transposed_size_question(tspec_of(layer), 0).prompt)
+    prompts = []
+    for seed in range(1, 9):
+        q = transposed_size_question(tspec_of(layer), seed)
+        assert "current settings but with" in q.prompt
+        assert q.answer == transposed_size_by_hand(q.prompt)
+        assert transposed_layer(q.prompt) != current
+        prompts.append(q.prompt)
+    assert all(a != b for a, b in zip(prompts, prompts[1:]))
+    assert len(set(prompts)) >= 4
+
+
+def test_transposed_output_padding_variant_by_hand():
+    """i' = 3, K = 3, S = 2, p = 1: a = 1 gives 2*2 + 2 + 1 - 2 + 1 = 6, a = 0 gives 5 (relationships 13 and 14)."""
+    t = tspec_of(TLAYERS[1])
+    q = next(q for s in range(1, 20) if "output padding a = 0 (" in (q := transposed_size_question(t, s)).prompt)
+    assert q.answer == (5, 5) and transposed_size_question(t, 0).answer == (6, 6)
+
+
+def test_transposed_size_grader_right_wrong_garbage_and_hints():
+    q = transposed_size_question(tspec_of(TLAYERS[2]), 0)  # rows 3*3 + 1 + 1 - 2 + 2 = 11, columns 2*4 + 3 + 1 + 1 = 13
+    assert q.answer == (11, 13)
+    for right in ["11 x 13", "11x13", "(11, 13)", "11 by 13", "OH=11, OW=13"]:
+        g = q.grade(right)
+        assert g.correct and g.readable and "11 x 13" in g.feedback, right
+    swapped = q.grade("13 x 11")
+    assert not swapped.correct and swapped.readable and "other way round" in swapped.feedback
+    no_a = q.grade("9 x 12")
+    assert not no_a.correct and "output padding" in no_a.feedback
+    uncropped = q.grade("13 x 13")
+    assert not uncropped.correct and "before the crop" in uncropped.feedback
+    plain = q.grade("12 x 14")
+    assert not plain.correct and plain.readable and "(" not in plain.feedback.split("is 11 x 13")[1]
+    for garbage in ["", "eleven by thirteen", "11", "11.5 x 13", "11 x 13 x 1"]:
+        g = q.grade(garbage)
+        assert not g.correct and not g.readable, garbage
+
+
+@st.composite
+def transposed_layers(draw):
+    s = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    d = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    a = tuple(draw(st.integers(0, max(si, di) - 1)) for si, di in zip(s, d))
+    k = (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    i = (draw(st.integers(1, 32)), draw(st.integers(1, 32)))
+    p = (draw(st.integers(0, 8)), draw(st.integers(0, 8)))
+    try:
+        return TransposedSpec.create(i[0], i[1], k, s, p, a, d)
+    except ValueError:  # p crops the whole output: not a layer
+        return TransposedSpec.create(i[0], i[1], k, s, 0, a, d)
+
+
+@settings(max_examples=150, **HYPOTHESIS)
+@given(transposed_layers(), st.integers(0, 50))
+def test_transposed_size_questions_grade_the_formulas_answer_right(t, seed):
+    q = transposed_size_question(t, seed)
+    oh, ow = transposed_size_by_hand(q.prompt)
+    assert q.answer == (oh, ow) and oh >= 1 and ow >= 1
+    assert q.grade(f"{oh} x {ow}").correct and q.grade(f"({oh}, {ow})").correct
+    assert not q.grade(f"{oh + 1} x {ow}").correct and q.grade(f"{oh + 1} x {ow}").readable
+    assert not q.grade(f"{oh}").readable
+    assert all(wrong != q.answer and not q.grade(f"{wrong[0]} x {wrong[1]}").correct for wrong, _ in q.mistakes)
+    if seed == 0:
+        assert q.answer == (t.oh, t.ow)
+
+
+# ------------------------------------------------------------------------------------------- grouped parameters
+
+
+def torch_params(c: int, f: int, kh: int, kw: int, g: int, bias: bool = True) -> int:
+    m = torch.nn.Conv2d(c, f, (kh, kw), groups=g, bias=bias)
+    return sum(p.numel() for p in m.parameters())
+
+
+# (C, F, kernel, groups)
+GLAYERS = [(4, 8, (3, 3), 2), (8, 8, (3, 3), 8), (6, 4, (1, 5), 2), (3, 5, (3, 3), 1), (8, 4, (2, 2), 1), (1, 1, (3, 3), 1)]
+
+
+@pytest.mark.parametrize("layer", GLAYERS)
+def test_grouped_params_of_the_current_layer_are_torchs_count(layer):
+    c, f, k, g = layer
+    q = grouped_params_question(ConvSpec.create(6, 6, k, c=c, f=f, groups=g), 0)
+    assert q.kind == COUNT and q.topic == "grouped_params"
+    assert grouped_layer(q.prompt) == (c, f, *k, g, True) and "current settings (" in q.prompt
+    assert q.answer == (torch_params(c, f, *k, g),)
+    assert f"F·(C/g)·KH·KW + F = {f}·{c // g}·{k[0]}·{k[1]} + {f} = " in q.explanation
+    assert "groups = 1" in q.explanation
+
+
+@pytest.mark.parametrize("layer", GLAYERS)
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_grouped_what_if_questions_use_another_groups_value_that_divides_c_and_f(layer, seed):
+    c, f, k, g0 = layer
+    q = grouped_params_question(ConvSpec.create(6, 6, k, c=c, f=f, groups=g0), seed)
+    qc, qf, kh, kw, g, bias = grouped_layer(q.prompt)
+    assert (qc, qf, (kh, kw)) == (c, f, k) and g in common_divisors(c, f)
+    if len(common_divisors(c, f)) > 1:
+        assert g != g0 and "current settings but with groups" in q.prompt
+    assert q.answer == (torch_params(c, f, kh, kw, g, bias),)
+    ordinary = torch_params(c, f, kh, kw, 1, bias)
+    assert f"{ordinary}" in q.explanation  # what groups = 1 would cost
+
+
+def test_grouped_questions_ask_with_and_without_biases_across_seeds():
+    spec = ConvSpec.create(6, 6, 3, c=4, f=8, groups=2)
+    asked = {grouped_layer(grouped_params_question(spec, s).prompt)[4:] for s in range(1, 5)}
+    assert asked == {(4, True), (1, True), (4, False), (1, False)}  # the other divisors of 4 and 8, each both ways
+
+
+def test_grouped_params_grader_right_wrong_garbage_and_hints():
+    spec = ConvSpec.create(6, 6, 3, c=4, f=8, groups=4)  # depthwise, M = 2: 8*1*3*3 + 8 = 80
+    q = grouped_params_question(spec, 0)
+    assert q.answer == (80,) == (torch_params(4, 8, 3, 3, 4),) and q.answer_text == "80"
+    for right in ["80", " 80 ", "80 parameters", "= 80."]:
+        g = q.grade(right)
+        assert g.correct and g.readable and "80" in g.feedback, right
+    weights = q.grade("72")
+    assert not weights.correct and weights.readable and "weights alone" in weights.feedback
+    ordinary = q.grade("296")
+    assert not ordinary.correct and "groups = 1" in ordinary.feedback
+    assert not q.grade("81").correct and q.grade("81").readable
+    for garbage in ["", "eighty", "72 + 8", "80.0", "8 x 10"]:
+        g = q.grade(garbage)
+        assert not g.correct and not g.readable, garbage
+    big = grouped_params_question(ConvSpec.create(8, 8, 7, c=8, f=8, groups=1), 0)  # 8*8*49 + 8 = 3,144
+    assert big.answer == (3144,) and big.grade("3,144").correct and big.grade("3144").correct
+
+
+def test_grouped_weights_only_question_by_hand():
+    spec = ConvSpec.create(6, 6, 3, c=4, f=8, groups=2)
+    q = next(q for s in range(1, 9) if "weights only" in (q := grouped_params_question(spec, s)).prompt
+             and "groups = 4" in q.prompt)
+    assert q.answer == (72,) == (torch_params(4, 8, 3, 3, 4, bias=False),)  # 8*1*3*3
+    assert "F·(C/g)·KH·KW = 8·1·3·3 = 72" in q.explanation and "F·C·KH·KW = 8·4·3·3 = 288" in q.explanation
+    assert "counts the biases" in q.grade("80").feedback
+
+
+@st.composite
+def grouped_layers(draw):
+    g = draw(st.integers(1, 8))
+    c, f = g * draw(st.integers(1, 8 // g)), g * draw(st.integers(1, 8 // g))
+    k = (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
+    return ConvSpec.create(8, 8, k, c=c, f=f, groups=g, padding="full")
+
+
+@settings(max_examples=80, **HYPOTHESIS)
+@given(grouped_layers(), st.integers(0, 50))
+def test_grouped_params_questions_grade_torchs_count_right(spec, seed):
+    q = grouped_params_question(spec, seed)
+    c, f, kh, kw, g, bias = grouped_layer(q.prompt)
+    want = torch_params(c, f, kh, kw, g, bias)
+    assert (c, f, kh, kw) == (spec.c, spec.f, spec.kh, spec.kw) and q.answer == (want,)
+    assert q.grade(str(want)).correct and q.grade(f"{want:,}").correct
+    assert not q.grade(str(want + 1)).correct and not q.grade("lots").readable
+    assert all(not q.grade(str(wrong[0])).correct for wrong, _ in q.mistakes)

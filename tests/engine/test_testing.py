@@ -28,7 +28,7 @@ def test_correct_engine_passes(method):
     assert report.passed and report.checked > 8 and "PASS" in str(report)
 
 
-@pytest.mark.parametrize("bug_id", list(BUGS))
+@pytest.mark.parametrize("bug_id", [b for b in BUGS if BUGS[b].kind == "conv_backward"])  # conv2d backward's bugs
 def test_each_bug_is_caught(bug_id):
     report = check_conv2d(backward=buggy(bug_id))
     assert not report.passed

@@ -8,13 +8,11 @@ from __future__ import annotations
 import io
 import json
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from convviz import data as cvdata
 from convviz.figures import trace_figure
 from convviz.figures.export import (
     GIF_MIN_FRAMES,
@@ -26,18 +24,16 @@ from convviz.figures.export import (
     image_export_problem,
     still_figure,
 )
-from convviz.ui.settings import Settings
 from convviz.stages import STAGES
+from convviz.ui.settings import Settings
 
 needs_browser = pytest.mark.skipif(image_export_problem() is not None, reason=str(image_export_problem()))
 
 
 def figure(stage: str = "forward", rows=None, **settings):
-    s = Settings(**settings)
-    spec = s.spec()
-    a = SimpleNamespace(x=cvdata.make_input(spec, s.data, s.seed), w=cvdata.make_kernel(spec, s.kernel, s.seed),
-                        b=cvdata.make_bias(spec, s.kernel, s.seed), dout=cvdata.make_dout(spec.output_shape, s.seed))
-    return trace_figure(STAGES[stage].build(spec, a), rows=rows)
+    from convviz.ui.context import build_arrays
+
+    return trace_figure(STAGES[stage].trace_for(Settings(**settings), build_arrays), rows=rows)
 
 
 def html_frames(html: str) -> list[dict]:

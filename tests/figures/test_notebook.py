@@ -186,9 +186,9 @@ def test_every_stage_draws_the_users_arrays(name, arrays):
 
 
 def test_every_stage_has_a_builder():
-    from convviz.notebook import _BUILDERS
+    from convviz.notebook import stage_names
 
-    assert set(_BUILDERS) == set(STAGES)
+    assert set(stage_names()) == set(STAGES)
 
 
 STAGE_CALLS = """

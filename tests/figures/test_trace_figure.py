@@ -1,4 +1,5 @@
 """The figure shows exactly the trace's numbers and highlights, with one colour scheme everywhere."""
+import dataclasses
 import json
 
 import numpy as np
@@ -292,7 +293,7 @@ def every_stage_at(settings):
     for name, record in STAGES.items():
         for s in (settings, settings.with_(pad="valid")):
             try:
-                out.append((name, record.build(record.layer(s), build_arrays(s))))
+                out.append((name, record.trace_for(s, build_arrays)))
                 break
             except ValueError:
                 continue
@@ -464,7 +465,7 @@ def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_ano
     A row that shows nothing of that shape is drawn at the largest size that fits it: Gradient check's dw (7 x 7
     blocks) and db rows, Weight gradients' dw and db. Rows that show blocks of one shape keep one scale: Forward's
     kernel (row 1) and its window products (row 2), Max pooling's x (row 1) and dx (row 2)."""
-    from convviz.stages import STAGES
+    from convviz.stages import STAGES, pooling_of
 
     spec, a = _largest_case()
     gc = T.gradcheck_trace(a.x, a.w, a.b, a.dout, spec, max_entries=20)
@@ -485,7 +486,9 @@ def test_each_row_gets_its_own_cell_size_unless_it_shares_a_block_shape_with_ano
     px = px_per_cell(json.loads(trace_figure(fw, rows=[["xpad", "w"], ["products", "y"]]).to_json()))
     assert {round(v[1], 3) for v in px.values()} == {round(px["x"][1], 3)} and px["x"][1] < 5
 
-    mp = STAGES["maxpool"].build(spec, a)
+    pool = STAGES["maxpool"]
+    ps = pooling_of(spec)
+    mp = pool.build(ps, dataclasses.replace(a, dout=pool.upstream(ps)))
     px = px_per_cell(json.loads(trace_figure(mp, rows=[["x", "y", "dout"], ["dx"]]).to_json()))
     assert px["x4"][1] == pytest.approx(px["x"][1], rel=0.01)
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from convviz.ui.settings import CHOICE_FIELDS, INT_FIELDS, PAGE_FIELDS, TEXT_FIELDS
 from convviz.stages import PAGES
+from convviz.ui.settings import CHOICE_FIELDS, INT_FIELDS, PAGE_FIELDS, TEXT_FIELDS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 EXAMPLES = int(os.environ.get("CONVVIZ_FUZZ_EXAMPLES", "25"))

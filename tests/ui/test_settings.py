@@ -129,7 +129,8 @@ def test_an_unusable_value_falls_back_to_the_default_with_a_note_naming_the_key(
     assert len(notes[0]) < 300, "a note quotes at most a short piece of the value"
 
 
-@pytest.mark.parametrize("key,value", [("pt", "9"), ("pt", "-1"), ("seed", "10000"), ("h", "33"), ("cin", "9"), ("groups", "9"), ("oph", "4"),
+@pytest.mark.parametrize("key,value", [("pt", "9"), ("pt", "-1"), ("seed", "10000"), ("h", "33"), ("cin", "9"),
+                                       ("groups", "9"), ("oph", "4"),
                                        ("kh", "8"), ("sh", "5"), ("dh", "5"), ("pt", "1.0")])
 def test_values_outside_the_caps_are_refused(key, value):
     settings, notes = parse_query({key: value})
