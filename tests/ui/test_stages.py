@@ -73,3 +73,29 @@ def test_stage_names_are_unique_and_options_are_what_the_builders_take():
     for s in STAGE_LIST:
         params = inspect.signature(s.build).parameters
         assert set(s.options) <= set(params), (s.name, s.options, list(params))
+
+
+def test_a_new_stage_needs_nothing_outside_its_record_builder_page_and_tests(monkeypatch):
+    """A stage added to the catalog alone is drawn by the app's cache, scripted by Code for this view, and shown by
+    the notebook's show(): nothing else names it (the forward pass's record, renamed, stands in for a new one)."""
+    import dataclasses
+
+    import numpy as np
+
+    import convviz
+    from convviz.ui.context import build_arrays
+    from convviz.ui.export import view_script
+    from convviz.ui.trace_view import get_trace
+
+    forward = STAGES["forward"]
+
+    def build(spec, a, n=0, f=0):
+        return dataclasses.replace(forward.build(spec, a, n=n, f=f), stage="demo_stage")
+
+    monkeypatch.setitem(STAGES, "demo_stage", dataclasses.replace(forward, name="demo_stage", build=build))
+    settings = Settings(h=5, w=5, data="random")
+    assert get_trace("demo_stage", settings).stage == "demo_stage"
+    assert STAGES["demo_stage"].trace_for(settings, build_arrays).panel("y").values.shape == (3, 3)
+    assert '"""Forward pass as a sliding window.' in view_script("demo_stage", settings)
+    fig = convviz.show("demo_stage", x=np.ones((5, 5)), w=np.ones((3, 3)))
+    assert fig.layout.meta["stage"] == "demo_stage"
