@@ -211,3 +211,29 @@ def test_an_unusable_upload_is_explained_and_the_page_keeps_its_input(data, name
     upload(at, data, name)
     assert any(words.lower() in e.value.lower() for e in at.sidebar.error), [e.value for e in at.sidebar.error]
     assert at.query_params["data"] == "image" and stage_figure(at, "forward")
+
+
+def test_the_other_unusable_uploads_through_the_app_a_bomb_an_animated_gif_and_a_huge_jpeg():
+    from tests.engine.test_upload import blank_bilevel_png, jpeg_declaring
+
+    gif = io.BytesIO()
+    Image.new("P", (8, 8), 0).save(gif, "GIF", save_all=True, append_images=[Image.new("P", (8, 8), 1)], duration=100)
+    for data, words in ((blank_bilevel_png(30_000, 30_000), "megapixels"),  # a real bomb: 900 megapixels in ~110 kB (gif.getvalue(), "a GIF"),
+                        (jpeg_declaring(30_000, 30_000), "megapixels")):
+        at = open_page("pages/forward.py", {"data": "image"})
+        upload(at, data, "picture.png")
+        assert any(words in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
+        assert at.query_params["data"] == "image"
+
+
+def test_an_uploaded_photo_is_turned_upright_by_its_exif_orientation():
+    from tests.engine.test_upload import digit_picture, encode
+
+    stored = np.array([[0, 3, 9], [6, 1, 4]])  # as the camera stored it: 3 wide, 2 high; displayed turned clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(Image.fromarray(digit_picture(stored)), "JPEG", quality=95, exif=exif.tobytes())
+    at = open_page("pages/forward.py", {"data": "image", "h": "3", "w": "2", "kh": "1", "kw": "1"})
+    upload(at, data, "photo.jpg")
+    (x,) = panel(stage_figure(at, "forward"), "xpad")
+    np.testing.assert_array_equal(x, [[6, 0], [1, 3], [4, 9]])
