@@ -267,11 +267,11 @@ def torch_params(c: int, f: int, kh: int, kw: int, g: int, bias: bool) -> int:
 
 
 def test_grouped_quiz_with_one_channel_asks_about_the_example_the_figure_draws():
-    """The sidebar's default layer has one channel: the figure shows C = 4, F = 8, groups = 2, and so does the quiz."""
+    """The sidebar's default layer has one channel: the figure shows C = 2, F = 4, groups = 2, and so does the quiz."""
     at = open_page("pages/grouped.py", {})
     text = unescape(prompt(at))
     c, f, kh, kw, g, bias = grouped_layer(text)
-    assert (c, f, kh, kw) == (4, 8, 3, 3) and g in (1, 4)  # the page prints groups = 2's count: another divisor
+    assert (c, f, kh, kw) == (2, 4, 3, 3) and g == 1  # the page prints groups = 2's count: the other divisor
     want = torch_params(c, f, kh, kw, g, bias)
     at.text_input(key=quiz(at).text_input[0].key).input(f"{want} parameters")
     check(at, "grouped_params")

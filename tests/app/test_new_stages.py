@@ -263,9 +263,9 @@ def test_the_grouped_page_at_the_defaults_offers_an_example_in_one_click():
     at = open_page("pages/grouped.py", {})
     assert any("nothing to group" in c.value for c in at.caption)
     (conn,) = panel(stage_figure(at, "groups"), "connections")
-    assert conn.shape == (8, 4)  # the example is drawn at once
+    assert conn.shape == (4, 2)  # the example is drawn at once
     next(b for b in at.button if b.key == "cv_grouped_example").click().run()
     assert not at.exception and not at.error
-    assert {k: at.query_params[k] for k in ("cin", "cout", "groups")} == {"cin": "4", "cout": "8", "groups": "2"}
+    assert {k: at.query_params[k] for k in ("cin", "cout", "groups")} == {"cin": "2", "cout": "4", "groups": "2"}
     (conn,) = panel(stage_figure(at, "groups"), "connections")
-    assert conn.shape == (8, 4) and conn.sum() == 8 * 2
+    assert conn.shape == (4, 2) and conn.sum() == 4 * 1  # each output channel reads C/groups = 1 input channel

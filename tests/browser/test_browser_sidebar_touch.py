@@ -139,7 +139,7 @@ def test_every_sidebar_control_is_touch_sized_and_fits_the_phone(phone):
     app.page.wait_for_timeout(300)  # the sidebar's slide-in transition
     found = app.page.evaluate(TARGETS_JS)
     # H, W, seed; N, C, F, KH, KW, SH, SW, DH, DW, padding mode and its four sides; input data, kernel preset; presenter
-    assert found["widgets"] == {"sliders": 3, "segmented": 14, "radios": 2, "toggles": 1, "number_inputs": 0}, found
+    assert found["widgets"] == {"sliders": 3, "segmented": 14, "radios": 3, "toggles": 1, "number_inputs": 0}, found
     small = [t for t in found["targets"] if t["height"] < MIN_TARGET_PX or t["width"] < MIN_TARGET_PX]
     assert not small, f"targets under {MIN_TARGET_PX} px: {small}"
     kinds = {t["kind"] for t in found["targets"]}
