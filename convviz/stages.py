@@ -7,8 +7,8 @@ a record here and its tests. NumPy only: no Streamlit or Plotly (tests and bench
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
