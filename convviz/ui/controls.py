@@ -244,8 +244,10 @@ def draw_sidebar() -> Settings:
         st.radio(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"),
                  help="What x holds; URL key 'data'")
         if st.session_state[_k("data")] == "custom":
+            # No help mark on the text boxes: the sidebar's wider help targets made their rows scroll sideways on a phone.
             st.text_area("your input x", key=_k("xv"), placeholder="1, 2, 3; 4, 5, 6; 7, 8, 9", max_chars=MAX_CHARS,
-                         height=110, help=TYPED_HELP + " It sets H, W and C. URL key 'xv'")
+                         height=110)
+            st.caption(TYPED_HELP + " It sets H, W and C. URL key 'xv'.")
             for ok, line in st.session_state.get(UPLOAD_NOTES, ()):
                 if ok:
                     st.caption("From your picture: " + line)
@@ -255,18 +257,19 @@ def draw_sidebar() -> Settings:
                  help="What w holds (your own: type it below); URL key 'kernel'")
         if st.session_state[_k("kernel")] == "custom":
             st.text_area("your kernels w", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1", max_chars=MAX_CHARS,
-                         height=90, help="One kernel for every (f, c) pair, or F x C/groups kernels separated by '|' "
-                         "(f major, c minor). " + TYPED_HELP + " URL key 'kv'")
+                         height=90)
+            st.caption("One kernel for every (f, c) pair, or F x C/groups kernels separated by '|' (f major, c minor). "
+                       + TYPED_HELP + " URL key 'kv'.")
             st.text_area("your biases b (F numbers; empty: zeros)", key=_k("bv"), placeholder="0, 1", max_chars=400,
-                         height=68, help="URL key 'bv'")
+                         height=68)
         st.radio(CHOICE_FIELDS["dout"][0], list(DOUT_PRESETS), format_func=DOUT_LABELS.get, key=_k("dout"),
                  help="dout = dL/dy on the backward pages; URL key 'dout'")
         if st.session_state[_k("dout")] == "onehot":
             _pair("oi", "oj")
         if st.session_state[_k("dout")] == "custom":
             st.text_area("your upstream gradient dout", key=_k("gv"), placeholder="1, 0; 0, 0", max_chars=MAX_CHARS,
-                         height=90, help="F channels of OH x OW, channels separated by '|'. " + TYPED_HELP
-                         + " URL key 'gv'")
+                         height=90)
+            st.caption("F channels of OH x OW, channels separated by '|'. " + TYPED_HELP + " URL key 'gv'.")
         _int_control("seed")
         st.button("Reset to defaults", use_container_width=True, on_click=_reset)
     return current_settings()
