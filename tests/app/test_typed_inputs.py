@@ -3,7 +3,6 @@
 Expected numbers come from PyTorch (float64) or from the source a worked example is typed from, never from the page.
 """
 import io
-import json
 import zipfile
 
 import numpy as np
@@ -13,9 +12,9 @@ import torch.nn.functional as F
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from convviz.figures.encoding import meta_of
 from convviz.stages import PAGES, stages_of
-from tests.app.test_pages import APP, figures
+from tests.app.test_new_stages import last_step as last
+from tests.app.test_new_stages import open_page, stage_figure, t64
 from tests.figure_support import panel_grids as panel
 from tests.figure_support import panel_grids_at as panel_at
 
@@ -25,28 +24,6 @@ GUIDE_X = "3,3,2,1,0; 0,0,1,3,1; 3,1,2,2,3; 2,0,0,2,2; 2,0,0,0,1"
 GUIDE_W = "0,1,2; 2,2,0; 0,1,2"
 GUIDE_Y = [[12, 12, 17], [10, 17, 19], [9, 6, 14]]
 FIGURE_PAGES = [p.path for p in PAGES if stages_of(p.url_path)]
-
-
-def t64(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64))
-
-
-def open_page(page: str, query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query)
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def stage_figure(at: AppTest, stage: str) -> dict:
-    (fig,) = [f for f in figures(at) if meta_of(f).get("stage") == stage]
-    return fig
-
-
-def last(fig: dict) -> int:
-    return json.loads(fig["layout"]["meta"])["steps"] - 1
 
 
 def test_a_worked_example_from_a_paper_opens_from_a_link_cell_for_cell():
