@@ -102,8 +102,13 @@ class AppPage:
         return self.texts(f'[data-testid="stAlertContent{kind}"]')
 
     def chart_title(self) -> str:
-        """The step the first figure's player shows, as 'Step k/N: <the step's title> <its caption>' ('' without one)."""
+        """The step the first figure's player shows, as 'Step k/N: <the step's title> <its caption>' ('' without one
+        after a few seconds: the player fills its count once the chart it steps has drawn, a moment after the run)."""
+        deadline = time.monotonic() + 5.0
         state = player_state(self.page)
+        while (not state or not state["count"]) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(100)
+            state = player_state(self.page)
         if not state or not state["count"]:
             return ""
         k, n = state["count"].removeprefix("Step ").split(" / ")
