@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
 from ..geometry import ConvSpec
@@ -205,15 +206,22 @@ def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
     return with_typed_shape(Settings(**values)), notes
 
 
+@lru_cache(maxsize=64)
+def typed_input_shape(text: str) -> tuple[int, int, int] | None:
+    """(C, H, W) of a typed input, or None when it does not parse; parsed once per text (every app run asks)."""
+    try:
+        return parse_grid(text, "input").shape
+    except TypedError:
+        return None
+
+
 def with_typed_shape(settings: Settings) -> Settings:
     """The settings with H, W and C taken from a typed input (data=custom) that parses; unchanged otherwise (a text
     that does not parse is reported where the page builds its data, with the row or column at fault)."""
-    if settings.data != "custom" or not settings.xv:
+    shape = typed_input_shape(settings.xv) if settings.data == "custom" and settings.xv else None
+    if shape is None:
         return settings
-    try:
-        c, h, w = parse_grid(settings.xv, "input").shape
-    except TypedError:
-        return settings
+    c, h, w = shape
     caps = {k: INT_BY_KEY[k] for k in ("cin", "h", "w")}
     if not all(caps[k].low <= v <= caps[k].high for k, v in (("cin", c), ("h", h), ("w", w))):
         return settings  # too large for the app: build_arrays says so
