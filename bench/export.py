@@ -35,7 +35,7 @@ def build(stage: str, s: Settings):
 
     spec, a = s.spec(), build_arrays(s)
     trace = STAGES[stage].trace_for(s, build_arrays)
-    return spec, a, trace, trace_figure(trace, rows=[list(r) for r in STAGES[stage].rows] or None)
+    return spec, a, trace, trace_figure(trace, rows=[list(r) for r in STAGES[stage].rows_of(trace)])
 
 
 def timed(fn):

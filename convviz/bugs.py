@@ -1,10 +1,10 @@
-"""The bug lab: ten classic mistakes, each switched on inside the engine's real code path.
+"""The bug lab: eleven classic mistakes, each switched on inside the engine's real code path.
 
 Each bug is a private `_bug` switch in the engine function that computes the result (the function's own code runs,
 with one line changed), so what the lab shows is exactly what that wrong line does. A buggy run that raises (a shape
 mismatch, an index out of range) is caught and reported as the outcome of that code, never re-raised.
 
-The bugs are of four kinds (`KINDS`), each with its own code path, result, independent check and reference:
+The bugs are of five kinds (`KINDS`), each with its own code path, result, independent check and reference:
 
 * conv_backward: conv2d's backward (`conv2d_backward_spec`), its dx checked by central differences of
   L = sum(conv2d(x, w) * dout) with respect to x;
@@ -14,7 +14,11 @@ The bugs are of four kinds (`KINDS`), each with its own code path, result, indep
 * grouped: grouped conv2d's forward (`conv2d_spec`), its y checked against the same layer as an ordinary convolution
   whose kernels are zero outside their group (block-diagonal);
 * avgpool: average pooling's backward (`convviz.pool.avg_pool2d_backward_spec`), its dx checked by central differences
-  of L = sum(avg_pool2d(x) * dout) with respect to x.
+  of L = sum(avg_pool2d(x) * dout) with respect to x;
+* network: a small network's backward (`convviz.network.backward`, its `skip_relu_mask` switch), its input gradient dx
+  checked by central differences of L = sum(forward(x) * dout) with respect to x, each ReLU's on/off and each max
+  window's pick held as they are at x (so the estimate is the slope wherever the network is smooth, and PyTorch's rule
+  at a kink: an integer input often puts a ReLU input at exactly 0, where a plain central difference gives half).
 
 A `BugCase` holds one kind's layer and arrays; `run_bug` runs a bug's code with the switch on and off, `check_bug` the
 independent check, `live_check` the bug-off code against the kind's reference.
@@ -23,14 +27,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .conv import conv2d_backward_spec, conv2d_spec
-from .geometry import ConvSpec
+from .geometry import ConvSpec, crop_padding, pad_input
 from .gradcheck import EPS, ROUNDING_FACTOR, GradCheck, numerical_gradient, sample_entries
-from .pool import avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors
+from .network import NetSpec, backward, forward, init_params, layer_forward
+from .pool import _windows, avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors, max_pool2d_argmax, pool_spec
 from .transposed import direct_transposed, forward_dout, scatter_transposed
 
 
@@ -39,11 +45,13 @@ class BugCase:
     """What one bug's code runs on: its kind's layer and arrays.
 
     spec: conv_backward, grouped: the convolution's ConvSpec; transposed: the layer's TransposedSpec; avgpool: the
-        pooling layer's ConvSpec (convviz.pool.pool_spec).
+        pooling layer's ConvSpec (convviz.pool.pool_spec); network: the stack's NetSpec.
     x: the layer's input, (N, C, H, W) (transposed: x' (N, CIN, H, W)).
-    w: conv_backward, grouped: (F, C/groups, KH, KW); transposed: (CIN, COUT, KH, KW); avgpool: None.
-    dout: the upstream gradient, conv_backward: (N, F, OH, OW); avgpool: (N, C, OH, OW); otherwise None.
+    w: conv_backward, grouped: (F, C/groups, KH, KW); transposed: (CIN, COUT, KH, KW); avgpool, network: None.
+    dout: the upstream gradient, conv_backward: (N, F, OH, OW); avgpool: (N, C, OH, OW); network: the last layer's
+        output shape; otherwise None.
     count_include_pad: avgpool only: the divisor at the padded borders.
+    params: network only: every layer's parameters, convviz.network.init_params(spec.planned, seed) (None: seed 0).
     """
 
     spec: Any
@@ -51,6 +59,7 @@ class BugCase:
     w: np.ndarray | None = None
     dout: np.ndarray | None = None
     count_include_pad: bool = True
+    params: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -72,11 +81,12 @@ class Bug:
         return KINDS[self.kind].where.format(method=self.method)
 
     def exposed(self, spec, w: np.ndarray | None = None, *, x: np.ndarray | None = None,
-                count_include_pad: bool = True) -> bool:
+                count_include_pad: bool = True, params: tuple | None = None, dout: np.ndarray | None = None) -> bool:
         """Whether these settings make the buggy result differ (False means the bug hides here).
 
-        spec, w, x, count_include_pad: as in BugCase (x: the grouped bug's input; None counts as exposing data)."""
-        return self.exposed_in(BugCase(spec, x, w, None, count_include_pad))
+        spec, w, x, count_include_pad, params, dout: as in BugCase (x: the grouped and network bugs' input, None
+        counts as exposing data; dout: the network's upstream gradient, None: all ones)."""
+        return self.exposed_in(BugCase(spec, x, w, dout, count_include_pad, params))
 
     def exposed_in(self, case: BugCase) -> bool:
         return bool(_EXPOSED[self.id](case))
@@ -103,6 +113,16 @@ def _border_divisor_differs(case: BugCase) -> bool:
     return not case.count_include_pad and bool(np.any(avg_pool_divisors(ps, False) != ps.kh * ps.kw))
 
 
+def _relu_mask_matters(case: BugCase) -> bool:
+    """The stack has a ReLU, and (with data) some ReLU input <= 0 gets a nonzero gradient that changes dx."""
+    if not any(L.kind == "relu" for L in case.spec.layers):
+        return False
+    if case.x is None:
+        return True
+    ok, bad = (_network_run(case, "backward", bug)[0] for bug in (None, "relu_no_mask"))
+    return bool(np.any(np.abs(bad - ok) > 1e-9 * max(float(np.abs(ok).max(initial=0.0)), 1.0)))
+
+
 _EXPOSED: dict[str, Callable[[BugCase], bool]] = {
     "no_dilate": lambda c: (c.spec.sh > 1 and c.spec.oh > 1) or (c.spec.sw > 1 and c.spec.ow > 1),
     "no_remainder": lambda c: c.spec.rem_h > 0 or c.spec.rem_w > 0,
@@ -114,6 +134,7 @@ _EXPOSED: dict[str, Callable[[BugCase], bool]] = {
     "tconv_output_padding": lambda c: c.spec.oph > 0 or c.spec.opw > 0,
     "group_offset": _groups_read_differently,
     "avgpool_divisor": _border_divisor_differs,
+    "relu_no_mask": _relu_mask_matters,
 }
 
 BUGS: dict[str, Bug] = {b.id: b for b in (
@@ -173,6 +194,13 @@ BUGS: dict[str, Bug] = {b.id: b for b in (
         "each of them must get dout / (real cells) back. Dividing by KH*KW gives the border cells too little gradient. "
         "Hidden without padding, or with count_include_pad=True, where KH*KW is right.",
         {"pool": "avg", "cip": "false", "pad": "same"}, "avgpool"),
+    Bug("relu_no_mask", "Network: the ReLU mask forgotten in the backward", "backward",
+        "dx = dout  # ReLU's backward", "dx = dout * (x > 0)  # no gradient where the forward gave 0",
+        "ReLU passes a cell on only where its input is positive, so its backward must multiply the upstream gradient "
+        "by the same mask [x > 0]. Without it the gradient flows back through cells the forward pass zeroed, as if the "
+        "ReLU were not there: dx is the gradient of the stack without its ReLUs. Hidden when the stack has no ReLU or "
+        "every ReLU input is positive (an input of ones straight into a ReLU); random data exposes it.",
+        {"net": "c3,relu,c3", "data": "random"}, "network"),
 )}
 
 
@@ -180,8 +208,8 @@ BUGS: dict[str, Bug] = {b.id: b for b in (
 class BugRun:
     """What the buggy code returns (or the error it raises) beside the correct result (the same code, bug off).
 
-    The result is what the bug's kind computes (KINDS[bug.kind].result): dx (conv_backward, avgpool), y' (transposed)
-    or y (grouped), all (N, channels, rows, columns).
+    The result is what the bug's kind computes (KINDS[bug.kind].result): dx (conv_backward, avgpool, network: the
+    network's input gradient), y' (transposed) or y (grouped), all (N, channels, rows, columns).
     """
 
     bug: Bug
@@ -285,15 +313,37 @@ def _avgpool_run(case: BugCase, method: str, bug: str | None):
     return avg_pool2d_backward_spec(dout, x, case.spec, case.count_include_pad, _bug=bug), None, None  # dx
 
 
+def _network_inputs(case: BugCase) -> tuple:
+    """(planned, params, x, dout) of a network case, params and dout defaulted (init_params seed 0, all ones)."""
+    ns: NetSpec = case.spec
+    params = case.params if case.params is not None else init_params(ns.planned, 0)
+    (x,) = _f64(case.x)
+    dout = np.ones(ns.output_shape) if case.dout is None else np.asarray(case.dout, dtype=np.float64)
+    return ns.planned, params, x, dout
+
+
+def _network_run(case: BugCase, method: str, bug: str | None):
+    if bug is not None and bug != "relu_no_mask":
+        raise ValueError(f"_bug: {bug!r} is not a bug of the network's backward (its bug: 'relu_no_mask').")
+    planned, params, x, dout = _network_inputs(case)
+    acts = forward(planned, x, params)
+    return backward(planned, acts, params, dout, skip_relu_mask=bug is not None).grads[0], None, None  # dx
+
+
+def _entries(run: BugRun, size: int, max_entries: int | None) -> np.ndarray | None:
+    """The flat entries to estimate (None: all): a seeded sample that always includes some the bug got wrong."""
+    entries = sample_entries(size, max_entries, np.random.default_rng(0))
+    if entries is not None:  # a sample must not miss the bug: always estimate some of the entries it got wrong
+        entries = np.union1d(entries, np.flatnonzero(run.wrong_mask)[: max_entries // 4])
+    return entries
+
+
 def _central(run: BugRun, var: np.ndarray, loss: Callable[[], float], magnitude: float, h: float,
              max_entries: int | None) -> tuple[np.ndarray, float]:
     """Central differences of loss() with respect to var (perturbed in place), on a sample of entries that always
     includes some the bug got wrong; and the estimate's rounding noise."""
     noise = ROUNDING_FACTOR * EPS * magnitude / h
-    entries = sample_entries(var.size, max_entries, np.random.default_rng(0))
-    if entries is not None:  # a sample must not miss the bug: always estimate some of the entries it got wrong
-        entries = np.union1d(entries, np.flatnonzero(run.wrong_mask)[: max_entries // 4])
-    return numerical_gradient(loss, var, h, entries=entries), noise
+    return numerical_gradient(loss, var, h, entries=_entries(run, var.size, max_entries)), noise
 
 
 def _conv_backward_estimate(run, case, h, max_entries):
@@ -357,6 +407,49 @@ def _avgpool_estimate(run, case, h, max_entries):
     return _central(run, x, loss, magnitude, h, max_entries)
 
 
+def _held_forward(planned, params, acts, x: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """The network's output for input x with every ReLU's on/off and every max window's pick held as they are for the
+    activations `acts` (the network is linear in x then). absolute: |x| through the layers with |w| and |b| (the
+    magnitude of every product the output adds up, for the rounding noise)."""
+    a = np.abs(x) if absolute else x
+    for p, prm, held in zip(planned, params, acts):  # held: the layer's input at the point of the check
+        kind = p.layer.kind
+        if kind == "relu":
+            a = a * (held > 0)
+        elif kind == "max":
+            ps = pool_spec(held.shape, p.layer.k, p.layer.s, p.layer.p)  # held may be one sample of the batch
+            k, _ = max_pool2d_argmax(held, ps)  # the first maximum of each window at that point
+            a = np.take_along_axis(_windows(a, ps), k[..., None], axis=-1)[..., 0]
+        else:
+            a = layer_forward(p, a, (np.abs(prm[0]), np.abs(prm[1])) if absolute and kind == "conv" else prm)
+    return a
+
+
+def _held_loss(planned, params, held, x: np.ndarray, dout: np.ndarray) -> float:
+    return float(np.sum(_held_forward(planned, params, held, x) * dout))
+
+
+def _network_estimate(run, case, h, max_entries):
+    """dL/dx by central differences, L = sum(forward(x) * dout), with each ReLU's on/off and each max window's pick
+    held as at x: where no ReLU input is 0 and no window ties, a step of h flips neither, and this is the plain central
+    difference; at such a kink it is PyTorch's rule (no gradient through a ReLU input of 0, the first maximum)."""
+    planned, params, x0, dout = _network_inputs(case)
+    acts = forward(planned, x0, params)
+    entries = _entries(run, x0.size, max_entries)
+    per = x0[0].size
+    grad = np.full(x0.shape, np.nan) if entries is not None else np.zeros(x0.shape)
+    magnitude = 0.0
+    for n in range(x0.shape[0]):  # a step in sample n moves only sample n's part of L: run the network on it alone
+        held = tuple(a[n:n + 1] for a in acts)
+        xn, dn = np.array(x0[n:n + 1]), dout[n:n + 1]  # xn: a private copy, perturbed in place
+        loss = partial(_held_loss, planned, params, held, xn, dn)
+        mine = None if entries is None else entries[(entries >= n * per) & (entries < (n + 1) * per)] - n * per
+        if mine is None or mine.size:
+            grad[n] = numerical_gradient(loss, xn, h, entries=mine)[0]
+        magnitude = max(magnitude, float(np.sum(_held_forward(planned, params, held, xn, absolute=True) * np.abs(dn))))
+    return grad, ROUNDING_FACTOR * EPS * magnitude / h
+
+
 def _conv_backward_reference(case: BugCase) -> np.ndarray:
     dout, x, w = _f64(case.dout, case.x, case.w)
     return conv2d_backward_spec(dout, x, w, case.spec, "loops")[0]
@@ -383,6 +476,39 @@ def _avgpool_reference(case: BugCase) -> np.ndarray:
             r0, c0 = ps.window_origin(i, j)
             dxpad[:, :, r0:r0 + ps.kh, c0:c0 + ps.kw] += (dout[:, :, i, j] / divisor[i, j])[:, :, None, None]
     return dxpad[:, :, ps.top:ps.top + ps.h, ps.left:ps.left + ps.w]
+
+
+def _max_pool_reference(dout: np.ndarray, x: np.ndarray, ps: ConvSpec) -> np.ndarray:
+    """The definition one window at a time: dout[..., i, j] goes to window (i, j)'s first maximum (row-major)."""
+    xpad = pad_input(x, ps, value=-np.inf)
+    dxpad = np.zeros((ps.n, ps.c, ps.hp, ps.wp))
+    for i in range(ps.oh):
+        for j in range(ps.ow):
+            r0, c0 = ps.window_origin(i, j)
+            window = xpad[:, :, r0:r0 + ps.kh, c0:c0 + ps.kw]
+            for n in range(ps.n):
+                for c in range(ps.c):
+                    u, v = np.unravel_index(int(np.argmax(window[n, c])), (ps.kh, ps.kw))
+                    dxpad[n, c, r0 + u, c0 + v] += dout[n, c, i, j]
+    return crop_padding(dxpad, ps)
+
+
+def _network_reference(case: BugCase) -> np.ndarray:
+    """The chain rule written out with each layer's definition: the convolutions' loop backward, ReLU's mask, the
+    pooling windows one at a time."""
+    planned, params, x, g = _network_inputs(case)
+    acts = forward(planned, x, params)
+    for p, prm, a in reversed(list(zip(planned, params, acts))):
+        kind = p.layer.kind
+        if kind == "conv":
+            g = conv2d_backward_spec(g, a, prm[0], p.spec, "loops")[0]
+        elif kind == "relu":
+            g = np.where(a > 0, g, 0.0)
+        elif kind == "max":
+            g = _max_pool_reference(g, a, p.spec)
+        else:
+            g = _avgpool_reference(BugCase(p.spec, a, None, g, True))
+    return g
 
 
 @dataclass(frozen=True)
@@ -414,6 +540,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("avgpool", "dx", "input channel c", "average pooling's backward (`avg_pool2d_backward_spec`, by `{method}`)",
          _avgpool_run, "Gradient check (central differences of L = sum(avg_pool2d(x) * dout) with respect to x)",
          _avgpool_estimate, _avgpool_reference, "the window-by-window definition's dx"),
+    Kind("network", "dx", "input channel c", "`{method}` of the network (`convviz.network.backward`, the chain rule one "
+         "layer at a time)", _network_run, "Gradient check (central differences of L = sum(network(x) * dout) with "
+         "respect to x, each ReLU's on/off and each max window's pick held as at x)",
+         _network_estimate, _network_reference, "the chain rule written out layer by layer"),
 )}
 
 

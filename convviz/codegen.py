@@ -373,6 +373,100 @@ print("analytic gradients are right" if max(errors) < 1e-6 else "analytic and nu
 }
 
 
+NETWORK_BODY = """
+
+# ---- every layer as plain NumPy (docs/teaching.md, A network)
+def windows(a, k, s, p, d, fill):
+    # (N, C, H, W) -> (N, C, OH, OW, K, K): each output cell's window of a, padded by p cells of `fill` on every side
+    apad = np.pad(a, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)  # (N, C, H+2p, W+2p)
+    ek = d * (k - 1) + 1  # the window's span with dilation
+    oh, ow = (apad.shape[2] - ek) // s + 1, (apad.shape[3] - ek) // s + 1
+    out = np.empty(a.shape[:2] + (oh, ow, k, k))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = apad[:, :, i * s : i * s + ek : d, j * s : j * s + ek : d]
+    return out
+
+
+def scatter(gwin, shape, k, s, p, d):
+    # (N, C, OH, OW, K, K) window gradients -> (N, C, H, W): each added back where its window read (overlaps add up)
+    n, c, h, w = shape
+    gpad = np.zeros((n, c, h + 2 * p, w + 2 * p))
+    ek = d * (k - 1) + 1
+    for i in range(gwin.shape[2]):
+        for j in range(gwin.shape[3]):
+            gpad[:, :, i * s : i * s + ek : d, j * s : j * s + ek : d] += gwin[:, :, i, j]
+    return gpad[:, :, p : p + h, p : p + w]  # the padding's share is dropped
+
+
+def layer_forward(layer, a, params):
+    kind = layer[0]
+    if kind == "relu":
+        return np.maximum(a, 0.0)
+    k, s, p, d, g = layer[1:]
+    if kind == "max":
+        return windows(a, k, s, p, d, -np.inf).max(axis=(-2, -1))  # padding never wins
+    if kind == "avg":
+        return windows(a, k, s, p, d, 0.0).sum(axis=(-2, -1)) / (k * k)  # padding counts in the divisor
+    w, b = params  # (F, C/G, K, K), (F,)
+    win = windows(a, k, s, p, d, 0.0)  # (N, C, OH, OW, K, K)
+    F, CG = w.shape[:2]
+    y = np.empty((a.shape[0], F) + win.shape[2:4])  # (N, F, OH, OW)
+    for f in range(F):
+        c0 = (f // (F // g)) * CG  # the first input channel of f's group
+        y[:, f] = np.einsum("ncijuv,cuv->nij", win[:, c0 : c0 + CG], w[f]) + b[f]
+    return y
+
+
+def layer_backward(layer, dout, a, params):
+    # dL/da (and dw, db for a convolution) from dL/dy = dout, for y = layer_forward(layer, a, params)
+    kind = layer[0]
+    if kind == "relu":
+        return dout * (a > 0), None, None  # the mask: no gradient where the input was <= 0
+    k, s, p, d, g = layer[1:]
+    if kind == "max":
+        win = windows(a, k, s, p, d, -np.inf)  # (N, C, OH, OW, K, K)
+        flat = win.reshape(win.shape[:4] + (k * k,))
+        first = flat.argmax(axis=-1)[..., None]  # each window's first maximum
+        gwin = np.zeros_like(flat)
+        np.put_along_axis(gwin, first, dout[..., None], axis=-1)
+        return scatter(gwin.reshape(win.shape), a.shape, k, s, p, d), None, None
+    if kind == "avg":
+        gwin = np.broadcast_to((dout / (k * k))[..., None, None], dout.shape + (k, k))  # spread evenly
+        return scatter(gwin, a.shape, k, s, p, d), None, None
+    w, b = params
+    win = windows(a, k, s, p, d, 0.0)  # (N, C, OH, OW, K, K)
+    F, CG = w.shape[:2]
+    gwin, dw = np.zeros_like(win), np.zeros_like(w)
+    for f in range(F):
+        c0 = (f // (F // g)) * CG
+        gwin[:, c0 : c0 + CG] += dout[:, f][:, None, :, :, None, None] * w[f][None, :, None, None]
+        dw[f] = np.einsum("ncijuv,nij->cuv", win[:, c0 : c0 + CG], dout[:, f])
+    return scatter(gwin, a.shape, k, s, p, d), dw, dout.sum(axis=(0, 2, 3))
+
+
+# ---- forward through the stack, then a one-hot gradient back through it, one layer at a time
+acts = [x]  # a0 = x, a1, ..., aL
+for layer, params in zip(LAYERS, PARAMS):
+    acts.append(layer_forward(layer, acts[-1], params))
+n, f, i, j = CELL
+grads = [np.zeros_like(acts[-1])]  # dL/daL: one-hot at the chosen output cell
+grads[0][n, f, i, j] = 1.0
+dws, dbs = [None] * len(LAYERS), [None] * len(LAYERS)
+for l in range(len(LAYERS) - 1, -1, -1):  # the chain rule: dL/da_l from dL/da_(l+1)
+    dx, dws[l], dbs[l] = layer_backward(LAYERS[l], grads[0], acts[l], PARAMS[l])
+    grads.insert(0, dx)
+for l, a in enumerate(acts):
+    show(f"a{l}", a)
+for l, g in enumerate(grads):
+    show(f"g{l}", g)
+for l in range(len(LAYERS)):
+    if dws[l] is not None:
+        show(f"dw{l + 1}", dws[l])
+        show(f"db{l + 1}", dbs[l])
+"""
+
+
 @dataclass(frozen=True)
 class Script:
     """One "Code for this view" script: what it reproduces, the arrays it embeds, and its computation."""
@@ -403,6 +497,8 @@ SCRIPTS = {  # named by convviz.stages' records (Stage.script)
     "gradcheck": Script("Gradient check by central differences", ("x", "w", "b", "dout"), _BODIES["gradcheck"]),
     "groups": Script("Grouped convolution: which input channels each output channel reads, and what it saves",
                      ("x", "w", "b"), _BODIES["groups"]),
+    "network": Script("A small network: forward through the layers, a one-hot gradient back through them", ("x",),
+                      NETWORK_BODY),
 }
 GROUP_AWARE = ("groups", "maxpool", "avgpool", "conv_transpose")  # the scripts that are right for any groups
 
@@ -470,3 +566,31 @@ def script_for(
         shapes = {"x": "(N, CIN, H, W) the transposed layer's input x'", "w": "(CIN, COUT, KH, KW)"}
         return doc + HELPERS + _transposed_geometry(transposed) + _data(arrays, shapes) + record.body
     return (doc + HELPERS + _geometry(spec) + extra + _data(arrays, SHAPES) + record.body)
+
+
+def network_script(ns, x: np.ndarray, params, cell: tuple[int, int, int, int], settings_text: str = "") -> str:
+    """The network page's script: the stack (a convviz.network.NetSpec), its input x (N, C, H, W), every
+    convolution's (w, b) (init_params'), and the one-hot's output cell (n, f, i, j). NumPy only; prints every
+    activation a_l, every gradient g_l = dL/da_l and each convolution's dw, db."""
+    record = SCRIPTS["network"]
+    safe = "".join(ch for ch in settings_text if ch.isalnum() or ch in " =&?,;.:_-+()/") or "(defaults)"
+    doc = (f'"""{record.title}.\n\nGenerated by convviz for the settings: {safe}\n'
+           "Self-contained: needs only NumPy (python this_file.py). The arrays below are the page's exact data.\n"
+           f'The stack: {ns.text}."""\n')
+    lines = ["\n\n# ---- the stack: (kind, kernel K, stride S, padding P, dilation D, groups G) per layer", "LAYERS = ["]
+    for layer in ns.layers:
+        entry = '("relu",)' if layer.kind == "relu" else (f'("{layer.kind}", {layer.k}, {layer.s}, {layer.p}, '
+                                                           f'{layer.d}, {layer.g})')
+        lines.append(f"    {entry},  # {layer.token}")
+    lines.append("]")
+    data = "\n".join(lines) + f"\nCELL = {tuple(int(v) for v in cell)}  # (n, f, i, j): the one-hot's output cell\n"
+    data += _data({"x": np.asarray(x)}, {"x": "(N, C, H, W)"})
+    names = []
+    for l, prm in enumerate(params, 1):
+        if prm is None:
+            names.append("None")
+            continue
+        data += _array_line(f"w{l}", prm[0], "(F, C/G, K, K)") + _array_line(f"b{l}", prm[1], "(F,)")
+        names.append(f"(w{l}, b{l})")
+    data += f"PARAMS = [{', '.join(names)}]  # each convolution's weights; None for the other layers\n"
+    return doc + HELPERS + data + record.body

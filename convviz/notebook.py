@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .geometry import ConvSpec, spec_for
+from .network import NetSpec
 from .pool import pool_spec
 from .stages import PAGES, STAGES, Arrays, stages_of
 from .traces.base import Trace
@@ -38,6 +39,9 @@ STAGE_OPTIONS = {
     "output_padding": _stages(lambda r: r.kind == "transposed"),
     "count_include_pad": _stages(lambda r: "cip" in r.options),
     "max_entries": _stages(lambda r: "max_entries" in r.options),
+    "net": _stages(lambda r: r.kind == "network"),
+    "cell": _stages(lambda r: r.kind == "network"),
+    "seed": _stages(lambda r: r.kind == "network"),
 }
 
 
@@ -140,6 +144,11 @@ def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, group
     record = STAGES[name]
     none = np.zeros((0, 0, 0, 0))  # an array the stage does not read
     x4 = _promote(_as_array(_given(x, "x", name, "an input x"), "x"), "x", _X_LAYOUTS, "(N, C, H, W)")
+    if record.kind == "network":
+        if "net" not in options:
+            raise ValueError(f"net: stage {name!r} needs the layers, e.g. net=\"c3,relu,c3\" (convviz/network.py's "
+                             "grammar); it makes its own small weights (seed=...).")
+        return NetSpec.create(options["net"], x4.shape), Arrays(x4, none, none, none)
     if record.kind == "pool":
         if groups != 1:
             raise ValueError(f"groups: pooling has none (each channel is pooled alone), got {groups}. Leave groups=1.")
@@ -174,6 +183,8 @@ def _layer_and_arrays(name: str, x, w, b, dout, stride, padding, dilation, group
 def _counts(name: str, layer, arrays: Arrays) -> dict[str, tuple[int, str]]:
     """How many samples / output / input channels the picks n, f, c choose among, and what they are."""
     kind = STAGES[name].kind
+    if kind == "network":
+        return {"n": (layer.input_shape[0], "sample"), "f": (layer.output_shape[1], "output channel of the last layer")}
     if kind == "transposed":
         return {"n": (layer.n, "sample"), "f": (layer.cout, "output channel"), "c": (layer.cin, "input channel")}
     n, c = arrays.x.shape[:2]
@@ -196,6 +207,11 @@ def build_trace(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding
         picks["cip"] = "true" if options["count_include_pad"] else "false"
     if "max_entries" in options:
         picks["max_entries"] = options["max_entries"]
+    if record.kind == "network":
+        oh, ow = layer.output_shape[2:]
+        i, j = options.get("cell", (0, 0))
+        picks.update(i=_pick(i, "cell row", oh, "output row"), j=_pick(j, "cell column", ow, "output column"),
+                     seed=int(options.get("seed", 0)))
     return record.build(layer, arrays, **picks)
 
 
@@ -220,7 +236,7 @@ def show(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dil
     Args:
         stage: a stage of the catalog (convviz.stages.STAGES: "shapes", "forward", "im2col_indices", "im2col_gather",
             "im2col_product", "strided", "transposed", "col2im", "weight_grad", "tconv_scatter", "tconv_direct",
-            "tconv_gradient", "groups", "maxpool", "avgpool", "gradcheck") or an app page's url path, which means the
+            "tconv_gradient", "groups", "maxpool", "avgpool", "network", "gradcheck") or an app page's url path, which means the
             first stage that page draws (`ALIASES`: "input_gradient" -> "transposed", "im2col" -> "im2col_indices",
             "weight_gradient" -> "weight_grad", "conv_transpose" -> "tconv_scatter", "grouped" -> "groups").
         x: the input, (N, C, H, W); (C, H, W) is one sample and (H, W) one sample of one channel.
@@ -249,6 +265,10 @@ def show(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dil
             output_padding: the transposed stages' output padding (int or (oph, opw)); default 0.
             count_include_pad: "avgpool" divides by the whole window, padding included (True, PyTorch's default) or
                 by its real cells (False).
+            net: "network"'s layers, e.g. "c3p1,relu,max2,c3" (convviz/network.py's grammar; x alone is the input,
+                the weights are its own: small integers from `seed`, biases centring each convolution's output);
+                cell: the output cell (i, j) whose receptive field and one-hot gradient it draws (default (0, 0)),
+                of sample n and output channel f.
             max_entries: "gradcheck"'s central-difference estimates per array (default 200; None: every entry).
                 "gradcheck" also runs every backward method, the pure-Python loops included: keep its layer small
                 (e.g. 2 x 8 x 16 x 16 input and 16 3 x 3 kernels take ~25 s; the other stages take ~1-4 s even at
@@ -264,7 +284,7 @@ def show(stage: str, x=None, w=None, b=None, dout=None, stride=1, padding=0, dil
     from .figures import trace_figure  # plotly is needed from here on only
 
     record = STAGES[name]
-    return trace_figure(trace, rows=[list(r) for r in record.rows] or None, clickable=record.clickable,
+    return trace_figure(trace, rows=[list(r) for r in record.rows_of(trace)], clickable=record.clickable,
                         max_width=options.get("width", EXPORT_WIDTH), max_height=options.get("height"),
                         cell_px=options.get("cell_px", EXPORT_CELL_PX),
                         font_size=options.get("font_size", EXPORT_FONT_SIZE), controls=True)

@@ -1,8 +1,9 @@
 """Predict-then-reveal questions built from a layer's geometry (and its data where the answer needs values).
 
-Each maker is a pure function of a layer's spec (a `ConvSpec`, or a `TransposedSpec` for the transposed
-convolution's size; plus `x` for im2col) and a question seed, so the same settings and seed always give the same
-question, and a new seed gives a new question from the same settings.
+Each maker is a pure function of a layer's spec (a `ConvSpec`, a `TransposedSpec` for the transposed
+convolution's size, or the network page's stack, a `NetSpec`, for its receptive field; plus `x` for im2col) and a
+question seed, so the same settings and seed always give the same question, and a new seed gives a new question from
+the same settings.
 
 Coordinates: cells are named (row, column) in INPUT coordinates, the labels the figures put on the padded
 input's axes: row 0 is the first real input row, padding rows are -1, -2, ... above and H, H+1, ... below.
@@ -10,7 +11,8 @@ Questions about cells ask for real input cells only (padding excluded): padding 
 no gradient anyone keeps. The im2col question asks for values, padding zeros included, because the column
 holds them.
 
-A grader accepts equivalent answers: "4x4", "4 x 4", "(4, 4)", "4 by 4" for a size; cells in any order,
+A grader accepts equivalent answers: "4x4", "4 x 4", "(4, 4)", "4 by 4" for a size (and "5" for a square one, the
+receptive field); cells in any order,
 repeated or not, typed as "(0, 1) (2, 3)" or picked as labels; values separated by commas or spaces,
 within the rounding the prompt states; a count as "296", "1,234" or "296 parameters". A wrong answer that is a
 known slip (the output padding left out, the biases forgotten, ...) gets a hint naming the slip.
@@ -20,11 +22,12 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .geometry import ConvSpec, common_divisors, pad_input
+from .network import MAX_KERNEL, MAX_LAYERS, Layer, NetSpec, parse_layer, receptive_field
 from .transposed import TransposedSpec
 
 Cell = tuple[int, int]
@@ -69,6 +72,8 @@ class Question:
     how_to_answer: str
     choices: tuple[Cell, ...] = ()
     mistakes: tuple[tuple[tuple, str], ...] = ()
+    subject: str = "the output"  # SIZE: what the size is of, as the feedback names it
+    square: bool = False  # SIZE: rows = columns always, so one number n is read as n x n
 
     @property
     def answer_text(self) -> str:
@@ -156,13 +161,16 @@ def _slip(q: Question, got: tuple) -> str:
 
 def _grade_size(q: Question, text: str) -> Grade:
     got = parse_size(text)
+    if got is None and q.square and (n := parse_count(text)) is not None:
+        got = (n, n)
     if got is None:
-        return Grade(False, False, "Type two whole numbers, OH then OW, e.g. 4 x 3.")
+        return Grade(False, False, ("Type one whole number r, or rows x columns, e.g. 5 or 5 x 5." if q.square else
+                                    "Type two whole numbers, OH then OW, e.g. 4 x 3."))
     if got == tuple(q.answer):
-        return Grade(True, True, f"Right: the output is {q.answer_text}.")
+        return Grade(True, True, f"Right: {q.subject} is {q.answer_text}.")
     hint = (" (you have the two numbers the other way round: OH first, then OW)" if got[::-1] == tuple(q.answer)
             else _slip(q, got))
-    return Grade(False, True, f"Not quite: you said {got[0]} x {got[1]}, the output is {q.answer_text}{hint}.")
+    return Grade(False, True, f"Not quite: you said {got[0]} x {got[1]}, {q.subject} is {q.answer_text}{hint}.")
 
 
 def _grade_count(q: Question, text: str) -> Grade:
@@ -553,6 +561,135 @@ def grouped_params_question(spec: ConvSpec, seed: int = 0) -> Question:
     )
 
 
+# ------------------------------------------------------------------------------------------- receptive field
+
+
+def _stack_text(ns: NetSpec) -> str:
+    """The stack's layers as a question states them, numbered from the input."""
+    return "; ".join(f"{i}. {p.layer.describe()}" for i, p in enumerate(ns.planned, 1))
+
+
+def _net_variants(ns: NetSpec) -> list[tuple[str, dict]]:
+    """The current stack, then stacks one change away: a layer's stride, kernel or dilation changed, or a layer
+    added (before the first, after the first or after the last). Layers are rebuilt from their tokens, so one the
+    grammar refuses (a pooling window too small for its padding) raises NetError and is skipped."""
+    layers = ns.layers
+    out: list[tuple[str, dict]] = [("the current stack", {"layers": layers})]
+
+    def swap(i: int, changed: Layer) -> tuple[str, ...]:
+        return tuple(changed.token if n == i else L.token for n, L in enumerate(layers))
+
+    for i, L in enumerate(layers):
+        if L.kind == "relu":
+            continue
+        name = f"layer {i + 1} ({L.token})"
+        s = 2 if L.s == 1 else 1
+        out.append((f"the current stack with {name} at stride {s}", {"tokens": swap(i, replace(L, s=s))}))
+        k = L.k + 2 if L.k + 2 <= MAX_KERNEL else L.k - 2
+        if k >= 1:
+            out.append((f"the current stack with {name} given a {k}x{k} window",
+                        {"tokens": swap(i, replace(L, k=k))}))
+        if L.kind == "conv":
+            d = 2 if L.d == 1 else 1
+            out.append((f"the current stack with {name} at dilation {d}", {"tokens": swap(i, replace(L, d=d))}))
+    if len(layers) < MAX_LAYERS:
+        tokens = tuple(L.token for L in layers)
+        out += [
+            ("the current stack with a 3x3 convolution (c3) added at the end", {"tokens": tokens + ("c3",)}),
+            ("the current stack with 2x2 max pooling (max2, stride 2) inserted after layer 1",
+             {"tokens": tokens[:1] + ("max2",) + tokens[1:]}),
+            ("the current stack with a 3x3 convolution at stride 2 (c3s2) added at the start",
+             {"tokens": ("c3s2",) + tokens}),
+        ]
+    return out
+
+
+def _field_terms(layers: tuple[Layer, ...]) -> list[tuple[int, Layer, list[tuple[int, int]]]]:
+    """(layer number, layer, (number, stride) of every windowed layer before it) for every layer with a window
+    (convolution or pooling; a ReLU reads one cell at stride 1)."""
+    terms, before = [], []
+    for i, L in enumerate(layers, 1):
+        if L.kind == "relu":
+            continue
+        terms.append((i, L, list(before)))
+        before.append((i, L.s))
+    return terms
+
+
+def _step(before: list[tuple[int, int]]) -> int:
+    return int(np.prod([s for _, s in before]))
+
+
+def receptive_field_question(ns: NetSpec, seed: int = 0) -> Question:
+    """'How many input rows x columns does one output cell of the stack read?' (the receptive field r x r).
+
+    Seed 0 asks about the current stack; other seeds about a stack one change away (a layer's stride, kernel or
+    dilation changed, or a layer added) whose receptive field differs from the current one, the current stack if no
+    such change makes a valid stack."""
+    current = ns.field.size
+
+    def create(layers: tuple[Layer, ...] = (), tokens: tuple[str, ...] = ()) -> NetSpec:
+        if tokens:
+            layers = tuple(parse_layer(t, i) for i, t in enumerate(tokens, 1))
+        candidate = NetSpec.create(layers, ns.input_shape)
+        if candidate.field.size == current:  # the page prints the current stack's field: ask about another one
+            raise ValueError("same receptive field")
+        return candidate
+
+    net, label = _what_if(ns, _net_variants(ns), seed, create, lambda n: n.layers)
+    terms = _field_terms(net.layers)
+    r = net.field.size
+    parts = [(L.effective_kernel - 1) * _step(before) for _, L, before in terms]
+    steps = []
+    for (i, L, before), part in zip(terms, parts):
+        ek = f"k' = {L.d}·({L.k} − 1) + 1 = {L.effective_kernel}" if L.d != 1 else f"k' = {L.k}"
+        if before:
+            names = "·".join(f"s_{n}" for n, _ in before)
+            values = "·".join(str(v) for _, v in before)
+            steps.append(f"layer {i} ({L.token}): {ek}, ({L.effective_kernel} − 1)·{names} = "
+                         f"({L.effective_kernel} − 1)·{values} = {part}")
+        else:
+            steps.append(f"layer {i} ({L.token}): {ek}, no stride before it: {L.effective_kernel} − 1 = {part}")
+    relus = [i for i, L in enumerate(net.layers, 1) if L.kind == "relu"]
+    jump = net.field.jump
+    explanation = (
+        "Per axis r = 1 + Σ_l (k'_l − 1)·(s_1⋯s_{l−1}): each layer widens the window by its effective kernel "
+        "k' = d(k − 1) + 1 minus one, in steps of the strides of every layer before it (pooling layers count like "
+        "convolutions"
+        + (f"; ReLU, layer{'s' if len(relus) > 1 else ''} {', '.join(map(str, relus))}, reads one cell and adds nothing"
+           if relus else "")
+        + "). " + "; ".join(steps) + f". So r = 1 + {' + '.join(map(str, parts))} = {r}: one output cell reads a "
+        f"window of {r} x {r} cells of x"
+        + (f", and neighbouring output cells' windows start s_1⋯s_L = {jump} cells apart" if jump > 1 else "")
+        + ". Dilation and strides wider than a window leave holes inside it; r counts the span, holes included."
+    )
+    windowed = [L for _, L, _ in terms]
+    strides_kept = 1 + sum(L.effective_kernel - 1 for L in windowed)
+    no_dilation = 1 + sum((L.k - 1) * _step(before) for _, L, before in terms)
+    no_pooling = receptive_field(tuple(L for L in net.layers if L.kind == "conv")).size
+    own_stride = 1 + sum(part * L.s for (_, L, _), part in zip(terms, parts))
+    summed = sum(L.effective_kernel for L in windowed)
+    mistakes = _slips((r, r), [
+        ((strides_kept,) * 2, "the strides are not multiplied in: after a stride-s layer every tap of a later layer "
+                              "steps s input cells, so its (k' − 1) counts s_1⋯s_{l−1} times"),
+        ((no_dilation,) * 2, "dilation is left out: a kernel of k taps d apart spans k' = d(k − 1) + 1 cells"),
+        ((no_pooling,) * 2, "the pooling layers are left out: a pooling window widens the field like a kernel, and "
+                            "its stride multiplies every later layer's step"),
+        ((own_stride,) * 2, "a layer's own stride spaces its output cells, not its taps: it multiplies only the "
+                            "layers after it"),
+        ((summed,) * 2, "kernel sizes do not add up: the first layer reads k' cells, each later one widens the window by "
+                        "k' − 1 (times the strides before it)"),
+    ])
+    return Question(
+        topic="receptive_field", kind=SIZE,
+        prompt=(f"Stack: {label}, that is net = {net.text} on a {net.input_shape[2]} x {net.input_shape[3]} input "
+                f"({_stack_text(net)}). What is the receptive field of one output cell of the last layer on the input "
+                f"x: how many input rows x columns does the window it reads span (holes included)?"),
+        answer=(r, r), explanation=explanation, how_to_answer="Type rows x columns, e.g. 5 x 5 (or just 5).",
+        mistakes=mistakes, subject="the receptive field", square=True,
+    )
+
+
 def gradient_question(spec: ConvSpec, seed: int = 0) -> Question:
     """The input-gradient pages alternate: where one upstream value goes, then which cells get none."""
     return (gradient_cells_question if seed % 2 == 0 else no_gradient_question)(spec, seed // 2)
@@ -570,19 +707,24 @@ TOPICS: dict[str, Callable[..., Question]] = {
     "im2col_column": lambda spec, x, seed: im2col_column_question(spec, x, seed),
     "transposed_size": lambda spec, x, seed: transposed_size_question(spec, seed + 1),
     "grouped_params": lambda spec, x, seed: grouped_params_question(spec, seed + 1),
+    # The network page prints the current stack's receptive field: its quiz asks about a stack one change away.
+    "receptive_field": lambda spec, x, seed: receptive_field_question(spec, seed + 1),
 }
-SPEC_TYPES: dict[str, type] = {"transposed_size": TransposedSpec}  # the layer a topic asks about; ConvSpec if not listed
+# The layer (or stack) a topic asks about; ConvSpec if not listed.
+SPEC_TYPES: dict[str, type] = {"transposed_size": TransposedSpec, "receptive_field": NetSpec}
 
 
 def spec_type(topic: str) -> type:
-    """The spec class `make_question(topic, ...)` takes: TransposedSpec or ConvSpec."""
+    """The spec class `make_question(topic, ...)` takes: TransposedSpec, NetSpec or ConvSpec."""
     return SPEC_TYPES.get(topic, ConvSpec)
 
 
-def make_question(topic: str, spec: ConvSpec | TransposedSpec, x: np.ndarray | None = None, seed: int = 0) -> Question:
+def make_question(topic: str, spec: ConvSpec | TransposedSpec | NetSpec, x: np.ndarray | None = None,
+                  seed: int = 0) -> Question:
     """The question of `topic` (a key of TOPICS) for this layer and seed.
 
-    spec: the layer the topic asks about, `spec_type(topic)`: a TransposedSpec for "transposed_size", else a ConvSpec.
+    spec: the layer the topic asks about, `spec_type(topic)`: a TransposedSpec for "transposed_size", the network
+        page's stack (a NetSpec) for "receptive_field", else a ConvSpec.
     x: (N, C, H, W), needed for im2col.
     """
     if topic not in TOPICS:

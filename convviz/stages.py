@@ -31,6 +31,7 @@ from .geometry import ConvSpec, same_padding_1d
 from .gradcheck import GradCheck, check_conv2d, numerical_gradient
 from .grouped import connection_matrix
 from .im2col import col2im_add_at, col2im_assign_bug, col2im_padded, im2col_gather, im2col_indices, im2col_matrix, window_view
+from .network import NetSpec, backward, forward, layer_backward, layer_forward, reach_1d, receptive_field
 from .pool import avg_pool2d_backward_spec, avg_pool2d_spec, avg_pool_divisors, max_pool2d_argmax, max_pool2d_backward_spec, pool_spec
 from .traces.base import Trace
 from .transposed import direct_transposed, scatter_full, zero_insert_pad
@@ -73,6 +74,7 @@ PAGES = (
     Page("conv_transpose", "Transposed convolution", "🔃"),
     Page("grouped", "Grouped & depthwise", "🧩"),
     Page("maxpool", "Pooling: max & average", "🔝"),
+    Page("network", "A small network", "🕸️"),
     Page("gradcheck", "Gradient check", "✅"),
     Page("methods", "Methods & speed", "⏱️"),
     Page("bug_lab", "Bug lab", "🐞"),
@@ -88,12 +90,14 @@ class Stage:
     page: the url_path of the page that draws it.
     build: (layer, arrays, **options) -> Trace, the options being the page's picks (n, f, c) and own settings.
     layer: the layer's geometry from the app's settings (the forward convolution's ConvSpec unless said otherwise).
-    kind: the layer build takes: "conv" (a ConvSpec), "pool" (a pooling ConvSpec, pool_spec's) or "transposed" (a
-        TransposedSpec); its arrays are the layer's own (a pooling stage's dout has the pooled output's shape).
+    kind: the layer build takes: "conv" (a ConvSpec), "pool" (a pooling ConvSpec, pool_spec's), "transposed" (a
+        TransposedSpec) or "network" (a NetSpec, convviz.network's stack); its arrays are the layer's own (a pooling
+        stage's dout has the pooled output's shape).
     reads: the arrays build reads, of x, w, b and dout.
     upstream: the app's upstream gradient for a stage whose dout is not the convolution's (pooling), from its layer.
     grouped: whether the stage draws grouped layers (the transposed convolution's page does not: groups = 1 there).
-    rows: the figure's rows of panel names, as the page lays them out on a wide screen.
+    rows: the figure's rows of panel names, as the page lays them out on a wide screen; or a function of the trace
+        giving them, for a stage whose panels depend on the settings (the network's layers). See `rows_of`.
     clickable: the panel whose cells jump to their step, if any.
     code: the engine functions shown under the figure ("The engine's NumPy code for this stage").
     script: the codegen script that reproduces the stage ("Code for this view"; a key of convviz.codegen.SCRIPTS).
@@ -103,7 +107,7 @@ class Stage:
     name: str
     page: str
     build: Callable[..., Trace]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[str, ...], ...] | Callable[[Trace], tuple[tuple[str, ...], ...]]
     code: tuple[Callable, ...]
     script: str
     notes: str
@@ -114,6 +118,11 @@ class Stage:
     reads: tuple[str, ...] = ("x", "w")
     upstream: Callable | None = None
     grouped: bool = True  # drawn for the settings' groups; False: for groups = 1 whatever the settings say
+
+    def rows_of(self, trace: Trace) -> tuple[tuple[str, ...], ...]:
+        """The figure's rows for this trace: the record's, or all panels in one row when it names none."""
+        rows = self.rows(trace) if callable(self.rows) else self.rows
+        return rows or (tuple(p.name for p in trace.panels),)
 
     def settings_for(self, settings):
         """The settings this stage is drawn for: the app's, with groups = 1 unless the stage draws grouped layers."""
@@ -178,6 +187,28 @@ def _transposed_layer(settings):
     return settings.transposed()
 
 
+def network_of(settings) -> NetSpec:
+    """The network page's stack (settings.net) on the sidebar's input (N, C, H, W); raises NetError with the fix."""
+    return NetSpec.create(settings.net, (settings.n, settings.cin, settings.h, settings.w))
+
+
+def network_cell(settings, ns: NetSpec) -> tuple[int, int, int, int]:
+    """(n, f, i, j): the output cell the network page's one-hot gradient starts from: sample 0, channel 0, and the
+    settings' (ri, rj) held inside the output."""
+    _, _, oh, ow = ns.output_shape
+    return 0, 0, min(settings.ri, oh - 1), min(settings.rj, ow - 1)
+
+
+def _network(ns: NetSpec, a, n=0, f=0, i=0, j=0, seed=0):
+    return T.network_trace(a.x, ns, seed=seed, n=n, f=f, i=i, j=j)
+
+
+def _network_rows(trace: Trace) -> tuple[tuple[str, ...], ...]:
+    """The activations a0..aL over their gradients g0..gL, the weight-free path counts beside g0's row."""
+    names = [p.name for p in trace.panels]
+    return (tuple(x for x in names if x.startswith("a")), tuple(x for x in names if x.startswith("g")) + ("paths",))
+
+
 def _gradcheck(spec, a, n=0, f=0, max_entries=GRADCHECK_SAMPLE, progress=None):
     return T.gradcheck_trace(a.x, a.w, a.b, a.dout, spec, n=n, f=f, progress=progress, max_entries=max_entries)
 
@@ -236,6 +267,10 @@ STAGE_LIST = (
           code=(avg_pool_divisors, avg_pool2d_spec, avg_pool2d_backward_spec), script="avgpool",
           notes="Average pooling", options=("n", "c", "cip"),
           layer=_pool_layer, kind="pool", reads=("x", "dout"), upstream=_pool_upstream),
+    Stage("network", "network", _network, rows=_network_rows,
+          code=(layer_forward, layer_backward, forward, backward, receptive_field, reach_1d),
+          script="network", notes="A network: receptive fields and backpropagation through layers",
+          options=("n", "f", "i", "j", "seed"), layer=network_of, kind="network", reads=("x",)),
     Stage("gradcheck", "gradcheck", _gradcheck,
           rows=(("dx_a", "dx_n", "dx_e"), ("dw_a", "dw_n", "dw_e"), ("db_a", "db_n", "db_e")),
           code=(numerical_gradient, check_conv2d, GradCheck), script="gradcheck", notes="Gradient check",
@@ -253,7 +288,7 @@ def _check_catalog() -> None:
     """The records agree with each other: unique names, every stage on a known page."""
     assert len(STAGES) == len(STAGE_LIST), "two stages share a name"
     assert len(PAGE) == len(PAGES), "two pages share a url_path"
-    assert all(s.kind in ("conv", "pool", "transposed") for s in STAGE_LIST), "a stage of an unknown kind"
+    assert all(s.kind in ("conv", "pool", "transposed", "network") for s in STAGE_LIST), "a stage of an unknown kind"
     from .codegen import SCRIPTS
 
     for s in STAGE_LIST:

@@ -14,9 +14,9 @@ from convviz.ui.settings import CHOICE_FIELDS, INT_BY_KEY
 ctx = page_context(
     f"Bug lab: {len(BUGS)} classic mistakes",
     "Each bug below is one wrong line switched on inside the engine's own code (nothing here runs user code): "
-    "convolution backward, the transposed convolution, grouped convolution and average pooling. Some settings hide "
-    "a bug completely; the check catches it as soon as the settings expose it. To test your own implementation, run "
-    "`convviz.testing.check_conv2d` in a notebook.",
+    "convolution backward, the transposed convolution, grouped convolution, average pooling and a small network's "
+    "backward. Some settings hide a bug completely; the check catches it as soon as the settings expose it. To test "
+    "your own implementation, run `convviz.testing.check_conv2d` in a notebook.",
 )
 show_about(ctx.about)  # before the bug's lines: the figure here comes after the choice of bug
 bug_id = st.selectbox("Bug", list(BUGS), format_func=lambda k: BUGS[k].title, key="bug_lab_bug")
@@ -55,8 +55,8 @@ def pick_indices(prefix: str, **axes: tuple[str, int, int]) -> tuple[int, ...]:
 def expose_button() -> None:
     exposing = exposing_settings(s, bug_id)  # the same validation as a URL's
     shown = {"kernel": KERNEL_PRESETS, "data": INPUT_PRESETS}  # as the sidebar names a preset
-    changes = ", ".join(f"{INT_BY_KEY[k].label if k in INT_BY_KEY else CHOICE_FIELDS[k][0]} = {shown.get(k, {}).get(v, v)}"
-                        for k, v in bug.expose.items())
+    labels = {k: f.label for k, f in INT_BY_KEY.items()} | {k: c[0] for k, c in CHOICE_FIELDS.items()} | {"net": "network"}
+    changes = ", ".join(f"{labels.get(k, k)} = {shown.get(k, {}).get(v, v)}" for k, v in bug.expose.items())
     st.button(f"Switch to {escape_md(changes)}", key="bug_lab_expose", on_click=apply_settings, args=(exposing,),
               help="Changes the settings here, keeping this bug selected.")
 

@@ -50,3 +50,28 @@ def grouped_layer(prompt: str) -> tuple[int, int, int, int, int, bool]:
     c, f, kh, kw, g = map(int, GROUPED_RE.search(prompt).groups())
     assert ("weights plus biases" in prompt) != ("weights only" in prompt), prompt
     return c, f, kh, kw, g, "weights plus biases" in prompt
+
+
+NET_RE = re.compile(r"net = ([a-z0-9,]+) on a")
+LAYER_TOKEN_RE = re.compile(r"^(c|max|avg)(\d+)((?:[spdfg]\d+)*)$")
+
+
+def net_of(prompt: str) -> str:
+    """The stack (net text) a receptive-field prompt states."""
+    return NET_RE.search(prompt).group(1)
+
+
+def field_by_hand(net: str) -> int:
+    """The receptive field r of a stack's output cell, per axis, by walking one output cell's window back to the input
+    layer by layer (the definition, not the closed form): a span of rows [a, b] of a layer's output reads the rows
+    [a*s, b*s + d*(k - 1)] of its (padded) input; ReLU reads the same cell. Pooling strides default to the window."""
+    a, b = 0, 0
+    for token in reversed(net.split(",")):
+        if token == "relu":
+            continue
+        head, k, opts = LAYER_TOKEN_RE.match(token).groups()
+        k = int(k)
+        values = dict((o[0], int(o[1:])) for o in re.findall(r"[spdfg]\d+", opts))
+        s, d = values.get("s", 1 if head == "c" else k), values.get("d", 1)
+        a, b = a * s, b * s + d * (k - 1)
+    return b - a + 1

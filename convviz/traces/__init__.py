@@ -12,12 +12,13 @@ from .forward import (
     strided_trace,
 )
 from .grouped import groups_trace
+from .network import network_trace
 from .pooling import avgpool_trace
 from .transposed_conv import tconv_direct_trace, tconv_gradient_trace, tconv_scatter_trace
 
 __all__ = [
     "Check", "Highlight", "Panel", "Step", "Trace", "pick_steps",
     "avgpool_trace", "col2im_trace", "forward_trace", "gradcheck_trace", "groups_trace", "im2col_gather_trace", "im2col_index_trace",
-    "im2col_product_trace", "maxpool_trace", "padding_modes_table", "shapes_trace", "strided_trace",
+    "im2col_product_trace", "maxpool_trace", "network_trace", "padding_modes_table", "shapes_trace", "strided_trace",
     "tconv_direct_trace", "tconv_gradient_trace", "tconv_scatter_trace", "transposed_trace", "weight_grad_trace",
 ]

@@ -2,7 +2,10 @@
 
 Each bug runs on its kind's layer, built from the settings as the page of that layer builds it (`bug_case`): the
 convolution's (Settings.spec, with its groups), the transposed convolution page's (Settings.transposed, groups 1,
-kernels in the (CIN, COUT, KH, KW) layout) or the pooling page's (convviz.stages.pooling_of, its own upstream gradient).
+kernels in the (CIN, COUT, KH, KW) layout), the pooling page's (convviz.stages.pooling_of, its own upstream gradient)
+or the network page's (convviz.stages.network_of: the stack `net` on the sidebar's input x, its weights
+init_params(planned, seed, x) as the network page makes them, and a random upstream gradient of its output's shape,
+so that many cells of dx show).
 
 Running the buggy and the correct code, the reference and above all the central-difference check takes up to about a
 second at the largest settings; a rerun with the same settings and bug (a click on the sample selector, presenter mode,
@@ -20,7 +23,8 @@ import streamlit as st
 from ..bugs import BUGS, BugCase, BugCheck, BugRun, check_bug, live_check, run_bug
 from ..data import make_dout
 from ..figures.bug_figure import bug_figure
-from ..stages import POOL_DOUT_SEED, pooling_of, transposed_weights
+from ..network import init_params
+from ..stages import POOL_DOUT_SEED, network_of, pooling_of, transposed_weights
 from .housekeeping import register_releaser
 from .page import build_arrays
 from .settings import Settings, parse_query, to_query
@@ -39,6 +43,10 @@ def bug_case(settings: Settings, bug_id: str) -> BugCase:
         tspec = plain.transposed()
         a = build_arrays(plain)
         return BugCase(tspec, a.x, transposed_weights(a))
+    if kind == "network":
+        ns = network_of(settings)  # NetError (a ValueError) names the layer that does not fit and the fix
+        x = build_arrays(settings).x
+        return BugCase(ns, x, None, make_dout(ns.output_shape, settings.seed), params=init_params(ns.planned, settings.seed, x))
     spec = settings.spec()
     a = build_arrays(settings)
     if kind == "avgpool":
@@ -70,6 +78,9 @@ def layer_line(case: BugCase, kind: str) -> str:
     if kind == "transposed":
         return (f"Transposed layer: x' {s.input_shape} · w {s.weight_shape} (CIN, COUT, KH, KW) · stride {s.stride} · "
                 f"padding p {s.padding} · output padding a {s.output_padding} · dilation {s.dilation} → y' {s.output_shape}")
+    if kind == "network":
+        shapes = " → ".join(f"{p.layer.token} {p.out_shape}" for p in s.planned)
+        return f"Network {s.text}: x {s.input_shape} → {shapes} · dout random {s.output_shape}"
     if kind == "avgpool":
         return (f"Average pooling: x {s.input_shape} · window {s.kernel_size} · stride {s.stride} · padding "
                 f"{(s.top, s.left)} · count_include_pad={case.count_include_pad} → {s.output_shape}")

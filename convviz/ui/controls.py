@@ -20,6 +20,7 @@ from .settings import (
     INT_BY_KEY,
     PAD_MODES,
     PAGE_FIELDS,
+    TEXT_FIELDS,
     Settings,
     parse_query,
     to_query,
@@ -216,6 +217,14 @@ def page_control(name: str, options=None, help: str = "", format_func=str) -> No
     st.segmented_control(label, options, key=_k(name), required=True, format_func=format_func,
                          help=(help + "; " if help else "") + f"URL key '{name}'",
                          on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)), width="stretch")
+
+
+def text_page_control(name: str, label: str, help: str = "", placeholder: str = "") -> None:
+    """A page's own text setting (a PAGE_FIELDS text, e.g. the network's stack) as a text box; the page validates it
+    and says what is wrong, and the box keeps what was typed so it can be fixed."""
+    _state_for(name)
+    st.text_input(label, key=_k(name), help=(help + "; " if help else "") + f"URL key '{name}'",
+                  placeholder=placeholder, max_chars=TEXT_FIELDS[name])
 
 
 def draw_sidebar() -> Settings:

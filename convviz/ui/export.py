@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
-from ..codegen import script_for
+from ..codegen import network_script, script_for
 from ..figures.export import (
     GIF_MAX_FRAMES,
     GIF_MIN_FRAMES,
@@ -26,7 +26,7 @@ from ..figures.export import (
     gif_frame_count,
     image_export_problem,
 )
-from ..stages import STAGES, transposed_weights
+from ..stages import STAGES, network_cell, transposed_weights
 from ..traces.base import Trace
 from .controls import share_link
 from .settings import Settings, to_query
@@ -44,6 +44,10 @@ def view_script(stage: str, settings: Settings) -> str:
     a = build_arrays(settings)
     layer, script = record.layer(settings), record.script
     query = urlencode(to_query(settings)) or "(all defaults)"
+    if record.kind == "network":
+        from ..network import init_params
+
+        return network_script(layer, a.x, init_params(layer.planned, settings.seed, a.x), network_cell(settings, layer), query)
     if script == "conv_transpose":
         return script_for(script, None, a.x, transposed_weights(a), None, None, query, transposed=layer)
     pool = {}

@@ -14,6 +14,7 @@ import zlib
 import streamlit as st
 
 from ..geometry import ConvSpec
+from ..network import NetSpec
 from ..quiz import CELLS, Question, cell_label, make_question
 from ..transposed import TransposedSpec
 from .page import Context, escape_md
@@ -73,11 +74,11 @@ def _new_question(box_key: str) -> None:
 QUIZ_LABEL = "Quiz: predict, then reveal"
 
 
-def quiz_box(topic: str, ctx: Context, key: str | None = None, spec: ConvSpec | TransposedSpec | None = None) -> None:
+def quiz_box(topic: str, ctx: Context, key: str | None = None, spec: ConvSpec | TransposedSpec | NetSpec | None = None) -> None:
     """An expander with one question of `topic` (see convviz.quiz.TOPICS) about the current layer.
 
     spec: the layer to ask about when the page draws another than `ctx.spec` (of the type the topic takes,
-    `convviz.quiz.spec_type(topic)`); default `ctx.spec`."""
+    `convviz.quiz.spec_type(topic)`: the network page's stack is a NetSpec); default `ctx.spec`."""
     key = key or topic
     # Lazy: the question and its form are built and sent only while the box is open (opening it reruns the page).
     box = st.expander(QUIZ_LABEL, icon="🎯", key=f"cvq_box_{key}", on_change="rerun")
@@ -86,7 +87,7 @@ def quiz_box(topic: str, ctx: Context, key: str | None = None, spec: ConvSpec | 
             _quiz_body(topic, ctx, key, ctx.spec if spec is None else spec)
 
 
-def _quiz_body(topic: str, ctx: Context, key: str, spec: ConvSpec | TransposedSpec) -> None:
+def _quiz_body(topic: str, ctx: Context, key: str, spec: ConvSpec | TransposedSpec | NetSpec) -> None:
     seed = int(st.session_state.get(f"cvq_seed_{key}", 0))
     try:
         q = make_question(topic, spec, ctx.arrays.x, seed)

@@ -12,8 +12,11 @@ from functools import lru_cache
 
 from ..data import INPUT_PRESETS, KERNEL_PRESETS
 from ..geometry import ConvSpec
+from ..network import NetError, net_text, parse_net
 from ..typed import MAX_CHARS, TypedError, parse_grid
 
+NET_MAX_CHARS = 80  # the network page's stack (convviz/network.py's grammar): four long layers fit
+DEFAULT_NET = "c3,relu,c3"  # two 3x3 convolutions: the receptive field of one 5x5, with fewer weights
 PAD_MODES = ("valid", "same", "full", "custom")
 DOUT_PRESETS = ("random", "ones", "onehot", "custom")  # the backward pages' upstream gradient
 
@@ -52,6 +55,8 @@ INT_FIELDS = (
     IntField("opw", "output padding (columns)", 0, 0, 3),
     IntField("oi", "one-hot row i", 0, 0, 63),  # the one-hot upstream gradient's output cell
     IntField("oj", "one-hot column j", 0, 0, 63),
+    IntField("ri", "output cell row i", 0, 0, 31),  # the network page's chosen output cell
+    IntField("rj", "output cell column j", 0, 0, 31),
 )
 INT_BY_KEY = {f.key: f for f in INT_FIELDS}
 # The largest settings the benchmarks and tests measure: every size at its cap, stride 1 and "same" padding (the most
@@ -67,8 +72,8 @@ CHOICE_FIELDS = {
     "dout": ("upstream gradient", "random", DOUT_PRESETS),
 }
 # Typed numbers (convviz/typed.py's grammar) and the most characters each may hold in a link.
-TEXT_FIELDS = {"xv": MAX_CHARS, "kv": MAX_CHARS, "bv": 400, "gv": MAX_CHARS}
-PAGE_FIELDS = ("groups", "oph", "opw", "pool", "cip")  # set by controls on their pages, not in the sidebar
+TEXT_FIELDS = {"xv": MAX_CHARS, "kv": MAX_CHARS, "bv": 400, "gv": MAX_CHARS, "net": NET_MAX_CHARS}
+PAGE_FIELDS = ("groups", "oph", "opw", "pool", "cip", "net", "ri", "rj")  # set by controls on their pages, not in the sidebar
 KNOWN_KEYS = set(INT_BY_KEY) | set(CHOICE_FIELDS) | set(TEXT_FIELDS)
 MAX_VALUE_CHARS = 400  # a longer URL value is refused unread
 _INT_RE = re.compile(r"^[+-]?\d{1,6}$")
@@ -109,6 +114,9 @@ class Settings:
     opw: int = 0
     pool: str = "max"
     cip: str = "true"
+    net: str = DEFAULT_NET
+    ri: int = 0
+    rj: int = 0
 
     @property
     def padding(self):
@@ -201,6 +209,11 @@ def parse_query(query: Mapping[str, object]) -> tuple[Settings, list[str]]:
                 values[key_s] = t
             else:
                 notes.append(f"{key_s}: {_show(text)} is not a valid {label} (one of {', '.join(allowed)}); using {default!r}.")
+        elif key_s == "net":
+            try:
+                values[key_s] = net_text(parse_net(text))
+            except NetError as err:
+                notes.append(f"net: {str(err).removeprefix('net: ')} Using the default {DEFAULT_NET!r}.")
         elif key_s in TEXT_FIELDS:
             values[key_s] = text.strip()
     return with_typed_shape(Settings(**values)), notes

@@ -159,7 +159,7 @@ def show_trace_object(ref: TraceRef, stage: Stage, about: About | None = None, t
     if trace is None:
         trace = ref.get()
     key = stage.name
-    rows_t = stage.rows or ((tuple(p.name for p in trace.panels)),)
+    rows_t = stage.rows_of(trace)
     _figure_view(ref, key, rows_t, stage.clickable)
     legend(trace)
     for c in trace.checks:

@@ -20,7 +20,7 @@ from tests.quiz_support import grouped_layer, size_by_hand, transposed_layer, tr
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 QUIZ = "Quiz: predict, then reveal"
 QUIZ_TOPICS = ("window_cells", "output_size", "im2col_column", "gradient", "transposed_size",
-               "grouped_params")  # the pages' quiz_box topics
+               "grouped_params", "receptive_field")  # the pages' quiz_box topics
 
 
 def open_page(page: str, query: dict) -> AppTest:
@@ -300,3 +300,24 @@ def test_grouped_quiz_on_the_sidebars_layer_marks_a_wrong_count_and_an_unreadabl
     at.text_input(key=quiz(at).text_input[0].key).input(f"{torch_params(c2, f2, kh2, kw2, g2, bias2):,}")
     check(at, "grouped_params")
     assert quiz(at).success and "1 of 2" in score(at)
+
+
+# ------------------------------------------------------------------------------------------- network page
+
+
+def test_network_quiz_asks_a_receptive_field_and_grades_the_hand_computed_answer():
+    at = open_page("pages/network.py", {"net": "c3p1,relu,max2,c3", "h": "8", "w": "8"})
+    text = unescape(prompt(at))
+    assert "receptive field" in text
+    stack = re.search(r"net = ([\w,]+)", text).group(1)  # the stack asked about
+    r, jump = 1, 1  # the closed form, by hand: r += (k' - 1) * jump; jump *= s
+    for token in stack.split(","):
+        m = re.fullmatch(r"(c|max|avg)(\d)(?:s(\d))?(?:p\d)?(?:d(\d))?\w*", token)
+        if not m:
+            continue  # relu
+        k, s, d = int(m.group(2)), m.group(3), int(m.group(4) or 1)
+        s = int(s) if s else (1 if m.group(1) == "c" else k)
+        r, jump = r + d * (k - 1) * jump, jump * s
+    at.text_input(key=quiz(at).text_input[0].key).set_value(f"{r} x {r}")
+    check(at, "receptive_field")
+    assert [v.value for v in quiz(at).success][0].startswith("✓"), (text, r)

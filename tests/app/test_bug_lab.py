@@ -1,5 +1,5 @@
 """Bug lab page under AppTest: no exception; the figure's arrays equal the engine's correct and buggy result (dx, the
-transposed convolution's y', the grouped convolution's y), for every bug of the list."""
+transposed convolution's y', the grouped convolution's y, the network's dx), for every bug of the list."""
 import json
 import re
 from pathlib import Path
@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from convviz.bugs import BUGS, KINDS
 from convviz.conv import conv2d_backward_spec, conv2d_spec
 from convviz.data import make_dout
+from convviz.network import NetSpec, backward, forward, init_params
 from convviz.pool import avg_pool2d_backward_spec
 from convviz.stages import POOL_DOUT_SEED, pooling_of
 from convviz.transposed import direct_transposed
@@ -43,6 +44,13 @@ def engine_results(query: dict, bug_id: str):
     elif bug.kind == "grouped":
         def run(b):
             return conv2d_spec(x, w, None, spec, bug.method, _bug=b)
+    elif bug.kind == "network":
+        ns = NetSpec.create(settings.net, (settings.n, settings.cin, settings.h, settings.w))
+        params = init_params(ns.planned, settings.seed, x)
+        acts = forward(ns.planned, x, params)
+        def run(b):
+            return backward(ns.planned, acts, params, make_dout(ns.output_shape, settings.seed),
+                            skip_relu_mask=b is not None).grads[0]
     elif bug.kind == "avgpool":
         ps = pooling_of(spec)
         def run(b):
@@ -95,6 +103,7 @@ HIDING = {  # settings that hide each bug (the buggy dx equals the right one), a
     "tconv_output_padding": {"sh": "2", "sw": "2"},  # output padding a = 0
     "group_offset": {"cin": "2", "cout": "2"},  # groups = 1: the first group is the only one
     "avgpool_divisor": {"pad": "same"},  # count_include_pad=True: KH*KW is the right divisor everywhere
+    "relu_no_mask": {"net": "relu,c3", "data": "ones"},  # every ReLU input is 1: the mask is all ones
 }
 
 
@@ -129,10 +138,12 @@ def test_hidden_bug_table_prints_errors_as_the_gradient_check_does():
         assert float(shown) < 1e-6
 
 
-@pytest.mark.parametrize("bug_id, query", [("tconv_output_padding", {"pad": "same"}), ("avgpool_divisor", {"dh": "2"})])
+@pytest.mark.parametrize("bug_id, query", [("tconv_output_padding", {"pad": "same"}), ("avgpool_divisor", {"dh": "2"}),
+                                           ("relu_no_mask", {"h": "4", "w": "4"})])
 def test_settings_without_the_bugs_layer_say_why_and_the_button_fixes_them(bug_id, query):
-    """'same' padding makes no transposed layer, dilation no average pooling: the page says so (no exception) and
-    its button switches to settings that make the layer and expose the bug."""
+    """'same' padding makes no transposed layer, dilation no average pooling, a 4x4 input no c3,relu,c3 (the second
+    convolution gets a 2x2 map): the page says so (no exception) and its button switches to settings that make the
+    layer and expose the bug."""
     at = open_page(query, bug_id)
     assert "no layer for this bug" in " ".join(e.value for e in at.error)
     at.button(key="bug_lab_expose").click().run()

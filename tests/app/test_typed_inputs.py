@@ -100,7 +100,7 @@ def test_a_typed_upstream_gradient_gives_torchs_weight_gradient():
 ])
 def test_hostile_text_is_explained_on_every_page_and_stays_in_its_box(page, key, text, words):
     query = {"data": "custom", "xv": "1,2,3;4,5,6;7,8,9", "kernel": "custom", "kv": "1,0;0,1", "kh": "2", "kw": "2",
-             "dout": "custom", "gv": "1,2;3,4", key: text}
+             "dout": "custom", "gv": "1,2;3,4", "net": "c2", key: text}  # net: the network page's stack fits 3 x 3
     at = open_page(page, query)
     messages = [e.value for e in at.error]
     assert any(words in m for m in messages), (page, messages)

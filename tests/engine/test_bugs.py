@@ -1,8 +1,8 @@
 """Bug lab: each bug, on settings that expose it, fails its check and differs from the reference; switched off it
 passes; on settings that hide it the buggy result equals the reference.
 
-The six conv2d-backward bugs are checked against tests/reference.py; the transposed, grouped and average-pooling bugs
-against PyTorch in float64."""
+The six conv2d-backward bugs are checked against tests/reference.py; the transposed, grouped, average-pooling and
+network bugs against PyTorch in float64."""
 import numpy as np
 import pytest
 import torch
@@ -10,7 +10,10 @@ import torch.nn.functional as TF
 
 from convviz.bugs import BUGS, KINDS, BugCase, buggy_backward, check_bug, live_check, run_bug
 from convviz.conv import conv2d_backward_spec, conv2d_spec
+from convviz.data import make_dout
 from convviz.geometry import ConvSpec
+from convviz.gradcheck import numerical_gradient
+from convviz.network import NetSpec, forward, init_params
 from convviz.pool import avg_pool2d_backward_spec, pool_spec
 from convviz.transposed import TransposedSpec, direct_transposed
 from tests.reference import conv_backward
@@ -48,10 +51,10 @@ def reference_dx(spec, x, w, dout):
 
 
 NEW_BUGS = {"tconv_no_flip": "transposed", "tconv_output_padding": "transposed", "group_offset": "grouped",
-            "avgpool_divisor": "avgpool"}
+            "avgpool_divisor": "avgpool", "relu_no_mask": "network"}
 
 
-def test_registry_covers_the_six_issue_bugs_and_the_four_of_issue_22():
+def test_registry_covers_the_six_issue_bugs_the_four_of_issue_22_and_the_networks():
     assert set(BUGS) == set(EXPOSING) | set(NEW_BUGS)
     for bug in BUGS.values():
         assert bug.wrong != bug.right and bug.why and bug.title and bug.expose and bug.kind in KINDS
@@ -160,6 +163,35 @@ def torch_avgpool_dx(case):
     return x.grad.numpy()
 
 
+def network_case(net: str, shape=(2, 2, 7, 6), data: str = "normal", seed: int = 0) -> BugCase:
+    """The stack on an input of `shape`: data "normal" (no ReLU input or max-window tie is exactly hit), "int" (small
+    integers, as the app's random preset: zeros and ties happen), "positive" (0.5 .. 1.5); weights init_params(seed)
+    (integers -1..1), dout make_dout (integers -2..2)."""
+    ns = NetSpec.create(net, shape)
+    rng = np.random.default_rng(seed)
+    x = {"normal": lambda: rng.standard_normal(shape), "int": lambda: rng.integers(-3, 4, shape).astype(float),
+         "positive": lambda: rng.uniform(0.5, 1.5, shape)}[data]()
+    return BugCase(ns, x, None, make_dout(ns.output_shape, seed), params=init_params(ns.planned, seed))
+
+
+def torch_network_dx(case):
+    """dL/dx for L = sum(net(x) * dout) by torch autograd, the layers as torch.nn.functional's."""
+    x = t64(case.x).requires_grad_(True)
+    a = x
+    for p, prm in zip(case.spec.planned, case.params):
+        L = p.layer
+        if L.kind == "conv":
+            a = TF.conv2d(a, t64(prm[0]), t64(prm[1]), L.s, L.p, L.d, L.g)
+        elif L.kind == "relu":
+            a = TF.relu(a)
+        elif L.kind == "max":
+            a = TF.max_pool2d(a, L.k, L.s, L.p)
+        else:
+            a = TF.avg_pool2d(a, L.k, L.s, L.p)  # count_include_pad=True, as convviz.network's
+    a.backward(t64(case.dout))
+    return x.grad.numpy()
+
+
 CASES = {  # bug: (exposing cases, hiding cases, PyTorch's right result)
     "tconv_no_flip": ([transposed_case(), transposed_case(1, 0, 0), transposed_case(2, 1, 1, 2)],
                       [transposed_case(symmetric=True), transposed_case(1, 0, 0, symmetric=True)], torch_transposed),
@@ -169,6 +201,11 @@ CASES = {  # bug: (exposing cases, hiding cases, PyTorch's right result)
                      [grouped_case(groups=1), grouped_case(same_groups=True)], torch_grouped),
     "avgpool_divisor": ([avgpool_case(), avgpool_case(stride=2)],
                         [avgpool_case(count_include_pad=True), avgpool_case(padding=0)], torch_avgpool_dx),
+    "relu_no_mask": ([network_case("c3,relu,c3"), network_case("relu,c2s2"), network_case("c3p1,relu,max2,c3s2", (1, 2, 8, 8)),
+                      network_case("c3p1f4g2,relu,avg3s1p1,c2d2", (2, 2, 7, 7)), network_case("c3,max2,relu,c2")],
+                     [network_case("c3,c3"), network_case("c3p1,max2,avg2"),  # no ReLU: no mask to forget
+                      network_case("relu,c3", data="positive"), network_case("max2,relu,c2s1", data="positive")],
+                     torch_network_dx),
 }
 EXPOSED_CASES = [(b, i) for b, (exposing, _, _) in CASES.items() for i in range(len(exposing))]
 HIDDEN_CASES = [(b, i) for b, (_, hiding, _) in CASES.items() for i in range(len(hiding))]
@@ -236,3 +273,105 @@ def test_bug_switches_refuse_bugs_of_other_code_paths():
     p = avgpool_case()
     with pytest.raises(ValueError, match="not a bug of avg_pool2d_backward_spec"):
         avg_pool2d_backward_spec(p.dout, p.x, p.spec, False, _bug="no_flip")
+
+
+# ---------------------------------------------------------------------------------------------------
+# the network's bug: the ReLU mask forgotten in the backward
+# ---------------------------------------------------------------------------------------------------
+def test_forgotten_relu_mask_differs_from_central_differences_exactly_where_the_relu_input_is_negative():
+    """relu first: dx = mask * (the convolution's dx), so without the mask dx is wrong exactly at the negative inputs
+    (where the convolution's dx is not 0); the central differences of the network (evaluated plainly here, with
+    convviz.gradcheck) agree with the correct dx and not with the buggy one there."""
+    case = network_case("relu,c3p1", (1, 2, 6, 6))
+    x, ns = case.x, case.spec
+    run = run_bug("relu_no_mask", case)
+
+    def loss() -> float:
+        return float(np.sum(forward(ns.planned, xv, case.params)[-1] * case.dout))
+
+    xv = np.array(x)
+    numeric = numerical_gradient(loss, xv)
+    np.testing.assert_allclose(run.result_ok, numeric, atol=1e-6)
+    differs = np.abs(run.result - numeric) > 1e-4
+    assert differs.any() and not differs[x > 0].any()
+    np.testing.assert_array_equal(differs, (x < 0) & (np.abs(run.result) > 1e-4))
+    np.testing.assert_array_equal(run.wrong_mask, differs)
+    np.testing.assert_allclose(run.result_ok, torch_network_dx(case), atol=1e-10)
+    check = check_bug(run, case, max_entries=None)
+    assert check.correct.passed and not check.buggy_passed and check.correct.checked == x.size
+
+
+def test_forgotten_relu_mask_deep_in_the_stack_fails_plain_central_differences():
+    """c3,relu,c3 on data with no ReLU input at 0: plain central differences of L = sum(forward(x) * dout) match the
+    correct dx and not the buggy one."""
+    case = network_case("c3,relu,c3", (2, 2, 7, 6))
+    ns = case.spec
+    relu_in = forward(ns.planned, case.x, case.params)[1]
+    assert (relu_in < 0).any() and (relu_in > 0).any()
+    run = run_bug("relu_no_mask", case)
+    xv = np.array(case.x)
+    numeric = numerical_gradient(lambda: float(np.sum(forward(ns.planned, xv, case.params)[-1] * case.dout)), xv)
+    np.testing.assert_allclose(run.result_ok, numeric, atol=1e-6)
+    assert np.abs(run.result - numeric).max() > 1e-2
+
+
+def test_buggy_dx_is_the_gradient_of_the_stack_without_its_relu():
+    """Without the mask the ReLU is not there for the backward: c3,relu,c2's buggy dx is c3,c2's dx (same weights)."""
+    case = network_case("c3,relu,c2", (1, 2, 6, 6))
+    plain = BugCase(NetSpec.create("c3,c2", (1, 2, 6, 6)), case.x, None, case.dout, params=(case.params[0], case.params[2]))
+    np.testing.assert_allclose(run_bug("relu_no_mask", case).result, torch_network_dx(plain), atol=1e-10)
+
+
+def test_relu_input_exactly_zero_is_no_gradient_and_the_check_holds_the_kink():
+    """Integer data puts ReLU inputs at exactly 0, where a plain central difference gives half the slope; the check
+    holds each ReLU's on/off as at x (PyTorch's rule: no gradient at 0), so the correct dx passes and the buggy fails."""
+    ns = NetSpec.create("relu,c3", (1, 1, 5, 5))
+    x = np.abs(np.random.default_rng(1).integers(-3, 4, (1, 1, 5, 5))).astype(float)
+    x[0, 0, 2, 2] = 0.0  # non-negative everywhere, one input exactly 0 (under every window)
+    case = BugCase(ns, x, None, make_dout(ns.output_shape, 0), params=init_params(ns.planned, 0))
+    assert BUGS["relu_no_mask"].exposed_in(case)
+    run = run_bug("relu_no_mask", case)
+    assert run.result_ok[0, 0, 2, 2] == 0 and run.wrong_mask.sum() >= 1
+    assert not run.wrong_mask[x > 0].any()
+    np.testing.assert_allclose(run.result_ok, torch_network_dx(case), atol=1e-12)
+    check = check_bug(run, case, max_entries=None)
+    assert check.correct.passed and not check.buggy_passed
+
+
+@pytest.mark.parametrize("net, shape", [("c3,max2,relu,c2", (2, 2, 8, 8)), ("c3p1,relu,max2,c3s2", (2, 1, 8, 8)),
+                                        ("relu,avg2,relu,c2", (1, 2, 9, 9))])
+def test_network_check_on_integer_data_passes_the_correct_dx_whatever_the_kinks(net, shape):
+    """The app's random preset (integers) puts ReLU inputs at exactly 0 (and ties in max windows), where a plain
+    central difference is off (half the slope); the check holds them as at x: the correct dx (PyTorch's rules)
+    passes, the buggy fails, and the live check holds."""
+    case = network_case(net, shape, data="int")
+    ns = case.spec
+    acts = forward(ns.planned, case.x, case.params)
+    assert any((acts[i] == 0).any() for i, p in enumerate(ns.planned) if p.layer.kind == "relu")
+    run = run_bug("relu_no_mask", case)
+    xv = np.array(case.x)
+    plain = numerical_gradient(lambda: float(np.sum(forward(ns.planned, xv, case.params)[-1] * case.dout)), xv)
+    assert np.abs(plain - run.result_ok).max() > 0.1  # the kink: plain differences disagree with any rule there
+    np.testing.assert_allclose(run.result_ok, torch_network_dx(case), atol=1e-10)
+    check = check_bug(run, case, max_entries=None)
+    assert check.correct.passed and not check.buggy_passed
+    assert live_check(run, case)[0]
+
+
+def test_network_bug_exposure_needs_a_relu_and_data_that_reaches_its_negative_side():
+    bug = BUGS["relu_no_mask"]
+    assert bug.exposed(NetSpec.create("c3,relu,c3", (1, 1, 6, 6)))  # no data: a ReLU is enough
+    assert not bug.exposed(NetSpec.create("c3,max2", (1, 1, 6, 6)))
+    positive = network_case("relu,c3", data="positive")
+    assert not bug.exposed(positive.spec, x=positive.x, params=positive.params, dout=positive.dout)
+    assert not bug.exposed(positive.spec, x=positive.x)  # default weights (seed 0) and an all-ones dout
+    negative = network_case("relu,c3")
+    assert bug.exposed(negative.spec, x=negative.x, params=negative.params, dout=negative.dout)
+    zero_dout = BugCase(negative.spec, negative.x, None, np.zeros(negative.spec.output_shape), params=negative.params)
+    assert not bug.exposed_in(zero_dout)  # no gradient at all: nothing for a mask to stop
+
+
+def test_network_kind_refuses_other_bugs():
+    case = network_case("c3,relu,c3")
+    with pytest.raises(ValueError, match="not a bug of the network's backward"):
+        KINDS["network"].run(case, "backward", "no_flip")

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convviz.geometry import ConvSpec, common_divisors
+from convviz.network import NetSpec
 from convviz.quiz import (
     CELLS,
     COUNT,
@@ -31,13 +32,21 @@ from convviz.quiz import (
     parse_cells,
     parse_count,
     parse_size,
+    receptive_field_question,
     spec_type,
     transposed_size_question,
     window_cells_question,
 )
 from convviz.transposed import TransposedSpec
 from tests import reference as ref
-from tests.quiz_support import grouped_layer, size_by_hand, transposed_layer, transposed_size_by_hand
+from tests.quiz_support import (
+    field_by_hand,
+    grouped_layer,
+    net_of,
+    size_by_hand,
+    transposed_layer,
+    transposed_size_by_hand,
+)
 
 HYPOTHESIS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
@@ -222,9 +231,10 @@ def test_value_grader_wants_the_order_and_accepts_two_decimals():
 def test_questions_are_deterministic_per_seed_and_vary_across_seeds():
     spec = ConvSpec.create(9, 9, 3, 1, c=4, f=8, groups=2)
     tspec = TransposedSpec.create(3, 4, 3, 2, 1, 1)
+    net = NetSpec.create("c3,relu,c3", (1, 4, 9, 9))
     x = np.arange(81.0 * 4).reshape(1, 4, 9, 9)
     for topic in TOPICS:
-        layer = tspec if spec_type(topic) is TransposedSpec else spec
+        layer = {TransposedSpec: tspec, NetSpec: net}.get(spec_type(topic), spec)
         assert make_question(topic, layer, x, 3) == make_question(topic, layer, x, 3)
     prompts = {make_question("window_cells", spec, x, s).prompt for s in range(10)}
     assert len(prompts) > 3
@@ -466,3 +476,106 @@ def test_grouped_params_questions_grade_torchs_count_right(spec, seed):
     assert q.grade(str(want)).correct and q.grade(f"{want:,}").correct
     assert not q.grade(str(want + 1)).correct and not q.grade("lots").readable
     assert all(not q.grade(str(wrong[0])).correct for wrong, _ in q.mistakes)
+
+
+# ------------------------------------------------------------------------------------------- receptive field
+
+# (net, input (N, C, H, W), r by hand): r = 1 + sum (k' - 1) * (strides before), worked out on paper
+CLASSIC_STACKS = [
+    ("c3,relu,c3", (1, 1, 12, 12), 5),  # two 3x3 convolutions see as far as one 5x5: 1 + 2 + 2
+    ("c3,max2,c3", (1, 1, 12, 12), 8),  # 1 + 2 + 1*1 + 2*2
+    ("c3d1,c3d2,c3d4", (1, 1, 20, 20), 15),  # dilations 1, 2, 4: 1 + 2 + 4 + 8
+    ("c3s2,c3s2", (1, 1, 12, 12), 7),  # 1 + 2 + 2*2
+]
+STACKS = [net for net, _, _ in CLASSIC_STACKS] + ["c3p1,relu,max2,c3s2", "avg3s1p1,c5,relu,max2s1", "c7,c7,c7,c7",
+                                                    "relu,c2s3"]
+
+
+def net_spec(net: str, shape=(1, 2, 32, 32)) -> NetSpec:
+    return NetSpec.create(net, shape)
+
+
+@pytest.mark.parametrize("net, shape, r", CLASSIC_STACKS)
+def test_receptive_field_of_classic_stacks_is_the_hand_computed_one(net, shape, r):
+    q = receptive_field_question(NetSpec.create(net, shape), 0)
+    assert q.topic == "receptive_field" and q.kind == SIZE and q.square
+    assert q.answer == (r, r) and field_by_hand(net_of(q.prompt)) == r
+    assert "the current stack," in q.prompt and q.answer_text == f"{r} x {r}"
+    assert "r = 1 + " in q.explanation and f"= {r}: one output cell reads a window of {r} x {r} cells" in q.explanation
+
+
+def test_receptive_field_explanation_spells_out_the_sum_with_the_numbers():
+    q = receptive_field_question(NetSpec.create("c3,max2,c3", (1, 1, 12, 12)), 0)
+    assert "r = 1 + Σ_l (k'_l − 1)·(s_1⋯s_{l−1})" in q.explanation
+    assert "layer 1 (c3): k' = 3, no stride before it: 3 − 1 = 2" in q.explanation
+    assert "layer 2 (max2): k' = 2, (2 − 1)·s_1 = (2 − 1)·1 = 1" in q.explanation
+    assert "layer 3 (c3): k' = 3, (3 − 1)·s_1·s_2 = (3 − 1)·1·2 = 4" in q.explanation
+    assert "r = 1 + 2 + 1 + 4 = 8" in q.explanation and "2 cells apart" in q.explanation
+    dilated = receptive_field_question(NetSpec.create("c3d1,c3d2,c3d4", (1, 1, 20, 20)), 0)
+    assert "k' = 4·(3 − 1) + 1 = 9" in dilated.explanation and "r = 1 + 2 + 4 + 8 = 15" in dilated.explanation
+
+
+@pytest.mark.parametrize("net", STACKS)
+@pytest.mark.parametrize("seed", range(8))
+def test_receptive_field_what_if_questions_state_their_stack_and_answer_it(net, seed):
+    """Every seed asks about a stack the prompt names in full; the answer is that stack's field, walked by hand; the
+    page's topic (seed + 1) asks about a valid stack one change away whose field differs from the printed one."""
+    ns = net_spec(net)
+    q = make_question("receptive_field", ns, None, seed)
+    assert q == receptive_field_question(ns, seed + 1)
+    stated = net_of(q.prompt)
+    assert q.answer == (field_by_hand(stated),) * 2
+    assert NetSpec.create(stated, ns.input_shape).text == stated  # a valid stack on this input
+    assert "the current stack with " in q.prompt and stated != ns.text
+    assert q.answer[0] != field_by_hand(ns.text)
+    assert q.grade(str(q.answer[0])).correct
+    assert all(wrong != q.answer and not q.grade(f"{wrong[0]} x {wrong[1]}").correct for wrong, _ in q.mistakes)
+
+
+def test_receptive_field_questions_vary_with_the_seed_and_cycle_before_repeating():
+    ns = net_spec("c3,relu,c3")
+    stacks = [net_of(receptive_field_question(ns, s).prompt) for s in range(1, 7)]
+    assert len(set(stacks)) == 6  # six different changes before any repeats
+    assert receptive_field_question(ns, 3) == receptive_field_question(ns, 3)
+
+
+def test_receptive_field_falls_back_to_the_current_stack_when_no_change_fits():
+    ns = NetSpec.create("c3", (1, 1, 3, 3))  # a 3x3 input: no larger window, no extra layer fits
+    q = receptive_field_question(ns, 1)
+    assert "the current stack," in q.prompt and q.answer == (3, 3)
+
+
+def test_receptive_field_grader_accepts_equivalent_forms():
+    q = receptive_field_question(NetSpec.create("c3,relu,c3", (1, 1, 12, 12)), 0)
+    for right in ["5", "5 x 5", "5x5", "(5, 5)", "5 by 5", " r = 5 ", "5 cells", "5×5"]:
+        g = q.grade(right)
+        assert g.correct and g.readable and "the receptive field is 5 x 5" in g.feedback, right
+    wrong = q.grade("5 x 4")
+    assert not wrong.correct and wrong.readable and "the receptive field is 5 x 5" in wrong.feedback
+    assert not q.grade("4").correct and q.grade("4").readable
+    for unreadable in ["", "five", "5.5", "5 x 5 x 5"]:
+        g = q.grade(unreadable)
+        assert not g.correct and not g.readable and "5 x 5" in g.feedback, unreadable
+
+
+@pytest.mark.parametrize("net, shape, wrong, hint", [
+    ("c3,max2,c3", (1, 1, 12, 12), 6, "strides are not multiplied"),  # 1 + 2 + 1 + 2
+    ("c3s2,c3s2", (1, 1, 12, 12), 5, "strides are not multiplied"),  # 1 + 2 + 2
+    ("c3d1,c3d2,c3d4", (1, 1, 20, 20), 7, "dilation is left out"),  # 1 + 2 + 2 + 2
+    ("c3,max2,c3", (1, 1, 12, 12), 5, "pooling layers are left out"),  # c3,c3: 1 + 2 + 2
+    ("c3s2,c3s2", (1, 1, 12, 12), 13, "own stride"),  # 1 + 2*2 + 2*2*2
+    ("c3,relu,c3", (1, 1, 12, 12), 6, "kernel sizes do not add up"),  # 3 + 3
+])
+def test_receptive_field_slips_get_their_hint(net, shape, wrong, hint):
+    q = receptive_field_question(NetSpec.create(net, shape), 0)
+    for typed in (str(wrong), f"{wrong} x {wrong}"):
+        g = q.grade(typed)
+        assert not g.correct and g.readable and hint in g.feedback, typed
+    assert "(" not in q.grade("99").feedback.split("is ")[-1]  # a plain wrong answer gets no hint
+
+
+def test_make_question_rejects_a_conv_spec_for_the_receptive_field():
+    with pytest.raises(ValueError, match="spec: the receptive_field question is about a NetSpec, got a ConvSpec"):
+        make_question("receptive_field", ConvSpec.create(6, 6, 3))
+    with pytest.raises(ValueError, match="spec: the output_size question is about a ConvSpec, got a NetSpec"):
+        make_question("output_size", net_spec("c3"))

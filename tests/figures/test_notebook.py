@@ -19,7 +19,7 @@ import torch.nn.functional as TF  # noqa: E402
 
 import convviz  # noqa: E402
 from convviz.figures.encoding import meta_of  # noqa: E402
-from convviz.notebook import ALIASES, EXPORT_WIDTH, show  # noqa: E402
+from convviz.notebook import ALIASES, EXPORT_WIDTH, build_trace, show  # noqa: E402
 from convviz.stages import PAGES, STAGES, stages_of  # noqa: E402
 from tests.figure_support import channel_blocks, panel_heatmaps  # noqa: E402
 
@@ -123,6 +123,23 @@ def tconv_ref(x, w, n, cin, cout):
                                dilation=TCONV["dilation"])[0, 0].numpy()
 
 
+NET = "c3p1f3,relu,max2s1"  # a convolution to F = 3 channels, its ReLU, an overlapping max pool
+
+
+def network_ref(x, seed, cell):
+    """NET's activations and the input gradient of a one-hot at `cell` (n, f, i, j), by torch autograd, with the
+    weights convviz makes (init_params: its numbers are the page's choice; the arithmetic on them is torch's)."""
+    from convviz.network import NetSpec, init_params
+
+    ns = NetSpec.create(NET, x.shape)
+    (w, b), _, _ = init_params(ns.planned, seed, x)
+    xt = t(x).requires_grad_()
+    a1 = TF.conv2d(xt, t(w), t(b), padding=1)
+    a3 = TF.max_pool2d(TF.relu(a1), 2, 1)
+    a3[cell].backward()
+    return [a1.detach().numpy(), a3.detach().numpy()], xt.grad.numpy()
+
+
 def call_for(name: str, a: dict) -> dict:
     """show()'s keyword arguments for stage `name` on the test arrays."""
     if name in ("maxpool", "avgpool"):
@@ -131,6 +148,8 @@ def call_for(name: str, a: dict) -> dict:
         return dict(x=a["x"], dout=dout, **POOL, **PICK, **({"dilation": dilation} if name == "maxpool" else {}))
     if name.startswith("tconv_"):
         return dict(x=a["xt"], w=a["wt"], **TCONV, **PICK)
+    if name == "network":
+        return dict(x=a["x"], net=NET, cell=(1, 0), seed=3, n=1, f=2)
     return dict(x=a["x"], w=a["w"], b=a["b"], dout=a["dout"], stride=STRIDE, padding=PAD, dilation=DIL, **PICK)
 
 
@@ -142,6 +161,9 @@ def expected_panels(name: str, a: dict, kw: dict) -> dict[str, tuple[list, bool]
         return {"y": ([y], False), "dx": ([np.pad(dx, 1)], True)}  # dx drawn on the padded grid, zero in the padding
     if name.startswith("tconv_"):
         return {"dx" if name == "tconv_gradient" else "y": ([tconv_ref(a["xt"], a["wt"], n, c, f)], False)}
+    if name == "network":
+        acts, dx = network_ref(a["x"], kw["seed"], (1, 2) + kw["cell"])
+        return {"a0": (list(a["x"][1]), False), "a3": (list(acts[-1][1]), False), "g0": (list(dx[1]), True)}
     y, dx, dw, db = conv_ref(a["x"], a["w"], a["b"], a["dout"])
     top, bottom, left, right = PAD
     xpad = np.pad(a["x"], ((0, 0), (0, 0), (top, bottom), (left, right)))
@@ -182,7 +204,7 @@ def test_every_stage_draws_the_users_arrays(name, arrays):
         assert all(fr["layout"]["title"]["text"].startswith("<b>Step ") for fr in spec["frames"])
     shown = {t["hovertemplate"].rsplit("<extra>", 1)[1][:-len("</extra>")] for t in spec["data"]
              if t["type"] == "heatmap" and t.get("hovertemplate")}
-    assert {p for row in STAGES[name].rows for p in row} <= shown
+    assert {p for row in STAGES[name].rows_of(build_trace(name, **kw)) for p in row} <= shown
 
 
 def test_every_stage_has_a_builder():
@@ -204,6 +226,8 @@ for name in STAGES:
         fig = convviz.show(name, x=x, kernel_size=2, stride=2, n=1, c=1)
     elif name.startswith("tconv_"):
         fig = convviz.show(name, x=x, w=rng.standard_normal((2, 3, 3, 3)), stride=2, output_padding=1, n=1, c=1, f=2)
+    elif name == "network":
+        fig = convviz.show(name, x=x, net="c3,relu,avg2s1", cell=(1, 0), n=1, f=1)
     else:
         fig = convviz.show(name, x=x, w=w, stride=2, padding=1, n=1, f=2, c=1)
     fig.to_json()

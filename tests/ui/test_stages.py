@@ -44,8 +44,8 @@ def test_the_record_matches_the_trace_it_builds(stage):
     trace = stage.build(stage.layer(SMALL), small_arrays(), **picks)
     assert isinstance(trace, Trace) and trace.stage == stage.name
     names = [p.name for p in trace.panels]
-    in_rows = [name for row in stage.rows for name in row]
-    if stage.rows:  # every panel in exactly one row
+    in_rows = [name for row in stage.rows_of(trace) for name in row]
+    if stage.rows:  # every panel in exactly one row (a function of the trace, or fixed)
         assert sorted(in_rows) == sorted(names), (stage.name, in_rows, names)
     if stage.clickable:
         assert stage.clickable in names
