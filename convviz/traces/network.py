@@ -54,10 +54,9 @@ def _shape(p: tuple[int, ...]) -> str:
 def _forward_step(l: int, p: Planned, masks: list[np.ndarray]) -> Step:
     """Layer l's forward: the cells of a_{l-1} the chosen cell's field on a_l reads."""
     extra = f", {p.params} parameters" if p.params else ""
-    caption = (f"a{l} = {p.layer.token}(a{l - 1}), {p.layer.describe()}: {_shape(p.in_shape)} -> "
-               f"{_shape(p.out_shape)}{extra}. "
-               f"The chosen output cell depends on a{l}'s {_span_text(masks[l])}, which read a{l - 1}'s "
-               f"{_span_text(masks[l - 1])} ({int(masks[l - 1].sum())} cells).")
+    caption = (f"{p.layer.describe()}: {_shape(p.in_shape)} -> {_shape(p.out_shape)}{extra}. The chosen cell "
+               f"depends on a{l}'s {_span_text(masks[l])}, which read a{l - 1}'s {_span_text(masks[l - 1])} "
+               f"({int(masks[l - 1].sum())} cells).")
     return Step(f"Forward, layer {l}: {p.layer.token}", caption,
                 (Highlight(f"a{l - 1}", "read", masks[l - 1]), Highlight(f"a{l}", "write", masks[l])))
 
@@ -66,24 +65,23 @@ def _backward_caption(l: int, p: Planned, acts, bw: Backward, n: int) -> str:
     """What layer l's backward did to the gradient, with the numbers."""
     g_out, g_in = bw.grads[l][n], bw.grads[l - 1][n]
     live = int(np.count_nonzero(g_out))
-    head = f"dL/da{l - 1} from dL/da{l} ({live} nonzero cells) through {p.layer.describe()}: "
+    head = f"dL/da{l} ({live} nonzero) back through {p.layer.describe()}: "
     L = p.layer
     if L.kind == "relu":
         x = acts[l - 1][n]
         passed = int(np.count_nonzero((g_out != 0) & (x > 0)))
-        return head + (f"multiplied by the mask [a{l - 1} > 0]: {passed} of {live} pass, "
-                       f"{live - passed} are blocked where a{l - 1} <= 0.")
+        return head + (f"times the mask [a{l - 1} > 0]: {passed} of {live} pass; {live - passed} blocked where "
+                       f"a{l - 1} <= 0.")
     if L.kind == "max":
-        return head + (f"each gradient goes to its window's maximum (the first on a tie) and nowhere else: "
-                       f"{int(np.count_nonzero(g_in))} cells receive it.")
+        return head + (f"each value goes to its window's maximum (the first on a tie) only: "
+                       f"{int(np.count_nonzero(g_in))} cells receive some.")
     if L.kind == "avg":
-        return head + (f"each gradient is spread evenly over its {L.k}x{L.k} window, {fmt(1 / L.k ** 2)} of it per cell; "
-                       f"overlaps add up. {int(np.count_nonzero(g_in))} cells receive some.")
+        return head + (f"each value is spread over its {L.k}x{L.k} window, {fmt(1 / L.k ** 2)} of it per cell, "
+                       f"overlaps adding up: {int(np.count_nonzero(g_in))} cells receive some.")
     dw, db = bw.dw[l - 1], bw.db[l - 1]
-    return head + (f"the input gradient of the convolution (dilate by the stride, pad, slide the 180-degree rotated "
-                   f"kernels): {int(np.count_nonzero(g_in))} cells receive some. Its weight gradient dw{l} "
-                   f"{tuple(dw.shape)} has sum |dw| = {fmt(np.abs(dw).sum())}, db{l} = "
-                   f"[{', '.join(fmt(v) for v in db)}].")
+    return head + (f"its input gradient (dilate by the stride, pad, slide the rotated kernels) reaches "
+                   f"{int(np.count_nonzero(g_in))} cells; dw{l} {tuple(dw.shape)}: sum |dw| = {fmt(np.abs(dw).sum())}, "
+                   f"db{l} = [{', '.join(fmt(v) for v in db)}].")
 
 
 def _centre_share(mag: np.ndarray, field_mask: np.ndarray) -> float:
@@ -110,18 +108,17 @@ def _erf_caption(g0: np.ndarray, paths: np.ndarray, field_mask: np.ndarray) -> s
     share_paths = _centre_share(paths.astype(float), field_mask)
     r = int(np.argmax(paths.max(axis=1)))
     row = " ".join(str(v) for v in paths[r][paths[r] > 0])
-    shape = (f"Path counts (all weights 1): the middle half of the field holds {share_paths:.0%} of all paths, as "
-             f"central cells lie on more paths back than border cells; along row {r} they go {row}")
-    shape += (": uneven, a checkerboard, because strided windows overlap on some cells and not on their neighbours."
+    shape = (f"The paths panel (all weights 1) puts {share_paths:.0%} there: central cells lie on more paths; along "
+             f"row {r} the counts go {row}")
+    shape += (": uneven, a checkerboard where strided windows overlap on some cells and not on their neighbours."
               if uneven(paths[r]) or uneven(paths[:, int(np.argmax(paths.max(axis=0)))]) else ".")
     if not mag.any():
-        return ("No gradient reaches the input: every path back is blocked here (ReLUs whose input is <= 0, weights "
-                f"that cancel). Try another output cell, seed or data. {shape}")
+        return ("No gradient reaches the input: every path back is blocked (ReLU inputs <= 0, weights that cancel). "
+                f"Try another cell, seed or data. {shape}")
     rr, cc = np.unravel_index(int(np.argmax(mag)), mag.shape)
-    return (f"The effective receptive field: the gradient reaching the input is nonzero on {int(np.count_nonzero(mag))} "
-            f"of the field's {int(field_mask.sum())} cells, largest |dL/dx| = {fmt(mag[rr, cc])} at ({rr}, {cc}); the "
-            f"middle half holds {_centre_share(mag, field_mask):.0%} of it. {shape} The weights and the ReLU masks "
-            "reshape that pattern; it never leaves the field.")
+    return (f"dL/dx is nonzero on {int(np.count_nonzero(mag))} of the field's {int(field_mask.sum())} cells, largest "
+            f"{fmt(mag[rr, cc])} at ({rr}, {cc}); the middle half of the field holds "
+            f"{_centre_share(mag, field_mask):.0%} of it. {shape}")
 
 
 def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int = 0, i: int = 0, j: int = 0) -> Trace:
@@ -145,7 +142,7 @@ def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int 
     panels += [Panel(f"a{l}", f"a{l} = {p.layer.token}", acts[l][n], "value") for l, p in enumerate(planned, 1)]
     panels += [Panel(f"g{l}", f"dL/da{l}", np.zeros_like(acts[l][n]), "grad") for l in range(L + 1)]
     paths = path_counts(planned, i, j)  # (H, W)
-    panels.append(Panel("paths", "paths from each input cell (all weights 1)", paths, "count"))
+    panels.append(Panel("paths", "paths (all weights 1)", paths, "count"))
 
     steps = [_forward_step(l, p, masks) for l, p in enumerate(planned, 1)]
     field = [Highlight(f"a{l}", "read", m) for l, m in enumerate(masks[:-1])]
@@ -160,13 +157,13 @@ def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int 
     unread_text = (f" {int(unread.sum())} input cells (shaded) are read by no output cell at all." if unread.any() else "")
     steps.append(Step(
         f"Receptive field of a{L}[{f}, {i}, {j}]",
-        f"size r = {size_text} cells per axis, jump = {fld.jump} (product of the strides), start = {start_text}; so "
-        f"output cell ({i}, {j}) reads input rows {r0}..{r1} and columns {c0}..{c1} (clipped to the input: "
-        f"{_span_text(masks[0])}).{hole_text}{unread_text}",
+        f"r = {size_text} per axis, jump = {fld.jump} (the strides' product), start = {start_text}: cell ({i}, {j}) "
+        f"reads input rows {r0}..{r1}, columns {c0}..{c1} (in the input: {_span_text(masks[0])}).{hole_text}"
+        f"{unread_text}",
         tuple(field), key=(i, j)))
     steps.append(Step(
         f"Backward: one-hot dL/da{L}",
-        f"The upstream gradient is 1 at a{L}[{f}, {i}, {j}] and 0 elsewhere: the backward pass now asks how much each "
+        f"dL/da{L} is 1 at a{L}[{f}, {i}, {j}] and 0 elsewhere: the backward pass asks how much each "
         "earlier cell changes that one output.",
         (Highlight(f"g{L}", "write", bw.grads[L][n] != 0),), values={f"g{L}": bw.grads[L][n]}))
     for l in range(L, 0, -1):

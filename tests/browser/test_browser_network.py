@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import SCREENSHOTS, step_of, wait_for_player
+from browser_support import SCREENSHOTS, player_button, step_of, wait_for_player
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_link_opens_the_stack_and_end_shows_the_effective_receptive_field(new_app):
+def test_a_link_opens_the_stack_and_the_last_step_shows_the_effective_receptive_field(new_app):
     app = new_app().open("network?net=c3s2,c3s2&h=11&w=11&data=random")
     assert step_of(app) == (1, 7)  # 2 forward layers, the field, the one-hot, 2 backward layers, the input's gradient
-    app.page.keyboard.press("End")
-    wait_for_player(app.page, "p.dataset.step === '6'")
+    player_button(app.page, "cv-last").click()
+    wait_for_player(app.page, "p.dataset.step === '6'", timeout=15)
     title = app.chart_title()
     assert title.startswith("Step 7/7: Effective receptive field") and "checkerboard" in title, title
     app.assert_healthy()
