@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from convviz.network import MAX_LAYERS, NetSpec
+from convviz.network import MAX_LAYERS, NetSpec, backward, forward, init_params, one_hot
 from convviz.stages import network_cell, network_of
 from convviz.ui.controls import apply_settings, page_control, text_page_control
 from convviz.ui.page import escape_md, options_of, page_context, pick_indices, settings_of_session, show_trace
@@ -84,8 +84,6 @@ show_trace("network", ctx.settings, options_of(n=n, f=f, i=i, j=j, seed=ctx.sett
 box = st.expander("Every layer's weight gradient (for the one-hot upstream gradient)", key="cv_net_dw",
                   on_change="rerun")
 if box.open:
-    from convviz.network import backward, forward, init_params, one_hot
-
     with box:
         params = init_params(ns.planned, ctx.settings.seed, ctx.arrays.x)
         acts = forward(ns.planned, ctx.arrays.x, params)

@@ -26,6 +26,7 @@ from ..figures.export import (
     gif_frame_count,
     image_export_problem,
 )
+from ..network import init_params
 from ..stages import STAGES, network_cell, transposed_weights
 from ..traces.base import Trace
 from .controls import share_link
@@ -45,9 +46,8 @@ def view_script(stage: str, settings: Settings) -> str:
     layer, script = record.layer(settings), record.script
     query = urlencode(to_query(settings)) or "(all defaults)"
     if record.kind == "network":
-        from ..network import init_params
-
-        return network_script(layer, a.x, init_params(layer.planned, settings.seed, a.x), network_cell(settings, layer), query)
+        params = init_params(layer.planned, settings.seed, a.x)
+        return network_script(layer, a.x, params, network_cell(settings, layer), query)
     if script == "conv_transpose":
         return script_for(script, None, a.x, transposed_weights(a), None, None, query, transposed=layer)
     pool = {}

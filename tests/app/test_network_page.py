@@ -3,6 +3,7 @@
 The weights are convviz's own choice (convviz.network.init_params: small integers, biases centring each convolution);
 every number computed from them here is torch's: the activations, and the one-hot gradient carried back to the input.
 """
+import re
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from streamlit.testing.v1 import AppTest
 
 from convviz.data import make_input
 from convviz.figures.encoding import meta_of
@@ -18,6 +20,7 @@ from convviz.ui.export import view_script
 from convviz.ui.settings import parse_query
 from tests.app.test_app_export import printed_array
 from tests.app.test_new_stages import last_step, open_page, stage_figure
+from tests.app.test_pages import APP
 from tests.figure_support import panel_grids as panel
 from tests.figure_support import panel_grids_at as panel_at
 
@@ -130,3 +133,24 @@ def test_code_for_this_view_prints_what_torch_computes(tmp_path):
     for l, a in enumerate(acts):
         np.testing.assert_allclose(printed_array(run.stdout, f"a{l}"), a, rtol=1e-7)
     np.testing.assert_allclose(printed_array(run.stdout, "g0"), dx, rtol=1e-7, atol=1e-9)
+
+
+def test_the_weight_gradients_box_prints_torchs_dw_of_every_convolution():
+    query = CASES["conv relu pool conv"]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(query)
+    at.session_state["cv_net_dw"] = True  # the box is lazy: open it, as a click does
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    s, _ = parse_query(query)
+    x = make_input(s.array_spec(), s.data, s.seed)
+    ns = NetSpec.create(s.net, x.shape)
+    net = torch_stack(ns, init_params(ns.planned, s.seed, x))
+    net(torch.tensor(x))[0, 0, 1, 0].backward()  # the page's cell: ri = 1, rj = 0
+    printed = " ".join(c.value for c in at.code)
+    for l in (1, 4):  # the two convolutions
+        dw = net[l - 1].weight.grad.numpy()
+        text = printed.split(f"dw{l} = ")[1].split(f"db{l}")[0]
+        got = [float(v) for v in re.findall(r"-?\d+\.?\d*(?:e[-+]?\d+)?", text)]
+        np.testing.assert_allclose(got, dw.ravel(), atol=1e-4)
