@@ -58,13 +58,11 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +71,8 @@ from urllib.parse import urlencode
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 sys.path.insert(0, str(REPO))
-from browser_support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT  # noqa: E402  (shared with the browser tests)
+# the browser tests' harness: chromium set-up and app server (start_server, stop_server)
+from browser_support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, start_server, stop_server  # noqa: E402
 
 from convviz.ui.settings import LARGEST_QUERY  # noqa: E402  (numpy only: the app's caps)
 
@@ -273,47 +272,7 @@ READ_ANIM_JS = """() => { const a = window.__cvAnim; a.stop = true;
   return {events: a.events, drawn: a.drawn, changes: a.changes, playing: a.pl ? a.pl.dataset.playing : null}; }"""
 
 
-# --------------------------------------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_streamlit(script: str, log: Path, env: dict | None = None, cwd: Path = REPO) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=None if env is None else {**os.environ, **env})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{cwd / script} exited early:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc, base
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.terminate()
-            raise RuntimeError(f"{cwd / script} did not answer within 60 s")
-        time.sleep(0.25)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+# --------------------------------------------------------------------------------------------- the checkouts compared
 
 
 PAGE_LIST = ("try:\n    from convviz.stages import PAGES\n"  # the catalog; older checkouts kept PAGES in the shell
@@ -321,7 +280,7 @@ PAGE_LIST = ("try:\n    from convviz.stages import PAGES\n"  # the catalog; olde
              "print(' '.join(p.url_path for p in PAGES))")
 
 
-def app_pages(root: Path = REPO) -> list[str]:
+def checkout_pages(root: Path = REPO) -> list[str]:
     """url_path of every page of the checkout at <root>, from its own catalog (imported there, in a subprocess: the
     checkouts compared may list different pages); the first is the default page, which st.navigation serves at "/"
     only ("/shapes" answers "Page not found")."""
@@ -914,13 +873,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time each page's own figure alone in a bare app (bench/figure_floor_app.py)")
     ap.add_argument("--json", type=Path, help="write every measurement here")
     args = ap.parse_args(argv)
-    new = App("new", REPO, "app.py", pages=app_pages(REPO))
+    new = App("new", REPO, "app.py", pages=checkout_pages(REPO))
     apps = [new]
     if args.old:
         root = args.old.resolve()
         if not (root / "app.py").is_file():
             ap.error(f"--old {args.old}: no app.py there")
-        apps.append(App("old", root, "app.py", pages=app_pages(root)))
+        apps.append(App("old", root, "app.py", pages=checkout_pages(root)))
     pages = args.pages or new.pages
     unknown = [p for p in pages if p not in new.pages]
     if unknown:
@@ -942,7 +901,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for app in [floor, *([fig_app] if fig_pairs else []), *apps]:
             env = {"CONVVIZ_FIGURE_FLOOR_DIR": str(logs / "figures")} if app is fig_app else None
-            proc, app.base = start_streamlit(app.script, logs / f"{app.name}.log", env=env, cwd=app.root)
+            proc, app.base = start_server(app.script, cwd=app.root, env=env, log=logs / f"{app.name}.log")
             procs.append(proc)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -999,8 +958,7 @@ def main(argv: list[str] | None = None) -> int:
                                              "figures": [asdict(g) for g in figures.values()], "largest": LARGEST}, indent=1))
             print(f"\nwrote {args.json}")
     finally:
-        for proc in procs:
-            stop(proc)
+        stop_server(*procs)
     return 0
 
 

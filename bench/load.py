@@ -45,7 +45,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,15 +56,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "browser"))
 sys.path.insert(0, str(REPO))  # the catalog (convviz/stages.py) lists the pages
+# the browser tests' harness: chromium set-up, page list and app server
+from browser_support import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    launch_server,
+    log_tail,
+    stop_server,
+    wait_healthy,
+)
+from browser_support import app_pages as catalog_pages  # noqa: E402
+
 SERVER_CLOCK_DIR = REPO / "bench" / "server_clock"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # as tests/browser/browser_support.py
 NGINX = "/usr/sbin/nginx"
 TEMPLATE = REPO / "deploy" / "nginx.conf.template"
-VIEWPORT = {"width": 1280, "height": 900}  # wide enough that the sidebar (the controls and navigation) stays open
-SERVER_START_TIMEOUT = 60.0
+# The load test's own window, not the browser tests' VIEWPORT: wide enough that the sidebar (controls, navigation) stays open.
+SESSION_VIEWPORT = {"width": 1280, "height": 900}
 INTERACTION_TIMEOUT = 90.0  # seconds one interaction may take before it counts as a failure
 QUIET_MS = 250  # the app must stay idle in the expected state this long before an interaction counts as done
 POLL_MS = 100  # browser-side polling of the expected state (the latency's resolution)
@@ -82,9 +91,8 @@ PAGE_LIST: list[tuple[str, str]] = []
 
 
 def app_pages() -> list[tuple[str, str]]:
-    from convviz.stages import PAGES
-
-    return [(p.title, p.url_path) for p in PAGES]
+    """(nav title, url path) of every page, in the sidebar's order (browser_support's app_pages, swapped)."""
+    return [(title, path) for path, title in catalog_pages()]
 
 
 # ------------------------------------------------------------------------------------------ what a session expects
@@ -220,35 +228,6 @@ CHECKS_PER_SNAPSHOT = 5 + 4 + 1  # query, nav, caption, exception box, dialog; 4
 # ------------------------------------------------------------------------------------------ processes and /proc
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = SERVER_START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited ({proc.returncode}) before {url} answered:\n{tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200 and r.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not answer within {timeout:.0f} s:\n{tail(log)}")
-        time.sleep(0.25)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def children_of() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = defaultdict(list)
     for d in os.listdir("/proc"):
@@ -325,26 +304,16 @@ class Backends:
         return [p for proc in self.procs for p in tree(proc.pid, kids)]
 
     def stop(self) -> None:
-        for proc in ([self.nginx] if self.nginx else []) + self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in ([self.nginx] if self.nginx else []) + self.procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_server(*([self.nginx] if self.nginx else []), *self.procs)
 
 
 def start_app(port: int, log: Path, clock: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    """`streamlit run app.py` on `port` with the server clock logging to `clock`, not waited for: returns the process."""
     # bench/server_clock/sitecustomize.py notes, on the server's own clock, when each rerun request was read and its
     # reply queued and written (SERVER_CLOCK_DIR first on the path: the app processes load that sitecustomize).
-    env = dict(os.environ, CONVVIZ_SERVER_CLOCK=str(clock),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(SERVER_CLOCK_DIR), os.environ.get("PYTHONPATH")])))
-    with open(log, "wb") as out:
-        return subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    env = {"CONVVIZ_SERVER_CLOCK": str(clock),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(SERVER_CLOCK_DIR), os.environ.get("PYTHONPATH")]))}
+    return launch_server(log, port=port, env=env)[0]
 
 
 def nginx_conf(prefix: Path, listen: str, ports: list[int]) -> str:
@@ -368,7 +337,7 @@ def start(backends: int, behind_nginx: bool) -> Backends:
     b = Backends(procs, ports, f"http://127.0.0.1:{ports[0]}", workdir)
     try:
         for proc, p in zip(procs, ports):
-            wait_http(f"http://127.0.0.1:{p}/_stcore/health", proc, workdir / f"app-{p}.log")
+            wait_healthy(f"http://127.0.0.1:{p}", proc, workdir / f"app-{p}.log")
         if behind_nginx:
             if not Path(NGINX).exists():
                 raise RuntimeError(f"{NGINX} is missing: apt-get install -y nginx (Debian's package)")
@@ -383,7 +352,7 @@ def start(backends: int, behind_nginx: bool) -> Backends:
             with open(log, "wb") as out:
                 b.nginx = subprocess.Popen(base + ["-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             b.base_url = f"http://127.0.0.1:{listen_port}"
-            wait_http(f"{b.base_url}/_stcore/health", b.nginx, workdir / "error.log")
+            wait_healthy(b.base_url, b.nginx, workdir / "error.log")
     except BaseException:
         b.stop()
         raise
@@ -533,7 +502,7 @@ async def interact(s: Session, page, kind: str, action, t0: float | None = None)
 
 async def run_session(browser, base_url: str, s: Session, rounds: int, think: float, rng: random.Random,
                       start_gate: asyncio.Event, delay: float = 0.0) -> None:
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await browser.new_context(viewport=SESSION_VIEWPORT)
     context.set_default_timeout(INTERACTION_TIMEOUT * 1000)
     try:
         await context.add_init_script(INIT_JS)
@@ -589,7 +558,7 @@ async def warm_up(browser, base_url: str) -> float:
     """One session visits every page once at the default settings (imports the page modules, fills the caches),
     so the measured sessions see a warm server and RSS after the warm-up is a fair baseline for "back near start"."""
     t = time.monotonic()
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await browser.new_context(viewport=SESSION_VIEWPORT)
     try:
         page = await context.new_page()
         for i in range(len(PAGE_LIST)):
@@ -609,7 +578,7 @@ async def poke(base_url: str) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            context = await browser.new_context(viewport=VIEWPORT)
+            context = await browser.new_context(viewport=SESSION_VIEWPORT)
             page = await context.new_page()
             await page.goto(base_url)
             await page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=INTERACTION_TIMEOUT * 1000)
@@ -823,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
             report["nginx"] = summary
             failures.extend(nginx_failures)
         for p in b.ports:  # the app's own logs: a traceback there is a failure even if no page showed it
-            log = tail(b.workdir / f"app-{p}.log", 400)
+            log = log_tail(b.workdir / f"app-{p}.log", 400)
             if "Traceback" in log:
                 failures.append(f"app on port {p} logged a traceback:\n{log[-1500:]}")
     finally:

@@ -1,9 +1,16 @@
-"""Shared pieces of the browser tests: paths, the chromium set-up, the page list and the AppPage helper."""
+"""Shared pieces of the browser tests and the benchmarks (bench/): paths, the chromium set-up, the page list, the app
+server (start_server, stop_server, serve) and the AppPage helper."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -224,60 +231,98 @@ def step_of(app: AppPage) -> tuple[int, int]:
 
 
 def free_port() -> int:
-    import socket
-
+    """A TCP port on the loopback that is free now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def log_tail(log_path: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a log ("(no log)" if it cannot be read)."""
     try:
         return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
 
 
-@contextlib.contextmanager
-def serve(root: Path = REPO, port: int | None = None, env: dict | None = None):
-    """A fresh `streamlit run app.py` of the checkout at `root` on a free port (no session yet): yields its base URL.
-
-    Raises RuntimeError (with the server's log) if it exits or does not answer its health check in time."""
-    import subprocess
-    import sys
-    import tempfile
-    import urllib.request
-
+def launch_server(log: Path, script: str = "app.py", cwd: Path = REPO, port: int | None = None,
+                  env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run <script>` in `cwd` (headless, loopback only, no file watcher) with its output in `log`,
+    and `env` added to this process's environment; does not wait for it: returns (process, base URL)."""
     port = port or free_port()
-    log = Path(tempfile.mkdtemp(prefix="convviz-app-")) / "streamlit.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=None if env is None else {**os.environ, **env})
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _answers(url: str) -> bool:
+    """Whether `url` answers 200 "ok" (Streamlit's health check) now."""
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {proc.returncode} before answering:\n{log_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200 and r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer {base}/_stcore/health within {SERVER_START_TIMEOUT:.0f} s:"
-                                   f"\n{log_tail(log)}")
-            time.sleep(0.25)
-        yield base
-    finally:
-        proc.terminate()
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200 and r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, log: Path, timeout: float = SERVER_START_TIMEOUT) -> None:
+    """Return once `base`/_stcore/health answers "ok" (a Streamlit server, or nginx in front of some).
+
+    Raises RuntimeError with the tail of `log` if `proc` exits first or the check does not pass within `timeout` s."""
+    url, deadline = f"{base}/_stcore/health", time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{' '.join(map(str, proc.args))} exited with code {proc.returncode} before {url} "
+                               f"answered:\n{log_tail(log)}")
+        if _answers(url):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout:.0f} s:\n{log_tail(log)}")
+        time.sleep(0.25)
+
+
+def start_server(script: str = "app.py", cwd: Path = REPO, port: int | None = None, env: dict | None = None,
+                 log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """`streamlit run <script>` in `cwd` (see launch_server; `log` defaults to a fresh temporary file), once it answers
+    its health check: returns (process, base URL). Stop it with stop_server.
+
+    Raises RuntimeError with the log's tail (the process stopped) if it exits or does not answer in time."""
+    log = log or Path(tempfile.mkdtemp(prefix="convviz-app-")) / "streamlit.log"
+    proc, base = launch_server(log, script, cwd, port, env)
+    try:
+        wait_healthy(base, proc, log)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, base
+
+
+def stop_server(*procs: subprocess.Popen) -> None:
+    """Terminate the processes (all at once, so they stop in parallel), then reap each; returns once all are gone."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # ignored the terminate: a server stuck in a script run
             proc.kill()
             proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serve(root: Path = REPO, port: int | None = None, env: dict | None = None):
+    """A fresh `streamlit run app.py` of the checkout at `root` on a free port (no session yet), with `env` added to
+    this process's environment: yields its base URL.
+
+    Raises RuntimeError (with the server's log) if it exits or does not answer its health check in time."""
+    proc, base = start_server(cwd=root, port=port, env=env)
+    try:
+        yield base
+    finally:
+        stop_server(proc)
 
 
 # --------------------------------------------------------------------------------------------- the figure on screen
