@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import convviz as cv  # noqa: E402
 from convviz import conv as engine  # noqa: E402  (the engine's own pieces, for --parts)
+from convviz import depthwise  # noqa: E402
 from convviz.geometry import ConvSpec, crop_padding, pad_input  # noqa: E402
 from convviz.im2col import col2im_padded, im2col_matrix, window_view  # noqa: E402
 
@@ -116,7 +117,8 @@ def blas_threads() -> str:
 
 def parts_ms(x, w, b, dout, spec, repeat: int) -> list[tuple[str, float]]:
     """Where convviz's time goes: the steps of forward im2col, forward strided, backward col2im and backward
-    transposed, as the engine (convviz/conv.py) runs them, timed alone (interleaved rounds)."""
+    transposed, as the engine (convviz/conv.py) runs them, timed alone (interleaved rounds). A depthwise layer
+    (CG = 1) runs convviz/depthwise.py's paths in im2col and col2im instead: those two are timed whole."""
     N, C, KH, KW = spec.n, spec.c, spec.kh, spec.kw
     F_, OH, OW, G, CG, FG = spec.f, spec.oh, spec.ow, spec.groups, spec.cg, spec.fg
     xpad = pad_input(x, spec)
@@ -162,6 +164,18 @@ def parts_ms(x, w, b, dout, spec, repeat: int) -> list[tuple[str, float]]:
                                                               wk, slide),
         f"transposed: dw, {G} groups": dw_groups,
     }
+    if spec.is_depthwise:  # im2col and col2im run convviz/depthwise.py's paths, not the per-group steps
+        y = depthwise.forward_columns(xpad, w, spec)
+        steps = {
+            "pad_input (np.pad)": steps["pad_input (np.pad)"],
+            "im2col: forward_columns": lambda: depthwise.forward_columns(xpad, w, spec),
+            "fwd bias add": lambda: y + b[None, :, None, None],
+            f"strided einsum, {G} calls": einsum_groups,
+            "db sum": steps["db sum"],
+            "col2im: backward_taps": lambda: depthwise.backward_taps(dout, xpad, w, spec),
+            "transposed: dx slide": steps["transposed: dx slide"],
+            f"transposed: dw, {G} groups": dw_groups,
+        }
     return list(interleaved_ms(steps, repeat).items())
 
 

@@ -16,6 +16,7 @@ from typing import Union
 
 import numpy as np
 
+from .depthwise import backward_taps, forward_columns, use_fast_path
 from .geometry import ConvSpec, PaddingArg, crop_padding, pad_input, spec_for
 from .im2col import col2im_assign_bug, col2im_padded, im2col_matrix, window_view
 
@@ -126,8 +127,11 @@ def forward_loops(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec, bug: str | No
 def forward_im2col(xpad: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Every window copied into a column (im2col), then one matrix product: (F, C*KH*KW) @ (C*KH*KW, N*OH*OW).
     With G = groups > 1, one product per group: group g's FG kernels times the CG*KH*KW rows of its channels
-    (the rows are ordered (c, u, v), so each group's rows are one block). xpad (N, C, HP, WP) padded;
-    w (F, CG, KH, KW). Returns y (N, F, OH, OW) without bias."""
+    (the rows are ordered (c, u, v), so each group's rows are one block). Depthwise (CG = 1) and not tiny: the
+    columns of a few images at a time instead, all C products in one batched matmul (convviz.depthwise).
+    xpad (N, C, HP, WP) padded; w (F, CG, KH, KW). Returns y (N, F, OH, OW) without bias."""
+    if use_fast_path(spec):  # batch-wide cols (KH*KW copies of x) outgrow the cache, only to meet 1-row kernels
+        return forward_columns(xpad, w, spec)
     N, F, OH, OW = spec.output_shape
     G, CG, FG = spec.groups, spec.cg, spec.fg
     cols = im2col_matrix(xpad, spec)  # (C*KH*KW, N*OH*OW)
@@ -242,7 +246,10 @@ def backward_loops(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
 def backward_col2im(dout, xpad, w, spec: ConvSpec, bug: str | None = None):
     """Backward through im2col: dw = dout_mat @ cols.T, dcols = W.T @ dout_mat, and col2im adds every column of
     dcols back where its window read (overlaps accumulate). With groups, both products are done per group, on
-    group g's FG rows of dout_mat and CG*KH*KW rows of cols. Shapes as backward_loops; returns dx, dw."""
+    group g's FG rows of dout_mat and CG*KH*KW rows of cols. Depthwise (CG = 1) and not tiny: the same scatter-add
+    straight from dout, tap by tap, with no cols or dcols (convviz.depthwise). Shapes as backward_loops; returns dx, dw."""
+    if bug is None and use_fast_path(spec):  # dcols would be KH*KW copies of dout, each scaled by one weight
+        return backward_taps(dout, xpad, w, spec)
     N, C, KH, KW = spec.n, spec.c, spec.kh, spec.kw
     F, OH, OW = spec.f, spec.oh, spec.ow
     G, CG, FG = spec.groups, spec.cg, spec.fg
