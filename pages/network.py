@@ -21,6 +21,7 @@ EXAMPLES = (
     ("Average pooling between convolutions", "c3p1,avg2,c3", 8),
 )
 PICK = "cv_net_example"
+WHOLE = {"float": lambda v: str(int(v)) if v == int(v) else f"{v:.4g}"}  # 5 and 0.25, not "5." and "0.25"
 
 
 def _load_example() -> None:
@@ -28,6 +29,7 @@ def _load_example() -> None:
     for name, net, size in EXAMPLES:
         if name == label:
             apply_settings(settings_of_session().with_(net=net, h=size, w=size, ri=0, rj=0, data="random"))
+    st.session_state[PICK] = None  # the box offers the examples again, not a label the stack may no longer match
 
 
 def own_controls() -> None:
@@ -37,6 +39,8 @@ def own_controls() -> None:
         st.selectbox("or load an example stack", [e[0] for e in EXAMPLES], index=None, key=PICK,
                      placeholder="Examples…", on_change=_load_example,
                      help="Sets the layers, the input size (H = W) and random data.")
+        st.caption("This page reads the sidebar's input (H, W, C, N, data) and seed; its layers' kernels, strides "
+                   "and padding are in the text above, and the upstream gradient is the one-hot at the cell below.")
         s = settings_of_session()
         try:
             _, _, oh, ow = network_of(s).output_shape
@@ -93,8 +97,8 @@ if box.open:
                 continue
             st.markdown(f"**Layer {l}** ({escape_md(p.layer.token)}): dw{l} {tuple(bw.dw[l - 1].shape)} "
                         "(F, C/groups, K, K) and db")
-            st.code(f"dw{l} = {np.array2string(bw.dw[l - 1], precision=4, suppress_small=True)}\n"
-                    f"db{l} = {np.array2string(bw.db[l - 1], precision=4)}", language=None)
+            st.code(f"dw{l} = {np.array2string(bw.dw[l - 1], precision=4, suppress_small=True, formatter=WHOLE)}\n"
+                    f"db{l} = {np.array2string(bw.db[l - 1], precision=4, formatter=WHOLE)}", language=None)
         if not any(p.layer.kind == "conv" for p in ns.planned):
             st.caption("No convolution in this stack: nothing has weights.")
 

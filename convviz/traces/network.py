@@ -110,7 +110,8 @@ def _erf_caption(g0: np.ndarray, paths: np.ndarray, field_mask: np.ndarray) -> s
     row = " ".join(str(v) for v in paths[r][paths[r] > 0])
     shape = (f"The paths panel (all weights 1) puts {share_paths:.0%} there: central cells lie on more paths; along "
              f"row {r} the counts go {row}")
-    shape += (": uneven, a checkerboard where strided windows overlap on some cells and not on their neighbours."
+    shape += (": uneven, a checkerboard where strided or dilated windows overlap on some cells and not on their "
+              "neighbours."
               if uneven(paths[r]) or uneven(paths[:, int(np.argmax(paths.max(axis=0)))]) else ".")
     if not mag.any():
         return ("No gradient reaches the input: every path back is blocked (ReLU inputs <= 0, weights that cancel). "
