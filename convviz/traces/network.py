@@ -36,9 +36,8 @@ def field_terms(layers: tuple[Layer, ...]) -> tuple[str, str]:
         size_terms.append(f"{L.effective_kernel - 1}*{jump}")
         start_terms.append(f"{L.p}*{jump}")
         jump *= L.s
-    size = 1 + sum(int(a) * int(b) for a, b in (t.split("*") for t in size_terms))
-    start = -sum(int(a) * int(b) for a, b in (t.split("*") for t in start_terms))
-    return " + ".join(["1", *size_terms]) + f" = {size}", "-(" + " + ".join(start_terms or ["0"]) + f") = {start}"
+    fld = receptive_field(layers)  # the engine's totals: the terms above are only their spelled-out form
+    return " + ".join(["1", *size_terms]) + f" = {fld.size}", "-(" + " + ".join(start_terms or ["0"]) + f") = {fld.start}"
 
 
 def _box(shape: tuple[int, int], rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
