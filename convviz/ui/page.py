@@ -72,7 +72,10 @@ def page_style() -> None:
     st.markdown(f"<style>{css}</style>", unsafe_allow_html=True)
 
 
+# The scrollbar keeps its gutter: the column the player reports does not narrow when a taller figure makes the page
+# scroll (that would lay the figure out a second time).
 PAGE_CSS = """
+[data-testid='stMain'] { scrollbar-gutter: stable; }
 [data-testid='stMainBlockContainer'] { padding-top: 3.25rem; }
 .katex-display { overflow-x: auto; overflow-y: hidden; contain: paint; }
 [data-testid='stMainBlockContainer'] h1 { font-size: 2.1rem; padding: 0.25rem 0 0.5rem 0; }

@@ -270,6 +270,13 @@ class Player {
   // needs no second layout): the viewport, the page column's width, where the player starts, the height of its bar,
   // and the caption's line height and mean character width (the server sizes the caption box from them).
   reportScreen() {
+    clearTimeout(this.screenTimer);
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (app && app.dataset.testScriptState === "running") { // measure the page the run ends with, not one half built
+      this.root.dataset.settled = "false";
+      if (this.root.isConnected) this.screenTimer = setTimeout(() => this.reportScreen(), 100);
+      return;
+    }
     const main = document.querySelector('[data-testid="stMainBlockContainer"]');
     const cs = main ? getComputedStyle(main) : null;
     const cw = main ? main.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) : window.innerWidth;
