@@ -5,7 +5,8 @@
 //
 // data: {chart: the chart's element key, frames: [frame name], steps: [trace step index], titles: [..], captions: [..],
 //        start: index into frames shown first, clicks: {trace: curve number, cells: {"r,c": step}} or null,
-//        total: steps in the trace, token: changes whenever the chart is a new figure}
+//        total: steps in the trace, token: changes whenever the chart is a new figure,
+//        figure: {revision, width, height} of the chart's layout, to tell its div from the previous figure's}
 // state sent back: step (trace step index shown, when the player rests), screen ({vw, vh, cw, room})
 
 const SPEEDS = { slow: 1600, normal: 700, fast: 60 };
@@ -37,7 +38,7 @@ function activePlayer() {
   let best = null, bestArea = 0;
   for (const p of players) {
     if (!p.root.isConnected) { players.delete(p); continue; }
-    const el = p.gd || p.root;
+    const el = p.liveChart() || p.root;
     const r = el.getBoundingClientRect();
     const h = Math.max(0, Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0));
     const w = Math.max(0, Math.min(r.right, window.innerWidth) - Math.max(r.left, 0));
@@ -88,7 +89,13 @@ class Player {
   }
 
   load(data) {
-    const fresh = !this.data || this.data.token !== data.token;
+    const old = this.data;
+    const fresh = !old || old.token !== data.token;
+    // A new figure (laid out for the screen, round another step, or for new settings) comes with the step the server
+    // last heard of, which may lag behind the keys pressed since: the step shown, or asked for by a click, stays.
+    const wanted = this.wanted ?? (old ? old.steps[this.k] : undefined);
+    const kept = fresh && old ? data.steps.indexOf(wanted) : -1;
+    this.wanted = undefined;
     this.data = data;
     const n = data.frames.length;
     const scrub = this.q(".cv-scrub");
@@ -98,7 +105,7 @@ class Player {
     this.reserveCaption();
     if (fresh) {
       this.stop(false);
-      this.k = Math.min(Math.max(data.start, 0), Math.max(n - 1, 0));
+      this.k = kept >= 0 ? kept : Math.min(Math.max(data.start, 0), Math.max(n - 1, 0));
       this.gd = null;
       this.show();
       this.attach();
@@ -127,9 +134,15 @@ class Player {
     box.style.minHeight = `${tallest}px`;
   }
 
+  // Whether the chart div holds this player's figure (not the one before it, which Streamlit may not have replaced yet).
+  holdsFigure(gd) {
+    const lay = gd.layout || {}, fig = this.data.figure || {};
+    return ["revision", "width", "height"].every((k) => fig[k] == null || lay[k === "revision" ? "datarevision" : k] === fig[k]);
+  }
+
   attach(tries = 0) {
     const gd = chartDiv(this.data.chart);
-    if (!gd || !gd._fullLayout || !window.Plotly) {
+    if (!gd || !gd._fullLayout || !window.Plotly || (!this.holdsFigure(gd) && tries < 400)) {
       if (tries < 400) setTimeout(() => this.attach(tries + 1), 25);
       return;
     }
@@ -153,7 +166,7 @@ class Player {
   liveChart() {
     if (!this.gd || !this.gd.isConnected) {
       const gd = chartDiv(this.data.chart);
-      if (gd && gd._fullLayout) this.bind(gd);
+      if (gd && gd._fullLayout && this.holdsFigure(gd)) this.bind(gd);
     }
     return this.gd && this.gd.isConnected ? this.gd : null;
   }
@@ -255,6 +268,7 @@ class Player {
     if (k >= 0) this.goto(k);
     else { // a step the figure has no frame for (sampled, or outside the part shown): the server redraws round it
       this.stop(false);
+      this.wanted = t;
       this.api.setStateValue("step", t);
     }
   }
@@ -302,12 +316,13 @@ class Player {
 export default function (component) {
   const { parentElement, data } = component;
   const root = parentElement.querySelector(".cv-player");
-  if (!root.__cv) {
-    root.__cv = new Player(root, component);
+  if (!root.__cv) root.__cv = new Player(root, component);
+  players.add(root.__cv); // again: a cleanup that found the root detached dropped it, and React may attach it again
+  if (!root.__cvCleanup) {
     let timer = null;
     const onResize = () => { clearTimeout(timer); timer = setTimeout(() => root.__cv.gd && root.__cv.reportScreen(), 250); };
     window.addEventListener("resize", onResize);
-    root.__cvCleanup = () => window.removeEventListener("resize", onResize);
+    root.__cvCleanup = () => { window.removeEventListener("resize", onResize); root.__cvCleanup = null; };
   }
   root.__cv.api = component;
   root.__cv.load(data);

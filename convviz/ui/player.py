@@ -136,14 +136,16 @@ def caption_texts(trace: Trace, frame_steps: list[int]) -> list[str]:
 
 
 def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start: int, clicks: dict[str, int] | None,
-           click_trace: int | None, presenter: bool, token: str, caption_px: int = 0) -> None:
+           click_trace: int | None, presenter: bool, token: str, figure: dict | None = None, caption_px: int = 0) -> None:
     """Draw the player of the chart `chart_key` (drawn next, by the caller).
 
     Args:
         frame_steps: the trace steps the figure has frames for, in order; start: the step shown first.
         clicks: `click_cells` of the clickable panel (None: no cell is clickable).
         click_trace: index of the clickable panel's heatmap in the figure's data.
-        token: changes whenever the chart is a new figure (the player then starts again from `start`).
+        token: changes whenever the chart is a new figure (the player then shows `start`, unless the step it shows,
+            fresher than the server's, is in the new figure too).
+        figure: the chart's layout.datarevision, width and height as {revision, width, height} (None: any chart).
         caption_px: the caption box's height the figure was laid out for (0: the player measures its captions).
     """
     n = len(trace.steps)
@@ -152,6 +154,7 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
     data = {
         "chart": chart_key,
         "token": token,
+        "figure": figure,
         "frames": [str(t) for t in frames],
         "steps": frames,
         "titles": [f"{trace.steps[t].title}:" if n else "" for t in frames],

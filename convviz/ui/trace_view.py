@@ -294,7 +294,8 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
                             digest_size=8).hexdigest()
     click_trace = meta.get("click_trace")
     clicks = click_cells_for(trace, clickable) if click_trace is not None else None
-    player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, caption_px)
+    figure = {"revision": fig.layout.datarevision, "width": fig.layout.width, "height": fig.layout.height}
+    player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, figure, caption_px)
     # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
     st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,
                     config={"displaylogo": False, "scrollZoom": False, "displayModeBar": False})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 from browser_support import (
+    FIND_PLAYER_JS,
     AppPage,
     clickable_cell_centre,
     figure_on_screen,
@@ -128,6 +129,22 @@ def test_the_outlines_on_screen_stay_those_of_the_step_shown_after_the_server_re
     write = [p for p in paths if p and p != "M0 0"]
     # the last step writes output cell (3, 3): a square round x = 3, y = 3 on the output's axes
     assert any("M2.5" in p or "M2.54" in p for p in write), paths
+
+
+def test_a_new_figure_keeps_the_step_on_screen(app):
+    """A key pressed before a new figure arrives (laid out for the screen, built round another step, or for new
+    settings) is not undone by the step the server last heard of; a step the new figure has no frame for gives way to
+    the server's."""
+    app.open("forward")
+    app.page.keyboard.press("End")
+    wait_for_player(app.page, "p.dataset.step === '15'", 10)
+    reload = f"([start, last]) => {{ const p = {FIND_PLAYER_JS}; const d = p.__cv.data; " \
+             "p.__cv.load({...d, token: d.token + 'x' + start + last, start, frames: d.frames.slice(0, last), " \
+             "steps: d.steps.slice(0, last), titles: d.titles.slice(0, last), captions: d.captions.slice(0, last)}); " \
+             "return p.dataset.step; }"
+    assert app.page.evaluate(reload, [0, 16]) == "15", "a new figure took the step back to the server's"
+    assert app.page.evaluate(reload, [3, 8]) == "3", "a step the new figure has no frame for was kept"
+    app.assert_healthy()
 
 
 def test_phone_controls_are_touch_sized(sized_app):
