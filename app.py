@@ -7,7 +7,17 @@ import re
 
 import streamlit as st
 
-from convviz.ui.controls import LINK_DRAWN, PageStop, draw_sidebar, presenter_in_url, session_settings, share_link, url_notes
+from convviz.stages import PAGE, PAGES
+from convviz.ui.controls import (
+    LINK_DRAWN,
+    PageStop,
+    draw_sidebar,
+    presenter_in_url,
+    session_settings,
+    settings_read,
+    share_link,
+    url_notes,
+)
 from convviz.ui.housekeeping import limit_blas_threads, start_memory_trimmer, touch
 from convviz.ui.page import page_style
 from convviz.ui.shell import ensure_app_navigation, navigation
@@ -19,7 +29,9 @@ start_memory_trimmer()
 limit_blas_threads()
 touch()  # activity: the shared caches are dropped only after CONVVIZ_IDLE_RELEASE_S seconds without any run
 page = navigation()
-settings = st.session_state["cv_settings"] = session_settings()
+record = PAGE.get(page.url_path, PAGES[0])  # the default page's url_path is "" (convviz/ui/shell.py)
+settings = session_settings(record.layer_controls)
+st.session_state["cv_settings"] = settings_read(settings, record.layer_controls)  # what the page computes with
 st.session_state[LINK_DRAWN] = False
 page_style()
 for note in url_notes():
@@ -37,4 +49,4 @@ finally:
     # The sidebar is drawn after the page, so a change's new chart reaches the browser before the 30-odd sidebar
     # elements (bench/latency.py: change -> chart 206 -> 160 ms on Shapes). `finally`: a page that stops early, or
     # fails, still shows the controls that fix its settings.
-    draw_sidebar()
+    draw_sidebar(record.layer_controls)

@@ -11,7 +11,8 @@ The stack is written in one short text, the `net` URL key of the network page:
           | "max" K ["s" S] ["p" P]                          max pooling: K x K window, stride S (K), padding P (0)
           | "avg" K ["s" S] ["p" P]                          average pooling (padding counts in the divisor)
 
-e.g. "c3p1,relu,max2,c3s2". Options come in that order, each at most once.
+e.g. "c3p1,relu,max2,c3s2". Options may come in any order, each at most once; Layer.token writes them back in the
+order above (c3p1s2 -> c3s2p1), the canonical text the URL keeps.
 
 Receptive field (Araujo, Norris & Sim, Distill 2019): an output cell of layer L reads a window of r_L input cells per
 axis, and neighbouring output cells' windows start j_L cells apart, where, with effective kernels k_l' = d_l (k_l - 1)
@@ -38,7 +39,7 @@ MAX_LAYERS = 4
 MAX_KERNEL, MAX_STRIDE, MAX_PADDING, MAX_DILATION, MAX_CHANNELS = 7, 4, 8, 4, 8
 KINDS = ("conv", "relu", "max", "avg")
 _TOKEN = re.compile(r"^(c|max|avg)(\d{1,2})((?:[a-z]\d{1,2})*)$")
-_OPTIONS = {"conv": "spdfg", "max": "sp", "avg": "sp"}  # the options each kind takes, in the order they are written
+_OPTIONS = {"conv": "spdfg", "max": "sp", "avg": "sp"}  # the options each kind takes, in their canonical order
 _CAPS = {"s": ("stride", 1, MAX_STRIDE), "p": ("padding", 0, MAX_PADDING), "d": ("dilation", 1, MAX_DILATION),
          "f": ("output channels", 1, MAX_CHANNELS), "g": ("groups", 1, MAX_CHANNELS)}
 
@@ -96,30 +97,29 @@ def parse_layer(token: str, index: int = 1) -> Layer:
         return Layer("relu")
     m = _TOKEN.match(t)
     if not m:
-        raise NetError(f"layer {index} ({token.strip()!r}): not a layer. Write c3 (a 3x3 convolution), relu, max2 or "
+        raise NetError(f"Layer {index} ({token.strip()!r}): not a layer. Write c3 (a 3x3 convolution), relu, max2 or "
                        "avg2 (2x2 pooling), with options such as c3s2p1d1f2g1 or max3s2p1.")
     head, k, rest = m.group(1), int(m.group(2)), m.group(3)
     kind = {"c": "conv", "max": "max", "avg": "avg"}[head]
     if not 1 <= k <= MAX_KERNEL:
-        raise NetError(f"layer {index} ({t}): kernel {k} is outside 1..{MAX_KERNEL}.")
+        raise NetError(f"Layer {index} ({t}): kernel {k} is outside 1..{MAX_KERNEL}.")
     opts: dict[str, int] = {}
     allowed = _OPTIONS[kind]
-    last = -1
     for letter, value in re.findall(r"([a-z])(\d{1,2})", rest):
         if letter not in allowed:
-            raise NetError(f"layer {index} ({t}): '{letter}' is not an option of {kind} layers; they take "
+            raise NetError(f"Layer {index} ({t}): '{letter}' is not an option of {kind} layers; they take "
                            f"{', '.join(allowed)} ({', '.join(_CAPS[a][0] for a in allowed)}).")
-        if letter in opts or allowed.index(letter) < last:
-            raise NetError(f"layer {index} ({t}): write each option once, in the order {allowed}.")
-        last = allowed.index(letter)
+        if letter in opts:  # any order is fine (the token is rewritten as s p d f g), but one value each
+            raise NetError(f"Layer {index} ({t}): '{letter}' ({_CAPS[letter][0]}) is given twice; write each option "
+                           "once.")
         name, low, high = _CAPS[letter]
         v = int(value)
         if not low <= v <= high:
-            raise NetError(f"layer {index} ({t}): {name} {v} is outside {low}..{high}.")
+            raise NetError(f"Layer {index} ({t}): {name} {v} is outside {low}..{high}.")
         opts[letter] = v
     stride = opts.get("s", 1 if kind == "conv" else k)
     if kind != "conv" and opts.get("p", 0) > k // 2:
-        raise NetError(f"layer {index} ({t}): pooling pads at most half its window ({k} // 2 = {k // 2}), as in "
+        raise NetError(f"Layer {index} ({t}): pooling pads at most half its window ({k} // 2 = {k // 2}), as in "
                        f"PyTorch; use p{k // 2} or less.")
     return Layer(kind, k, stride, opts.get("p", 0), opts.get("d", 1), opts.get("f"), opts.get("g", 1))
 
@@ -158,7 +158,7 @@ def _spec_of(layer: Layer, shape: tuple[int, ...], index: int) -> ConvSpec | Non
         return None
     k, window = layer.k, layer.effective_kernel
     if h + 2 * layer.p < window or w + 2 * layer.p < window:
-        raise NetError(f"layer {index} ({layer.token}) gets a {h}x{w} map (padded: {h + 2 * layer.p}x{w + 2 * layer.p}), "
+        raise NetError(f"Layer {index} ({layer.token}) gets a {h}x{w} map (padded: {h + 2 * layer.p}x{w + 2 * layer.p}), "
                        f"smaller than its {window}x{window} window. Use a larger input (H, W), fewer or smaller "
                        "layers before it, or less stride.")
     try:
@@ -168,7 +168,7 @@ def _spec_of(layer: Layer, shape: tuple[int, ...], index: int) -> ConvSpec | Non
             return ConvSpec.create(h, w, k, layer.s, layer.p, layer.d, n=n, c=c, f=f, groups=layer.g)
         return pool_spec(shape, k, layer.s, layer.p)
     except ValueError as err:
-        raise NetError(f"layer {index} ({layer.token}): {err}") from None
+        raise NetError(f"Layer {index} ({layer.token}): {err}") from None
 
 
 def plan(layers: tuple[Layer, ...], input_shape: tuple[int, int, int, int]) -> tuple[Planned, ...]:
@@ -334,6 +334,29 @@ def reach(planned: tuple[Planned, ...], i: int, j: int) -> list[np.ndarray]:
     rows = reach_1d(planned, np.arange(H) == i, 0)
     cols = reach_1d(planned, np.arange(W) == j, 1)
     return [r[:, None] & c[None, :] for r, c in zip(rows, cols)]
+
+
+def path_channels(planned: tuple[Planned, ...], f: int, c: int) -> tuple[int, ...]:
+    """One channel per map a_0 .. a_L on a path down from channel f of the last map: ReLU and pooling keep the
+    channel (they mix none); a convolution's output channel reads every input channel of its group, and the path
+    takes the group's c-th (held inside the group). So every map's channel is one the chosen output cell depends on.
+
+    f: a channel of the last map (0 <= f < its channels); c: which input channel of a group to follow (>= 0)."""
+    chans = [f]
+    for p in reversed(planned):
+        if p.layer.kind == "conv":
+            per_in, per_out = p.in_shape[1] // p.layer.g, p.out_shape[1] // p.layer.g
+            group = chans[0] // per_out
+            chans.insert(0, group * per_in + min(c, per_in - 1))
+        else:
+            chans.insert(0, chans[0])
+    return tuple(chans)
+
+
+def group_channels(planned: tuple[Planned, ...]) -> int:
+    """The most input channels one group of a convolution reads (1 without a convolution): the choices of
+    `path_channels`' c that change a path."""
+    return max((p.in_shape[1] // p.layer.g for p in planned if p.layer.kind == "conv"), default=1)
 
 
 def paths_1d(planned: tuple[Planned, ...], cells: np.ndarray, axis: int) -> np.ndarray:

@@ -52,11 +52,17 @@ class Arrays:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of the app: its URL path (equal to its file's stem, see convviz/ui/shell.py), title and icon."""
+    """A page of the app: its URL path (equal to its file's stem, see convviz/ui/shell.py), title and icon.
+
+    layer_controls: whether the page reads the sidebar's layer groups (F, kernel size, stride, dilation, padding, the
+    kernel and bias data, the upstream gradient; convviz.ui.controls.LAYER_FIELDS). A page that does not (the
+    network's layers are its own text) gets no such controls, and their values wait, kept, for the pages that do.
+    """
 
     url_path: str
     title: str
     icon: str
+    layer_controls: bool = True
 
     @property
     def path(self) -> str:
@@ -74,7 +80,7 @@ PAGES = (
     Page("conv_transpose", "Transposed convolution", "🔃"),
     Page("grouped", "Grouped & depthwise", "🧩"),
     Page("maxpool", "Pooling: max & average", "🔝"),
-    Page("network", "A small network", "🕸️"),
+    Page("network", "A small network", "🕸️", layer_controls=False),
     Page("gradcheck", "Gradient check", "✅"),
     Page("methods", "Methods & speed", "⏱️"),
     Page("bug_lab", "Bug lab", "🐞"),
@@ -193,14 +199,14 @@ def network_of(settings) -> NetSpec:
 
 
 def network_cell(settings, ns: NetSpec) -> tuple[int, int, int, int]:
-    """(n, f, i, j): the output cell the network page's one-hot gradient starts from: sample 0, channel 0, and the
-    settings' (ri, rj) held inside the output."""
-    _, _, oh, ow = ns.output_shape
-    return 0, 0, min(settings.ri, oh - 1), min(settings.rj, ow - 1)
+    """(n, f, i, j): the output cell the network page's one-hot gradient starts from: sample 0, and the settings'
+    channel rf and (ri, rj), each held inside the output."""
+    _, fo, oh, ow = ns.output_shape
+    return 0, min(settings.rf, fo - 1), min(settings.ri, oh - 1), min(settings.rj, ow - 1)
 
 
-def _network(ns: NetSpec, a, n=0, f=0, i=0, j=0, seed=0):
-    return T.network_trace(a.x, ns, seed=seed, n=n, f=f, i=i, j=j)
+def _network(ns: NetSpec, a, n=0, f=0, i=0, j=0, seed=0, rc=None):
+    return T.network_trace(a.x, ns, seed=seed, n=n, f=f, i=i, j=j, rc=rc)
 
 
 def _network_rows(trace: Trace) -> tuple[tuple[str, ...], ...]:
@@ -270,7 +276,7 @@ STAGE_LIST = (
     Stage("network", "network", _network, rows=_network_rows,
           code=(layer_forward, layer_backward, forward, backward, receptive_field, reach_1d),
           script="network", notes="A network: receptive fields and backpropagation through layers",
-          options=("n", "f", "i", "j", "seed"), layer=network_of, kind="network", reads=("x",)),
+          options=("n", "f", "i", "j", "seed", "rc"), layer=network_of, kind="network", reads=("x",)),
     Stage("gradcheck", "gradcheck", _gradcheck,
           rows=(("dx_a", "dx_n", "dx_e"), ("dw_a", "dw_n", "dw_e"), ("db_a", "db_n", "db_e")),
           code=(numerical_gradient, check_conv2d, GradCheck), script="gradcheck", notes="Gradient check",

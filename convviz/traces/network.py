@@ -14,6 +14,7 @@ from ..network import (
     init_params,
     never_read,
     one_hot,
+    path_channels,
     path_counts,
     reach,
     receptive_field,
@@ -21,10 +22,29 @@ from ..network import (
 from .base import Check, Highlight, Panel, Step, Trace, fmt
 
 
+def _range_text(word: str, first: int, last: int) -> str:
+    """'rows 2..4', or 'row 2' when first == last (word: 'row' or 'column')."""
+    return f"{word} {first}" if first == last else f"{word}s {first}..{last}"
+
+
+def _box_text(rows: tuple[int, int], cols: tuple[int, int]) -> str:
+    """'rows a..b, columns c..d' (a single row or column named alone)."""
+    return f"{_range_text('row', *rows)}, {_range_text('column', *cols)}"
+
+
 def _span_text(mask: np.ndarray) -> str:
-    """'rows a..b, columns c..d' of a 2-D mask's bounding box."""
+    """The bounding box of a 2-D mask, as _box_text writes it."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return f"rows {rows[0]}..{rows[-1]}, columns {cols[0]}..{cols[-1]}"
+    return _box_text((rows[0], rows[-1]), (cols[0], cols[-1]))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _positions(g: np.ndarray) -> int:
+    """How many positions (row, column) of g (C, H, W) are nonzero in some channel."""
+    return int(np.count_nonzero(np.any(g != 0, axis=0)))
 
 
 def field_terms(layers: tuple[Layer, ...]) -> tuple[str, str]:
@@ -51,47 +71,62 @@ def _shape(p: tuple[int, ...]) -> str:
 
 
 def _forward_step(l: int, p: Planned, masks: list[np.ndarray]) -> Step:
-    """Layer l's forward: the cells of a_{l-1} the chosen cell's field on a_l reads."""
+    """Layer l's forward: the positions of a_{l-1} the chosen cell's field on a_l reads."""
     extra = f", {p.params} parameters" if p.params else ""
     caption = (f"{p.layer.describe()}: {_shape(p.in_shape)} -> {_shape(p.out_shape)}{extra}. The chosen cell "
                f"depends on a{l}'s {_span_text(masks[l])}, which read a{l - 1}'s {_span_text(masks[l - 1])} "
-               f"({int(masks[l - 1].sum())} cells).")
+               f"({_plural(int(masks[l - 1].sum()), 'position')}).")
     return Step(f"Forward, layer {l}: {p.layer.token}", caption,
                 (Highlight(f"a{l - 1}", "read", masks[l - 1]), Highlight(f"a{l}", "write", masks[l])))
 
 
 def _backward_caption(l: int, p: Planned, acts, bw: Backward, n: int) -> str:
     """What layer l's backward did to the gradient, with the numbers."""
-    g_out, g_in = bw.grads[l][n], bw.grads[l - 1][n]
-    live = int(np.count_nonzero(g_out))
-    head = f"dL/da{l} ({live} nonzero) back through {p.layer.describe()}: "
+    g_out, g_in = bw.grads[l][n], bw.grads[l - 1][n]  # (C, H, W) each
+    head = f"dL/da{l} (nonzero at {_plural(_positions(g_out), 'position')}) back through {p.layer.describe()}: "
     L = p.layer
-    if L.kind == "relu":
+    if L.kind == "relu":  # the mask acts on each value, so count values: positions x channels
         x = acts[l - 1][n]
+        live = int(np.count_nonzero(g_out))
         passed = int(np.count_nonzero((g_out != 0) & (x > 0)))
-        return head + (f"times the mask [a{l - 1} > 0]: {passed} of {live} pass; {live - passed} blocked where "
-                       f"a{l - 1} <= 0.")
+        word = "cells" if x.shape[0] == 1 else "cells (positions x channels)"
+        return head + (f"times the mask [a{l - 1} > 0]: {passed} of its {live} nonzero {word} pass; "
+                       f"{live - passed} blocked where a{l - 1} <= 0.")
+    reached = _plural(_positions(g_in), "position")
     if L.kind == "max":
-        return head + (f"each value goes to its window's maximum (the first on a tie) only: "
-                       f"{int(np.count_nonzero(g_in))} cells receive some.")
+        return head + f"each value goes to its window's maximum (the first on a tie) only: {reached} receive some."
     if L.kind == "avg":
         return head + (f"each value is spread over its {L.k}x{L.k} window, {fmt(1 / L.k ** 2)} of it per cell, "
-                       f"overlaps adding up: {int(np.count_nonzero(g_in))} cells receive some.")
+                       f"overlaps adding up: {reached} receive some.")
     dw, db = bw.dw[l - 1], bw.db[l - 1]
-    return head + (f"its input gradient (dilate by the stride, pad, slide the rotated kernels) reaches "
-                   f"{int(np.count_nonzero(g_in))} cells; dw{l} {tuple(dw.shape)}: sum |dw| = {fmt(np.abs(dw).sum())}, "
+    return head + (f"its input gradient (dilate by the stride, pad, slide the rotated kernels) reaches {reached}; "
+                   f"dw{l} {tuple(dw.shape)}: sum |dw| = {fmt(np.abs(dw).sum())}, "
                    f"db{l} = [{', '.join(fmt(v) for v in db)}].")
 
 
-def _centre_share(mag: np.ndarray, field_mask: np.ndarray) -> float:
-    """The share of mag's total on the middle half (by rows and by columns) of the field's bounding box."""
-    rows, cols = np.nonzero(field_mask)
-    r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
-    qr, qc = (r1 - r0 + 1) / 4, (c1 - c0 + 1) / 4
-    r, c = np.indices(mag.shape)
-    centre = (np.abs(r - (r0 + r1) / 2) < qr + 0.5) & (np.abs(c - (c0 + c1) / 2) < qc + 0.5)
+def central_box(field_mask: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The central region of a field's bounding box (field_mask (H, W) bool), as ((r0, r1), (c0, c1)) inclusive:
+    (size + 1) // 4 rows trimmed from the top and from the bottom, as many columns from each side by the columns'
+    own size: about the middle half of each side (the central 3 x 3 of a 5 x 5 field, 7 x 7 of 15 x 15)."""
+    rows, cols = np.flatnonzero(field_mask.any(axis=1)), np.flatnonzero(field_mask.any(axis=0))
+
+    def middle(idx: np.ndarray) -> tuple[int, int]:
+        first, last = int(idx[0]), int(idx[-1])
+        trim = (last - first + 2) // 4
+        return first + trim, last - trim
+
+    return middle(rows), middle(cols)
+
+
+def _share(mag: np.ndarray, box: tuple[tuple[int, int], tuple[int, int]]) -> float:
+    """The share of mag's (H, W) total inside box ((r0, r1), (c0, c1)), 0 for an all-zero mag."""
+    (r0, r1), (c0, c1) = box
     total = float(mag.sum())
-    return float(mag[centre].sum()) / total if total else 0.0
+    return float(mag[r0:r1 + 1, c0:c1 + 1].sum()) / total if total else 0.0
+
+
+def _side(span: tuple[int, int]) -> int:
+    return span[1] - span[0] + 1
 
 
 def uneven(counts: np.ndarray) -> bool:
@@ -102,33 +137,61 @@ def uneven(counts: np.ndarray) -> bool:
 
 
 def _erf_caption(g0: np.ndarray, paths: np.ndarray, field_mask: np.ndarray) -> str:
-    """What the gradient on the input shows, beside the weight-free path counts."""
+    """What the gradient on the input (g0 (C, H, W)) shows, beside the weight-free path counts (H, W): how much of
+    each the central region of the field (central_box) holds."""
     mag = np.abs(g0).sum(axis=0)  # (H, W), over channels
-    share_paths = _centre_share(paths.astype(float), field_mask)
+    rows, cols = np.flatnonzero(field_mask.any(axis=1)), np.flatnonzero(field_mask.any(axis=0))
+    field_box = ((int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1])))
+    box = central_box(field_mask)
+    whole = box == field_box  # a field of 1 or 2 cells a side has no smaller centre
+    region = (f"the central {_side(box[0])} x {_side(box[1])} of the {_side(field_box[0])} x {_side(field_box[1])} "
+              f"field ({_box_text(*box)})")
     r = int(np.argmax(paths.max(axis=1)))
     row = " ".join(str(v) for v in paths[r][paths[r] > 0])
-    shape = (f"The paths panel (all weights 1) puts {share_paths:.0%} there: central cells lie on more paths; along "
-             f"row {r} the counts go {row}")
-    shape += (": uneven, a checkerboard where strided or dilated windows overlap on some cells and not on their "
-              "neighbours."
-              if uneven(paths[r]) or uneven(paths[:, int(np.argmax(paths.max(axis=0)))]) else ".")
+    centred = not whole and mag.any()  # the gradient's sentence names the region first
+    if whole:
+        shape = "The paths panel (all weights 1) counts the ways from each input cell up to the chosen one"
+    else:
+        share = f"{_share(paths.astype(float), box):.0%}"
+        shape = (f"The paths (all weights 1) put {share} there" if centred else
+                 f"The paths (all weights 1) put {share} in {region}") + ": central cells lie on more of them"
+    shape += f" (row {r}: {row})"
+    shape += (", uneven: a checkerboard where strided or dilated windows overlap on some cells and not on their "
+              "neighbours." if uneven(paths[r]) or uneven(paths[:, int(np.argmax(paths.max(axis=0)))]) else ".")
     if not mag.any():
         return ("No gradient reaches the input: every path back is blocked (ReLU inputs <= 0, weights that cancel). "
                 f"Try another cell, seed or data. {shape}")
     rr, cc = np.unravel_index(int(np.argmax(mag)), mag.shape)
-    return (f"dL/dx is nonzero on {int(np.count_nonzero(mag))} of the field's {int(field_mask.sum())} cells, largest "
-            f"{fmt(mag[rr, cc])} at ({rr}, {cc}); the middle half of the field holds "
-            f"{_centre_share(mag, field_mask):.0%} of it. {shape}")
+    what = "|dL/dx| (summed over its channels)" if g0.shape[0] > 1 else "|dL/dx|"
+    held = "" if whole else f"; {region} holds {_share(mag, box):.0%} of {what}"
+    return (f"dL/dx is nonzero at {int(np.count_nonzero(mag))} of the field's {int(field_mask.sum())} positions, "
+            f"largest {what} {fmt(mag[rr, cc])} at ({rr}, {cc}){held}. {shape}")
 
 
-def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int = 0, i: int = 0, j: int = 0) -> Trace:
+def _map_names(planned: tuple[Planned, ...], chans: tuple[int, ...] | None) -> list[str]:
+    """'a0', 'a1[c=2]', ...: each map's name with the channel drawn, named where the map has more than one."""
+    counts = [planned[0].in_shape[1]] + [p.out_shape[1] for p in planned]
+    return [f"a{l}" + (f"[c={chans[l]}]" if chans is not None and counts[l] > 1 else "") for l in range(len(counts))]
+
+
+def _drawn(a: np.ndarray, c: int | None) -> np.ndarray:
+    """The part of one sample's map a (C, H, W) a panel draws: channel c (H, W), or every channel when c is None."""
+    return a if c is None else a[c]
+
+
+def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int = 0, i: int = 0, j: int = 0,
+                  rc: int | None = None) -> Trace:
     """Forward through the stack, the receptive field of output cell (f, i, j) of sample n, and a one-hot gradient
     at that cell carried back layer by layer.
 
     Args:
         x: (N, C, H, W) the input; ns: the stack (NetSpec) on x's shape; seed: the weights' (init_params, the biases
             centring each convolution's output on x).
-    Panels: a0 = x[n], a1..aL (the layers' outputs), g0..gL (dL/da_l for the one-hot dL/da_L).
+        rc: draw one channel per map, the one on a path down from channel f (convviz.network.path_channels: each
+            convolution followed to input channel rc of its group), so cells stay large with many channels; None
+            draws every channel of every map.
+    Panels: a0 = x[n], a1..aL (the layers' outputs), g0..gL (dL/da_l for the one-hot dL/da_L): each (H_l, W_l) with
+    rc, (C_l, H_l, W_l) without; paths (H, W).
     """
     planned, L = ns.planned, len(ns.planned)
     params = init_params(planned, seed, x)
@@ -138,9 +201,15 @@ def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int 
     unread = never_read(planned)  # (H, W)
     size_text, start_text = field_terms(ns.layers)
     fld = ns.field
-    panels = [Panel("a0", f"input a0 = x[{n}]", acts[0][n], "value")]
-    panels += [Panel(f"a{l}", f"a{l} = {p.layer.token}", acts[l][n], "value") for l, p in enumerate(planned, 1)]
-    panels += [Panel(f"g{l}", f"dL/da{l}", np.zeros_like(acts[l][n]), "grad") for l in range(L + 1)]
+    chans = None if rc is None else path_channels(planned, f, rc)
+    shown = [None] * (L + 1) if chans is None else list(chans)
+    names = _map_names(planned, chans)
+    source = f"x[{n}]" if names[0] == "a0" else f"x[{n}, {chans[0]}]"  # the channel named where a0 has several
+    panels = [Panel("a0", f"input {names[0]} = {source}", _drawn(acts[0][n], shown[0]), "value")]
+    panels += [Panel(f"a{l}", f"{names[l]} = {p.layer.token}", _drawn(acts[l][n], shown[l]), "value")
+               for l, p in enumerate(planned, 1)]
+    panels += [Panel(f"g{l}", f"dL/d{names[l]}", np.zeros_like(_drawn(acts[l][n], shown[l])), "grad")
+               for l in range(L + 1)]
     paths = path_counts(planned, i, j)  # (H, W)
     panels.append(Panel("paths", "paths (all weights 1)", paths, "count"))
 
@@ -151,33 +220,39 @@ def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int 
         field.append(Highlight("a0", "uncovered", unread))
     r0, r1 = fld.span(i)
     c0, c1 = fld.span(j)
+    in_h, in_w = masks[0].shape
+    clipped = r0 < 0 or c0 < 0 or r1 >= in_h or c1 >= in_w  # the window runs into padding or past the input
+    inside = f" (in the input: {_span_text(masks[0])})" if clipped else ""
     holes = int((_box(masks[0].shape, (r0, r1), (c0, c1)) & ~masks[0]).sum())
-    hole_text = (f" {holes} input cells inside that span are never read (dilation or a stride larger than a window skips "
-                 "them)." if holes else "")
-    unread_text = (f" {int(unread.sum())} input cells (shaded) are read by no output cell at all." if unread.any() else "")
+    hole_text = (f" Never read inside that span: {_plural(holes, 'input position')} (dilation or a stride larger "
+                 "than a window skips them)." if holes else "")
+    unread_text = (f" Read by no output cell at all: {_plural(int(unread.sum()), 'input position')} (shaded)."
+                   if unread.any() else "")
     steps.append(Step(
         f"Receptive field of a{L}[{f}, {i}, {j}]",
         f"r = {size_text} per axis, jump = {fld.jump} (the strides' product), start = {start_text}: cell ({i}, {j}) "
-        f"reads input rows {r0}..{r1}, columns {c0}..{c1} (in the input: {_span_text(masks[0])}).{hole_text}"
+        f"reads input {_box_text((r0, r1), (c0, c1))}{inside}.{hole_text}"
         f"{unread_text}",
         tuple(field), key=(i, j)))
     steps.append(Step(
         f"Backward: one-hot dL/da{L}",
         f"dL/da{L} is 1 at a{L}[{f}, {i}, {j}] and 0 elsewhere: the backward pass asks how much each "
         "earlier cell changes that one output.",
-        (Highlight(f"g{L}", "write", bw.grads[L][n] != 0),), values={f"g{L}": bw.grads[L][n]}))
+        (Highlight(f"g{L}", "write", _drawn(bw.grads[L][n], shown[L]) != 0),),
+        values={f"g{L}": _drawn(bw.grads[L][n], shown[L])}))
     for l in range(L, 0, -1):
         p = planned[l - 1]
-        hl = [Highlight(f"g{l}", "read", bw.grads[l][n] != 0), Highlight(f"a{l - 1}", "read", masks[l - 1])]
-        if (bw.grads[l - 1][n] != 0).any():
-            hl.append(Highlight(f"g{l - 1}", "write", bw.grads[l - 1][n] != 0))
+        g_out, g_in = _drawn(bw.grads[l][n], shown[l]), _drawn(bw.grads[l - 1][n], shown[l - 1])
+        hl = [Highlight(f"g{l}", "read", g_out != 0), Highlight(f"a{l - 1}", "read", masks[l - 1])]
+        if (g_in != 0).any():
+            hl.append(Highlight(f"g{l - 1}", "write", g_in != 0))
         steps.append(Step(f"Backward, layer {l}: {p.layer.token}", _backward_caption(l, p, acts, bw, n), tuple(hl),
-                          values={f"g{l - 1}": bw.grads[l - 1][n]}))
+                          values={f"g{l - 1}": g_in}))
     steps.append(Step("Effective receptive field", _erf_caption(bw.grads[0][n], paths, masks[0]),
                       (Highlight("g0", "focus", masks[0]), Highlight("paths", "focus", masks[0]))))
 
-    outside = int(np.count_nonzero(bw.grads[0][n] * ~masks[0]))
-    checks = (Check("one-hot gradient outside the receptive field", outside, tol=0, measure="cells"),)
+    outside = int(np.count_nonzero(np.any(bw.grads[0][n] != 0, axis=0) & ~masks[0]))  # every channel, not only the drawn
+    checks = (Check("one-hot gradient outside the receptive field", outside, tol=0, measure="positions"),)
     table = [("layer", "operation", "output (C x H x W)", "parameters", "receptive field on the input", "jump")]
     table.append(("0", "input", _shape(ns.input_shape), "0", "1", "1"))
     for l, p in enumerate(planned, 1):

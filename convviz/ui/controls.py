@@ -8,6 +8,8 @@ survive page switches; the URL always mirrors them, so a copied link reopens the
 """
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
@@ -34,6 +36,10 @@ LAST = "cv__last"  # the settings of the last run, to undo a segmented control's
 LINK_DRAWN = "cv__link_drawn"  # this run has drawn "Link to this view" (app.py draws it last otherwise)
 PRESENT = "cv_present"  # presenter mode, a view setting: URL key `present=1`
 TRUE_WORDS = ("1", "true", "yes", "on")
+# The sidebar's layer groups: the output channels, kernel size, stride, dilation, padding, the kernel and bias data and
+# the upstream gradient. A page whose record says layer_controls=False (convviz.stages.Page) reads none of them.
+LAYER_FIELDS = ("cout", "kh", "kw", "sh", "sw", "dh", "dw", "pad", "pt", "pb", "pl", "pr", "kernel", "kv", "bv", "dout",
+                "oi", "oj", "gv")
 
 
 def presenter_in_url() -> bool:
@@ -137,15 +143,19 @@ def _pair(a: str, b: str) -> None:
             _int_control(name)
 
 
-def session_settings() -> Settings:
+def session_settings(layer_controls: bool = True) -> Settings:
     """The settings of this run, read before any control is drawn, and the URL made to mirror them.
 
     Widget state is in st.session_state from the start of a run (a changed control's new value included), so
     the page can be drawn first and the sidebar after it (`draw_sidebar`): the browser then gets the page's
     chart before the sidebar's 30-odd elements, and draws it sooner after a change.
+    layer_controls: False on a page that hides the layer groups (LAYER_FIELDS): their values are kept for the pages
+    that show them, and stay in the URL.
     """
     seed_from_url()
     keep_page_settings()
+    if not layer_controls:
+        keep_settings(LAYER_FIELDS)
     settings = with_typed_shape(current_settings())
     for name in ("h", "w", "cin"):  # a typed input sets them: the controls show its shape
         st.session_state[_k(name)] = getattr(settings, name)
@@ -155,12 +165,26 @@ def session_settings() -> Settings:
 
 
 def keep_page_settings() -> None:
-    """A page's own settings (PAGE_FIELDS) outlive a visit to another page: Streamlit forgets a widget's state after a
+    """A page's own settings (PAGE_FIELDS) outlive a visit to another page (see keep_settings)."""
+    keep_settings(PAGE_FIELDS)
+
+
+def keep_settings(names) -> None:
+    """These settings outlive a run that does not draw their controls: Streamlit forgets a widget's state after a
     run that does not draw it, unless the state is set again, as here, before any widget."""
-    for name in PAGE_FIELDS:
+    for name in names:
         key = _k(name)
         if key in st.session_state and st.session_state[key] is not None:
             st.session_state[key] = st.session_state[key]
+
+
+def settings_read(settings: Settings, layer_controls: bool = True) -> Settings:
+    """The settings a page computes with: on a page without the layer controls, the layer groups (LAYER_FIELDS) at
+    their defaults, so values it hides (a custom kernel or upstream gradient that no longer fits) cannot stop it and
+    its caches do not depend on them. The URL and the state keep the real values (session_settings)."""
+    if layer_controls:
+        return settings
+    return settings.with_(**{name: getattr(DEFAULTS, name) for name in LAYER_FIELDS})
 
 
 def upload_control() -> None:
@@ -219,69 +243,105 @@ def page_control(name: str, options=None, help: str = "", format_func=str) -> No
                          on_change=_keep_choice, args=(name, getattr(DEFAULTS, name)), width="stretch")
 
 
-def text_page_control(name: str, label: str, help: str = "", placeholder: str = "") -> None:
+def text_page_control(name: str, label: str, help: str = "", placeholder: str = "", canonical=None) -> None:
     """A page's own text setting (a PAGE_FIELDS text, e.g. the network's stack) as a text box; the page validates it
-    and says what is wrong, and the box keeps what was typed so it can be fixed."""
+    and says what is wrong, and the box keeps what was typed so it can be fixed.
+
+    canonical: text -> its canonical form (raising ValueError for a text that does not parse): a typed text that
+    parses is rewritten to it, as a link's is (settings.parse_query), so the box and the URL show one spelling."""
     _state_for(name)
     st.text_input(label, key=_k(name), help=(help + "; " if help else "") + f"URL key '{name}'",
-                  placeholder=placeholder, max_chars=TEXT_FIELDS[name])
+                  placeholder=placeholder, max_chars=TEXT_FIELDS[name],
+                  on_change=_canonicalize if canonical else None, args=(name, canonical) if canonical else None)
 
 
-def draw_sidebar() -> Settings:
-    """Draw the shared controls in the sidebar (from the state `session_settings` read) and return their settings."""
+def _canonicalize(name: str, canonical) -> None:
+    """on_change of a text box with a canonical form: a text that parses becomes it; one that does not stays."""
+    with contextlib.suppress(ValueError):  # the page explains what is wrong; the box keeps the text to be fixed
+        st.session_state[_k(name)] = canonical(st.session_state[_k(name)])
+
+
+def draw_sidebar(layer_controls: bool = True) -> Settings:
+    """Draw the shared controls in the sidebar (from the state `session_settings` read) and return their settings.
+
+    layer_controls: False on a page that reads none of the layer groups (LAYER_FIELDS): only the input's and the
+    seed's controls are drawn (the others' values are kept by session_settings)."""
     seed_from_url()
     with st.sidebar:
         st.html(SIDEBAR_CSS)  # style only: Streamlit sends it to the event container, it takes no room
         st.toggle("Presenter mode", key=PRESENT, help="Large cells and fonts, big step buttons; kept in the link "
                   "(present=1) so a prepared link opens in it with the sidebar tucked away.")
-        st.markdown("**Input**")
-        typed_input = st.session_state.get(_k("data")) == "custom"
-        for name in ("h", "w", "n", "cin", "cout"):  # "F (out channels)" would wrap in half a row
-            _int_control(name, disabled=typed_input and name in ("h", "w", "cin"))
-        st.markdown("**Kernel, stride, dilation**")
-        for name in ("kh", "kw"):
-            _int_control(name)
-        _pair("sh", "sw")
-        _pair("dh", "dw")
-        st.markdown("**Padding**")
-        _segmented("pad", CHOICE_FIELDS["pad"][0], PAD_MODES, "valid: none; same: TensorFlow rule (output = "
-                   "ceil(H/stride)); full: EK-1 each side; custom: four sides; URL key 'pad'")
-        if st.session_state[_k("pad")] == "custom":
-            for name in ("pt", "pb", "pl", "pr"):
-                _int_control(name)
-        st.markdown("**Data**")
-        st.radio(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"),
-                 help="What x holds; URL key 'data'")
-        if st.session_state[_k("data")] == "custom":
-            # No help mark on the text boxes: the sidebar's wider help targets made their rows scroll sideways on a phone.
-            st.text_area("your input x", key=_k("xv"), placeholder="1, 2, 3; 4, 5, 6; 7, 8, 9", max_chars=MAX_CHARS,
-                         height=110)
-            st.caption(TYPED_HELP + " It sets H, W and C. URL key 'xv'.")
-            for ok, line in st.session_state.get(UPLOAD_NOTES, ()):
-                if ok:
-                    st.caption("From your picture: " + line)
-        if st.session_state[_k("data")] == "image":
-            upload_control()
-        st.radio(CHOICE_FIELDS["kernel"][0], list(KERNEL_PRESETS), format_func=KERNEL_PRESETS.get, key=_k("kernel"),
-                 help="What w holds (your own: type it below); URL key 'kernel'")
-        if st.session_state[_k("kernel")] == "custom":
-            st.text_area("your kernels w", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1", max_chars=MAX_CHARS,
-                         height=90)
-            st.caption("One kernel for every (f, c) pair, or F x C/groups kernels separated by '|' (f major, c minor). "
-                       + TYPED_HELP + " URL key 'kv'.")
-            st.text_area("your biases b (F numbers; empty: zeros)", key=_k("bv"), placeholder="0, 1", max_chars=400,
-                         height=68)
-        st.radio(CHOICE_FIELDS["dout"][0], list(DOUT_PRESETS), format_func=DOUT_LABELS.get, key=_k("dout"),
-                 help="dout = dL/dy on the backward pages; URL key 'dout'")
-        if st.session_state[_k("dout")] == "onehot":
-            _pair("oi", "oj")
-        if st.session_state[_k("dout")] == "custom":
-            st.text_area("your upstream gradient dout", key=_k("gv"), placeholder="1, 0; 0, 0", max_chars=MAX_CHARS,
-                         height=90)
-            st.caption("F channels of OH x OW, channels separated by '|'. " + TYPED_HELP + " URL key 'gv'.")
+        _input_controls(layer_controls)
+        if layer_controls:
+            _geometry_controls()
+        _data_controls()
+        if layer_controls:
+            _layer_data_controls()
         _int_control("seed")
         st.button("Reset to defaults", use_container_width=True, on_click=_reset)
     return current_settings()
+
+
+def _input_controls(layer_controls: bool) -> None:
+    """H, W, N, C, and F where the page reads it (a typed input sets H, W and C: their controls show its shape)."""
+    st.markdown("**Input**")
+    typed_input = st.session_state.get(_k("data")) == "custom"
+    names = ("h", "w", "n", "cin", "cout") if layer_controls else ("h", "w", "n", "cin")
+    for name in names:  # "F (out channels)" would wrap in half a row
+        _int_control(name, disabled=typed_input and name in ("h", "w", "cin"))
+
+
+def _geometry_controls() -> None:
+    """Kernel size, stride, dilation and padding."""
+    st.markdown("**Kernel, stride, dilation**")
+    for name in ("kh", "kw"):
+        _int_control(name)
+    _pair("sh", "sw")
+    _pair("dh", "dw")
+    st.markdown("**Padding**")
+    _segmented("pad", CHOICE_FIELDS["pad"][0], PAD_MODES, "valid: none; same: TensorFlow rule (output = "
+               "ceil(H/stride)); full: EK-1 each side; custom: four sides; URL key 'pad'")
+    if st.session_state[_k("pad")] == "custom":
+        for name in ("pt", "pb", "pl", "pr"):
+            _int_control(name)
+
+
+def _data_controls() -> None:
+    """What x holds: a preset, typed numbers, or an uploaded picture."""
+    st.markdown("**Data**")
+    st.radio(CHOICE_FIELDS["data"][0], list(INPUT_PRESETS), format_func=INPUT_PRESETS.get, key=_k("data"),
+             help="What x holds; URL key 'data'")
+    if st.session_state[_k("data")] == "custom":
+        # No help mark on the text boxes: the sidebar's wider help targets made their rows scroll sideways on a phone.
+        st.text_area("your input x", key=_k("xv"), placeholder="1, 2, 3; 4, 5, 6; 7, 8, 9", max_chars=MAX_CHARS,
+                     height=110)
+        st.caption(TYPED_HELP + " It sets H, W and C. URL key 'xv'.")
+        for ok, line in st.session_state.get(UPLOAD_NOTES, ()):
+            if ok:
+                st.caption("From your picture: " + line)
+    if st.session_state[_k("data")] == "image":
+        upload_control()
+
+
+def _layer_data_controls() -> None:
+    """What w and b hold, and the upstream gradient dout."""
+    st.radio(CHOICE_FIELDS["kernel"][0], list(KERNEL_PRESETS), format_func=KERNEL_PRESETS.get, key=_k("kernel"),
+             help="What w holds (your own: type it below); URL key 'kernel'")
+    if st.session_state[_k("kernel")] == "custom":
+        st.text_area("your kernels w", key=_k("kv"), placeholder="1, 0, -1; 2, 0, -2; 1, 0, -1", max_chars=MAX_CHARS,
+                     height=90)
+        st.caption("One kernel for every (f, c) pair, or F x C/groups kernels separated by '|' (f major, c minor). "
+                   + TYPED_HELP + " URL key 'kv'.")
+        st.text_area("your biases b (F numbers; empty: zeros)", key=_k("bv"), placeholder="0, 1", max_chars=400,
+                     height=68)
+    st.radio(CHOICE_FIELDS["dout"][0], list(DOUT_PRESETS), format_func=DOUT_LABELS.get, key=_k("dout"),
+             help="dout = dL/dy on the backward pages; URL key 'dout'")
+    if st.session_state[_k("dout")] == "onehot":
+        _pair("oi", "oj")
+    if st.session_state[_k("dout")] == "custom":
+        st.text_area("your upstream gradient dout", key=_k("gv"), placeholder="1, 0; 0, 0", max_chars=MAX_CHARS,
+                     height=90)
+        st.caption("F channels of OH x OW, channels separated by '|'. " + TYPED_HELP + " URL key 'gv'.")
 
 
 class PageStop(StopException):

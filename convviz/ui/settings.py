@@ -57,6 +57,8 @@ INT_FIELDS = (
     IntField("oj", "one-hot column j", 0, 0, 63),
     IntField("ri", "output cell row i", 0, 0, 31),  # the network page's chosen output cell
     IntField("rj", "output cell column j", 0, 0, 31),
+    IntField("rf", "output cell channel f", 0, 0, 7),  # the network page's chosen cell's channel (a stack's F <= 8)
+    IntField("rc", "input channel followed", 0, 0, 7),  # the network page: the channel drawn per map (path_channels)
 )
 INT_BY_KEY = {f.key: f for f in INT_FIELDS}
 # The largest settings the benchmarks and tests measure: every size at its cap, stride 1 and "same" padding (the most
@@ -73,7 +75,7 @@ CHOICE_FIELDS = {
 }
 # Typed numbers (convviz/typed.py's grammar) and the most characters each may hold in a link.
 TEXT_FIELDS = {"xv": MAX_CHARS, "kv": MAX_CHARS, "bv": 400, "gv": MAX_CHARS, "net": NET_MAX_CHARS}
-PAGE_FIELDS = ("groups", "oph", "opw", "pool", "cip", "net", "ri", "rj")  # set by controls on their pages, not in the sidebar
+PAGE_FIELDS = ("groups", "oph", "opw", "pool", "cip", "net", "ri", "rj", "rf", "rc")  # set by controls on their pages, not in the sidebar
 KNOWN_KEYS = set(INT_BY_KEY) | set(CHOICE_FIELDS) | set(TEXT_FIELDS)
 MAX_VALUE_CHARS = 400  # a longer URL value is refused unread
 _INT_RE = re.compile(r"^[+-]?\d{1,6}$")
@@ -117,6 +119,8 @@ class Settings:
     net: str = DEFAULT_NET
     ri: int = 0
     rj: int = 0
+    rf: int = 0
+    rc: int = 0
 
     @property
     def padding(self):

@@ -475,8 +475,11 @@ def test_impossible_geometry_is_explained_on_every_page(page):
         assert at.number_input(key="cv_methods_h").value > 0
     else:  # the page's own layer's message (a network: the layer that gets too small a map)
         own = stages_of(Path(page).stem)
-        expected = "layer 3 (c3) gets a 1x4 map" if own and own[0].kind == "network" else "kernel_size"
+        network = bool(own) and own[0].kind == "network"
+        expected = "Layer 3 (c3) gets a 1x4 map" if network else "kernel_size"
         assert any(expected in e.value for e in at.error), [e.value for e in at.error]
+        what = "stack" if network else "layer"  # the network page's settings make a stack of layers
+        assert any(e.value.startswith(f"These settings do not make a valid {what}.") for e in at.error)
 
 
 def test_hostile_url_falls_back_with_notes_and_renders_the_defaults():

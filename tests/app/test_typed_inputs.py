@@ -4,6 +4,7 @@ Expected numbers come from PyTorch (float64) or from the source a worked example
 """
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from convviz.stages import PAGES, stages_of
+from convviz.stages import PAGE, PAGES, stages_of
 from tests.app.test_new_stages import last_step as last
 from tests.app.test_new_stages import open_page, stage_figure, t64
 from tests.figure_support import panel_grids as panel
@@ -102,6 +103,10 @@ def test_hostile_text_is_explained_on_every_page_and_stays_in_its_box(page, key,
     query = {"data": "custom", "xv": "1,2,3;4,5,6;7,8,9", "kernel": "custom", "kv": "1,0;0,1", "kh": "2", "kw": "2",
              "dout": "custom", "gv": "1,2;3,4", "net": "c2", key: text}  # net: the network page's stack fits 3 x 3
     at = open_page(page, query)
+    if key in ("kv", "bv", "gv") and not PAGE[Path(page).stem].layer_controls:
+        # a page without the layer controls does not read them: it draws, and the text waits in the link
+        assert not at.error and not at.exception and at.query_params[key] == text.strip()
+        return
     messages = [e.value for e in at.error]
     assert any(words in m for m in messages), (page, messages)
     for m in messages:  # nothing typed is rendered as Markdown or HTML: its characters come escaped

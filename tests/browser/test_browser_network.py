@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import SCREENSHOTS, player_button, step_of, wait_for_player
+from browser_support import SCREENSHOTS, figure_on_screen, player_button, step_of, wait_for_player
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +30,26 @@ def test_a_stack_typed_in_the_sidebar_redraws_and_a_wrong_one_is_explained(new_a
     box.press("Enter")
     app.wait_for_app(chart=False)
     errors = " ".join(app.alerts("Error"))
-    assert "layer 4 (c3) gets a 2x2 map" in errors, errors
+    assert "These settings do not make a valid stack. Layer 4 (c3) gets a 2x2 map" in errors, errors
     assert box.input_value() == "c3,relu,max2,c3"  # kept, to be fixed
+    app.assert_healthy()
+
+
+READABLE_CELL_PX = 18  # one channel a map: 24 px on this link; every channel side by side was 11 px
+
+
+def test_many_channels_keep_cells_readable_and_hidden_layer_settings_survive(new_app):
+    """C = 3 and F = 4: each map is drawn as one channel, so cells stay large. The sidebar shows the input's controls
+    but not the layer's the page ignores; the link keeps those (kh=5), and the forward pass shows them again."""
+    app = new_app().open("network?net=c3f4,relu,c3&cin=3&h=8&w=8&data=random&kh=5")
+    m = figure_on_screen(app.page)
+    assert m and m["cell"] >= READABLE_CELL_PX, m
+    assert app.control("H (height)").count() == 1 and app.control("C (in channels)").count() == 1
+    assert app.control("KH (kernel)").count() == 0 and app.control("padding mode").count() == 0
+    assert app.control("output cell channel f").count() == 1  # the last map's 4 channels: the cell's is a choice
+    assert app.query().get("kh") == "5"
+    app.page.locator('[data-testid="stSidebarNav"] a[href$="/forward"]').click()
+    app.wait_for_app()
+    app.expect_setting("KH (kernel)", 5)
+    assert app.query().get("kh") == "5"
     app.assert_healthy()

@@ -4,6 +4,8 @@ Every expected value comes from somewhere other than convviz: a hand computation
 (CPU, float64; a hard test dependency, so nothing here skips), central differences, or a closed form such as the
 number of paths through a stack of all-ones convolutions.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -17,6 +19,7 @@ from convviz.network import (
     NetError,
     backward,
     forward,
+    group_channels,
     init_params,
     net_text,
     never_read,
@@ -24,6 +27,7 @@ from convviz.network import (
     parameters,
     parse_layer,
     parse_net,
+    path_channels,
     path_counts,
     plan,
     reach,
@@ -192,10 +196,35 @@ def test_parsing_ignores_case_and_spaces(layers, data):
     ("c1f8g8", (Layer("conv", k=1, f=8, g=8),)),
     ("c3p1,relu,max2,c3s2", (Layer("conv", 3, p=1), Layer("relu"), Layer("max", 2, 2), Layer("conv", 3, s=2))),
     ("C3P1 , ReLU,MAX2 ,  c3S2", (Layer("conv", 3, p=1), Layer("relu"), Layer("max", 2, 2), Layer("conv", 3, s=2))),
+    ("c3p1s2", (Layer("conv", 3, s=2, p=1),)),  # options in any order
+    ("c3g2f4d2p1s2", (Layer("conv", k=3, s=2, p=1, d=2, f=4, g=2),)),
+    ("max3p1s2", (Layer("max", 3, 2, 1),)),
+    ("relu,avg3p1s1", (Layer("relu"), Layer("avg", 3, 1, 1))),
 ])
 def test_hand_written_texts_mean_what_they_say(text, expected):
     """Each field read as documented; fails on a wrong default stride or a field stored in the wrong place."""
     assert parse_net(text) == expected
+
+
+@pytest.mark.parametrize("text, canonical", [
+    ("c3p1s2", "c3s2p1"), ("c3g2f4d2p1s2", "c3s2p1d2f4g2"), ("max3p1s2", "max3s2p1"), ("c5f2d1", "c5f2"),
+    ("C3D2P2 , relu,avg2P1S1", "c3p2d2,relu,avg2s1p1"),
+])
+def test_options_in_any_order_are_rewritten_in_the_canonical_order(text, canonical):
+    """A text with its options in any order means the layers it says, and its net text (what the URL keeps) writes
+    them as s p d f g with defaults left out; fails if order changes a meaning or the text is not rewritten."""
+    assert net_text(parse_net(text)) == canonical
+    assert parse_net(canonical) == parse_net(text)
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(GRAMMAR_LAYER, st.data())
+def test_any_order_of_a_tokens_options_gives_the_same_layer(layer, data):
+    """Shuffling the options of a token (c3s2p1 -> c3p1s2) parses to the same layer; fails if parsing depends on the
+    order or drops an option it reorders."""
+    head, options = re.match(r"^(relu|c\d+|max\d+|avg\d+)((?:[a-z]\d+)*)$", layer.token).groups()
+    shuffled = data.draw(st.permutations(re.findall(r"[a-z]\d+", options)))
+    assert parse_layer(head + "".join(shuffled)) == layer
 
 
 @pytest.mark.parametrize("layer, token", [
@@ -209,27 +238,27 @@ def test_tokens_leave_defaults_out(layer, token):
 
 
 @pytest.mark.parametrize("text, needles", [
-    ("c3,foo", ["layer 2", "not a layer", "c3", "relu", "max2"]),
-    ("relu2", ["layer 1", "not a layer"]),
-    ("c3s", ["layer 1", "not a layer"]),  # an option letter without its number
-    ("c0", ["layer 1", "kernel 0", "1..7"]),
-    ("relu,c8", ["layer 2", "kernel 8", "1..7"]),
-    ("avg8", ["layer 1", "kernel 8", "1..7"]),
-    ("c3s2s2", ["layer 1", "once", "spdfg"]),
-    ("relu,c3p1s2", ["layer 2", "once", "spdfg"]),  # out of order
-    ("max3p1s2", ["layer 1", "once", "sp"]),
-    ("max2p2", ["layer 1", "half", "p1 or less"]),
-    ("c3,avg3p2", ["layer 2", "half", "p1 or less"]),
-    ("max1p1", ["layer 1", "p0 or less"]),
-    ("c3x1", ["layer 1", "'x' is not an option", "s, p, d, f, g"]),
-    ("max2d2", ["layer 1", "'d' is not an option", "s, p"]),
-    ("c3,c3,avg2f2", ["layer 3", "'f' is not an option"]),
-    ("c3s5", ["layer 1", "stride 5", "1..4"]),
-    ("c3s0", ["layer 1", "stride 0", "1..4"]),
-    ("c3p9", ["layer 1", "padding 9", "0..8"]),
-    ("c3d5", ["layer 1", "dilation 5", "1..4"]),
-    ("c3f0", ["layer 1", "output channels 0", "1..8"]),
-    ("c3g9", ["layer 1", "groups 9", "1..8"]),
+    ("c3,foo", ["Layer 2", "not a layer", "c3", "relu", "max2"]),
+    ("relu2", ["Layer 1", "not a layer"]),
+    ("c3s", ["Layer 1", "not a layer"]),  # an option letter without its number
+    ("c0", ["Layer 1", "kernel 0", "1..7"]),
+    ("relu,c8", ["Layer 2", "kernel 8", "1..7"]),
+    ("avg8", ["Layer 1", "kernel 8", "1..7"]),
+    ("c3s2s2", ["Layer 1", "'s' (stride) is given twice", "once"]),
+    ("relu,c3p1s2p1", ["Layer 2", "'p' (padding) is given twice"]),  # twice, even apart
+    ("max3p1s2p0", ["Layer 1", "'p' (padding) is given twice"]),  # twice, even with another value
+    ("max2p2", ["Layer 1", "half", "p1 or less"]),
+    ("c3,avg3p2", ["Layer 2", "half", "p1 or less"]),
+    ("max1p1", ["Layer 1", "p0 or less"]),
+    ("c3x1", ["Layer 1", "'x' is not an option", "s, p, d, f, g"]),
+    ("max2d2", ["Layer 1", "'d' is not an option", "s, p"]),
+    ("c3,c3,avg2f2", ["Layer 3", "'f' is not an option"]),
+    ("c3s5", ["Layer 1", "stride 5", "1..4"]),
+    ("c3s0", ["Layer 1", "stride 0", "1..4"]),
+    ("c3p9", ["Layer 1", "padding 9", "0..8"]),
+    ("c3d5", ["Layer 1", "dilation 5", "1..4"]),
+    ("c3f0", ["Layer 1", "output channels 0", "1..8"]),
+    ("c3g9", ["Layer 1", "groups 9", "1..8"]),
     ("c3,c3,c3,c3,c3", ["5 layers", "at most 4", "Remove 1"]),
     ("relu,relu,relu,relu,relu,relu", ["6 layers", "Remove 2"]),
     ("", ["one to four layers", "c3,relu,c3"]),
@@ -247,12 +276,12 @@ def test_invalid_texts_raise_with_the_layer_and_a_fix(text, needles):
 
 
 @pytest.mark.parametrize("text, shape, needles", [
-    ("c3g2", (1, 3, 8, 8), ["layer 1", "groups", "does not divide", "3", "use 1 or 3"]),
-    ("relu,c3g2", (1, 3, 8, 8), ["layer 2", "does not divide"]),
-    ("c3f3g2", (1, 2, 8, 8), ["layer 1", "does not divide the 3 output"]),
-    ("c3,c3", (1, 1, 4, 4), ["layer 2", "2x2", "3x3", "larger input"]),  # 4 -> 2 rows: too few for a 3x3 window
-    ("c3d3", (1, 1, 6, 6), ["layer 1", "7x7"]),  # dilated window spans 7
-    ("c2s2,max2,max2", (1, 1, 7, 9), ["layer 3", "1x2"]),  # 7 -> 3 -> 1 rows
+    ("c3g2", (1, 3, 8, 8), ["Layer 1", "groups", "does not divide", "3", "use 1 or 3"]),
+    ("relu,c3g2", (1, 3, 8, 8), ["Layer 2", "does not divide"]),
+    ("c3f3g2", (1, 2, 8, 8), ["Layer 1", "does not divide the 3 output"]),
+    ("c3,c3", (1, 1, 4, 4), ["Layer 2", "2x2", "3x3", "larger input"]),  # 4 -> 2 rows: too few for a 3x3 window
+    ("c3d3", (1, 1, 6, 6), ["Layer 1", "7x7"]),  # dilated window spans 7
+    ("c2s2,max2,max2", (1, 1, 7, 9), ["Layer 3", "1x2"]),  # 7 -> 3 -> 1 rows
 ])
 def test_plan_rejects_impossible_stacks_naming_the_layer(text, shape, needles):
     """plan() refuses a stack that cannot run on the input, naming the layer and the fix."""
@@ -314,7 +343,7 @@ def test_plan_rejects_exactly_the_stacks_torch_cannot_run(layers, shape):
         failing = shapes
         with pytest.raises(NetError) as err:
             plan(layers, shape)
-        assert str(err.value).startswith(f"layer {failing} ("), (failing, str(err.value))
+        assert str(err.value).startswith(f"Layer {failing} ("), (failing, str(err.value))
         return
     assert planned is not None, (net_text(layers), shape)
     assert [p.in_shape for p in planned] == list(shapes[:-1])
@@ -757,3 +786,117 @@ def test_skip_relu_mask_by_hand():
     dout = np.array([[[[3.0, 5.0]]]])
     np.testing.assert_array_equal(backward(planned, acts, (None,), dout).grads[0], [[[[0.0, 5.0]]]])
     np.testing.assert_array_equal(backward(planned, acts, (None,), dout, skip_relu_mask=True).grads[0], dout)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the channel drawn per map (the network page draws one channel of every map)
+# ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, shape, f, c, expected", [
+    ("c3f4,relu,c3", (1, 3, 8, 8), 2, 1, (1, 1, 1, 2)),  # 3 -> 4 -> 4 channels: input channel 1 of each convolution
+    ("c3f4,relu,c3", (1, 3, 8, 8), 2, 5, (2, 3, 3, 2)),  # 5 is past both: each convolution's last input channel
+    ("c3f4g2", (1, 2, 6, 6), 3, 0, (1, 3)),  # filters 2 and 3 are group 1's: they read input channel 1 only
+    ("c3f4g2", (1, 2, 6, 6), 1, 0, (0, 1)),
+    ("c1f6g3,max2", (1, 6, 4, 4), 5, 1, (5, 5, 5)),  # group 2 of 3 reads channels 4 and 5; pooling keeps channel 5
+    ("relu,avg2", (1, 3, 4, 4), 2, 0, (2, 2, 2)),  # no convolution: the channel never changes
+])
+def test_path_channels_by_hand(text, shape, f, c, expected):
+    """The channel of every map a_0 .. a_L on the path down from channel f; fails if a convolution's group, the clip to
+    it, or the channel kept by ReLU and pooling is wrong."""
+    assert path_channels(plan(parse_net(text), shape), f, c) == expected
+
+
+@pytest.mark.parametrize("text, shape, most", [
+    ("c3f4,relu,c3", (1, 3, 8, 8), 4), ("c3f4g2", (1, 2, 6, 6), 1), ("c1f6g3,c1", (1, 6, 4, 4), 6),
+    ("relu,max2", (1, 5, 4, 4), 1),
+])
+def test_group_channels_is_the_widest_group_a_convolution_reads(text, shape, most):
+    assert group_channels(plan(parse_net(text), shape)) == most
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(stacks(ORACLE_LAYER), SHAPES, st.data())
+def test_every_channel_on_the_path_carries_the_cells_gradient(layers, shape, data):
+    """With all-ones weights, zero biases and a positive input (no ReLU blocks, no weights cancel), a one-hot at
+    output cell (f, i, j) reaches a map's channel exactly when that channel feeds the cell: so each channel
+    path_channels picks must receive some gradient. Fails if a path leaves a convolution's group or changes channel
+    through ReLU or pooling."""
+    planned = planned_or_none(layers, shape)
+    assume(planned is not None)
+    _, fo, oh, ow = planned[-1].out_shape
+    f, i, j = data.draw(st.integers(0, fo - 1)), data.draw(st.integers(0, oh - 1)), data.draw(st.integers(0, ow - 1))
+    c = data.draw(st.integers(0, 7))
+    params = tuple((np.ones(p.spec.weight_shape), np.zeros(p.spec.f)) if p.layer.kind == "conv" else None
+                   for p in planned)
+    x = 1.0 + np.random.default_rng(0).random(shape)
+    acts = forward(planned, x, params)
+    grads = backward(planned, acts, params, one_hot(planned[-1].out_shape, 0, f, i, j)).grads
+    assume(np.any(grads[0] != 0))  # a cell that reads only padding passes nothing back
+    for l, ch in enumerate(path_channels(planned, f, c)):
+        assert np.any(grads[l][0, ch] != 0), (net_text(layers), shape, (f, i, j, c), l, ch)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the trace's captions: regions named, single rows as "row 0", clipping said only when it happens
+# ---------------------------------------------------------------------------------------------------
+def trace_of(text, shape, **picks):
+    from convviz.network import NetSpec
+    from convviz.traces import network_trace
+
+    x = np.random.default_rng(3).integers(-3, 4, shape).astype(float)
+    return network_trace(x, NetSpec.create(text, shape), **picks)
+
+
+def caption(trace, title_start):
+    (step,) = [s for s in trace.steps if s.title.startswith(title_start)]
+    return step.caption
+
+
+def test_the_effective_field_caption_names_the_central_region_and_the_share_it_holds():
+    """c3,relu,c3, cell (0, 0): the field is input rows and columns 0..4; its central 3 x 3 is rows and columns
+    1..3. Paths per axis 1 2 3 2 1 (sum 9), 2 + 3 + 2 = 7 in the centre: 49 / 81 = 60% of the path count."""
+    text = caption(trace_of("c3,relu,c3", (1, 1, 6, 6), rc=0), "Effective receptive field")
+    assert "the central 3 x 3 of the 5 x 5 field (rows 1..3, columns 1..3) holds" in text, text
+    assert "The paths (all weights 1) put 60% there" in text, text
+    assert "middle half" not in text
+
+
+def test_a_15_wide_field_has_a_7_wide_centre():
+    """c3,c3d2,c3d4 on 16 x 16, cell (0, 0): field rows 0..14; (15 + 1) // 4 = 4 trimmed each side: rows 4..10."""
+    text = caption(trace_of("c3,c3d2,c3d4", (1, 1, 16, 16)), "Effective receptive field")
+    assert "the central 7 x 7 of the 15 x 15 field (rows 4..10, columns 4..10)" in text, text
+
+
+def test_a_single_row_is_written_as_one_row_and_a_field_inside_the_input_says_nothing_of_clipping():
+    trace = trace_of("c1", (1, 1, 3, 3))
+    field = caption(trace, "Receptive field")
+    assert "reads input row 0, column 0." in field, field
+    assert "in the input:" not in field
+    for s in trace.steps:
+        assert not re.search(r"\b(\d+)\.\.\1\b", s.caption), s.caption  # never "rows 0..0"
+    assert "in the input:" not in caption(trace_of("c3,relu,c3", (1, 1, 6, 6)), "Receptive field")
+
+
+def test_a_field_past_the_input_says_where_it_is_clipped():
+    """c3p1 on 4 x 4, cell (0, 0): the window covers rows -1..1 of the padded input, rows 0..1 of the input."""
+    field = caption(trace_of("c3p1", (1, 1, 4, 4)), "Receptive field")
+    assert "reads input rows -1..1, columns -1..1 (in the input: rows 0..1, columns 0..1)." in field, field
+
+
+def test_counts_say_positions_and_a_relus_count_says_positions_x_channels():
+    """c3f4,relu,c3 on C = 3, cell (f, i, j) = (2, 1, 1): the one-hot is at 1 position; the ReLU's mask acts on each
+    value, so its count is of cells (positions x channels): the nonzero values of dL/da2, counted here from the
+    engine's backward (checked against torch above)."""
+    from convviz.network import NetSpec
+
+    shape = (1, 3, 8, 8)
+    trace = trace_of("c3f4,relu,c3", shape, f=2, i=1, j=1, rc=0)
+    assert "dL/da3 (nonzero at 1 position) back through" in caption(trace, "Backward, layer 3")
+    x = np.random.default_rng(3).integers(-3, 4, shape).astype(float)
+    planned = NetSpec.create("c3f4,relu,c3", shape).planned
+    params = init_params(planned, 0, x)
+    acts = forward(planned, x, params)
+    g2 = backward(planned, acts, params, one_hot(planned[-1].out_shape, 0, 2, 1, 1)).grads[2][0]
+    positions = int(np.count_nonzero(np.any(g2 != 0, axis=0)))
+    relu = caption(trace, "Backward, layer 2")
+    assert f"dL/da2 (nonzero at {positions} positions)" in relu, relu
+    assert f"of its {int(np.count_nonzero(g2))} nonzero cells (positions x channels) pass" in relu, relu

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from convviz.stages import PAGES
+from convviz.stages import PAGE, PAGES
+from convviz.ui.controls import LAYER_FIELDS
 from convviz.ui.settings import CHOICE_FIELDS, INT_FIELDS, PAGE_FIELDS, TEXT_FIELDS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -76,8 +77,12 @@ def test_random_control_changes_never_raise(page, changes):
     """Drive the shared sidebar widgets themselves (as a student would), within their limits, on any page (a page's
     own settings are in the URL fuzz above, and tested on their pages)."""
     at = run_page(page, {})
-    at.segmented_control(key="cv_pad").set_value("custom").run()  # the four padding controls exist in custom mode
-    at.radio(key="cv_dout").set_value("onehot").run()  # and the one-hot cell's with a one-hot upstream gradient
+    layer_controls = PAGE[Path(page).stem].layer_controls
+    if layer_controls:
+        at.segmented_control(key="cv_pad").set_value("custom").run()  # the four padding controls exist in custom mode
+        at.radio(key="cv_dout").set_value("onehot").run()  # and the one-hot cell's with a one-hot upstream gradient
+    else:  # a page that reads none of the layer groups draws no control of theirs
+        changes = [(f, d) for f, d in changes if f.key not in LAYER_FIELDS]
     for field, data in changes:
         value = data.draw(st.integers(field.low, field.high))
         at.sidebar.get_by_key(f"cv_{field.key}").set_value(value)  # a slider or a segmented control
