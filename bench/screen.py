@@ -22,8 +22,10 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tests" / "browser"), str(Path(__file__).resolve().parents[1])]
 from browser_support import CHROMIUM, CHROMIUM_ARGS, REPO, AppPage, app_pages, figure_on_screen, serve  # noqa: E402
+
+from convviz.stages import PAGES, stages_of  # noqa: E402
 
 SCREENS = {  # name: (width, height, presenter mode, touch)
     "present 1920x1080": (1920, 1080, True, False),
@@ -32,8 +34,7 @@ SCREENS = {  # name: (width, height, presenter mode, touch)
     "laptop 1366x768": (1366, 768, False, False),
     "phone 390x844": (390, 844, False, True),
 }
-FIGURE_PAGES = ("shapes", "forward", "im2col", "strided", "input_gradient", "col2im", "weight_gradient", "maxpool",
-                "gradcheck")
+FIGURE_PAGES = tuple(p.url_path for p in PAGES if stages_of(p.url_path))  # every page that draws a stage
 
 
 
