@@ -9,7 +9,6 @@ import ast
 import io
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,17 +18,7 @@ import convviz as cv
 from convviz.data import make_bias, make_input, make_kernel
 from convviz.figures.export import image_export_problem
 from convviz.ui.settings import parse_query
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
-
-def open_page(page: str, query: dict) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query)
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from tests.app.test_new_stages import open_page
 
 
 def labels(at: AppTest) -> list[str]:

@@ -6,15 +6,13 @@ Streamlit drops a widget's state after a run that does not draw it, so these tes
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from convviz.stages import PAGES
 from convviz.ui.controls import LAYER_FIELDS
+from tests.app.test_new_stages import open_page
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 NETWORK, FORWARD, WEIGHTS = "pages/network.py", "pages/forward.py", "pages/weight_gradient.py"
 INPUT_KEYS = {"cv_h", "cv_w", "cv_n", "cv_cin", "cv_data", "cv_seed"}  # what the network page reads
 LAYER_KEYS = {"cv_cout", "cv_kh", "cv_kw", "cv_sh", "cv_sw", "cv_dh", "cv_dw", "cv_pad", "cv_kernel", "cv_dout"}
@@ -23,15 +21,6 @@ LAYER_KEYS = {"cv_cout", "cv_kh", "cv_kw", "cv_sh", "cv_sw", "cv_dh", "cv_dw", "
 # A valid forward layer: 6 x 6 padded on top by 2, 5 x 3 kernels dilated 2 across: a 4 x 2 output, one-hot at (1, 1).
 HIDDEN = {"kh": "5", "dw": "2", "sh": "2", "cout": "3", "pad": "custom", "pt": "2", "kernel": "custom",
           "kv": "1,0,1;0,1,0;1,0,1;0,0,0;1,1,1", "bv": "1,2,3", "dout": "onehot", "oi": "1", "oj": "1"}
-
-
-def session(query: dict, page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query)
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def goto(at: AppTest, page: str) -> AppTest:
@@ -54,7 +43,7 @@ def test_only_the_network_page_hides_the_layer_groups():
 
 
 def test_the_network_page_draws_the_input_controls_and_not_the_layer_groups():
-    at = session({"pad": "custom", "kernel": "custom", "dout": "custom"}, NETWORK)  # every sub-group would show
+    at = open_page(NETWORK, {"pad": "custom", "kernel": "custom", "dout": "custom"})  # every sub-group would show
     keys = sidebar_keys(at)
     assert keys >= INPUT_KEYS
     assert not keys & {f"cv_{name}" for name in LAYER_FIELDS}, keys & {f"cv_{name}" for name in LAYER_FIELDS}
@@ -65,7 +54,7 @@ def test_the_network_page_draws_the_input_controls_and_not_the_layer_groups():
 
 
 def test_hidden_settings_survive_a_visit_to_the_network_page():
-    at = session(HIDDEN, FORWARD)
+    at = open_page(FORWARD, HIDDEN)
     assert not at.error, [e.value for e in at.error]
     assert url(at) == HIDDEN
     goto(at, NETWORK)
@@ -85,7 +74,7 @@ def test_hidden_settings_survive_a_visit_to_the_network_page():
 
 
 def test_a_network_link_with_layer_settings_keeps_them():
-    at = session({"kh": "5", "net": "c3"}, NETWORK)
+    at = open_page(NETWORK, {"kh": "5", "net": "c3"})
     assert url(at) == {"kh": "5", "net": "c3"}
     at.run()
     at.segmented_control(key="cv_cin").set_value(2).run()  # a shown control changes; the hidden one stays
@@ -101,7 +90,7 @@ def test_a_network_link_with_layer_settings_keeps_them():
 def test_a_hidden_typed_setting_that_no_longer_fits_does_not_stop_the_network_page(query):
     """The network page reads neither the kernels nor the upstream gradient: a change of its input (H, C) that they
     no longer fit must not stop it; back on a page that reads them, their error is explained there."""
-    at = session({**query, "cout": "2"}, WEIGHTS)
+    at = open_page(WEIGHTS, {**query, "cout": "2"})
     assert not at.error, [e.value for e in at.error]
     goto(at, NETWORK)
     at.slider(key="cv_h").set_value(8).run()
