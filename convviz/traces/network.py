@@ -204,7 +204,7 @@ def network_trace(x: np.ndarray, ns: NetSpec, seed: int = 0, n: int = 0, f: int 
     chans = None if rc is None else path_channels(planned, f, rc)
     shown = [None] * (L + 1) if chans is None else list(chans)
     names = _map_names(planned, chans)
-    source = f"x[{n}]" if names[0] == "a0" else f"x[{n}, {chans[0]}]"  # the channel named where a0 has several
+    source = f"x[{n}]" if names[0] == "a0" else f"x[{n},{chans[0]}]"  # the channel named where a0 has several
     panels = [Panel("a0", f"input {names[0]} = {source}", _drawn(acts[0][n], shown[0]), "value")]
     panels += [Panel(f"a{l}", f"{names[l]} = {p.layer.token}", _drawn(acts[l][n], shown[l]), "value")
                for l, p in enumerate(planned, 1)]
