@@ -7,6 +7,7 @@ the one whose cells cover the most of the screen, the page's own unless another 
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from ..traces.base import Trace
@@ -58,17 +59,25 @@ def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: i
     """The grid layout of the best arrangement of `rows`' panels in `width` x `height` pixels (height None: as tall
     as needed, so only the width limits cells). `min_px`: the height never shrinks cells below this. Not
     `rearrange`: `rows` as they are, sized for the room."""
+    def sized(cells) -> GridLayout:
+        if height is None:
+            return grid_layout(cells, width=width, cell_px=cell_px, font_size=font_size, text=text)
+        return fit_height(cells, width=width, height=height, cell_px=cell_px, font_size=font_size, text=text,
+                          min_px=min_px)
+
     best, best_area, own_area = None, 0.0, 0.0
     for k, split in enumerate(row_splits(rows) if rearrange else [rows]):
         cells = layout_cells(trace, split, start, max_cells, max_side)
-        if height is None:
-            grid = grid_layout(cells, width=width, cell_px=cell_px, font_size=font_size, text=text)
-        else:
-            grid = fit_height(cells, width=width, height=height, cell_px=cell_px, font_size=font_size, text=text,
-                              min_px=min_px)
-        area = covered_px(grid)
-        if k == 0:
-            best, best_area, own_area = grid, area, area
-        elif area > max(best_area, own_area * BETTER_BY):
-            best, best_area = grid, area
+        # Titles as narrow as their words allow, or in two lines at most (a taller row costs every panel in it).
+        for grid in (sized(cells), *((sized(short_titles(cells)),) if rearrange and height is not None else ())):
+            area = covered_px(grid)
+            if best is None:
+                best, best_area, own_area = grid, area, area
+            elif area > max(best_area, own_area * (BETTER_BY if k else 1.0)):
+                best, best_area = grid, area
     return best
+
+
+def short_titles(cell_rows):
+    """The same cells with every title kept to two lines."""
+    return [[dataclasses.replace(c, short_title=True) for c in row] for row in cell_rows]

@@ -49,6 +49,7 @@ class Cell:
     c0: int = 0
     c1: int = 0
     x_off: int = 0  # channels of one panel share its subplot, side by side: column j is drawn at x = x_off + j
+    short_title: bool = False  # the title in two lines at most: a little more width, instead of a taller row
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -321,10 +322,13 @@ def cell_label(cell: Cell) -> str:
     return f"{cell.panel.title} {channel_tag(cell)}".strip()
 
 
-def _title_px(label: str, font_size: int) -> float:
-    """Room a title needs across: a short title's, or its longest word's (titles wrap between words only)."""
-    longest = max((len(w) for w in label.split()), default=0)
-    return max(MIN_SUBPLOT_PX * font_size / 12, longest * CHAR_EM * font_size)
+def _title_px(label: str, font_size: int, two_lines: bool = False) -> float:
+    """Room a title needs across: a short title's, or its longest word's (titles wrap between words only); with
+    `two_lines`, the narrowest room that wraps it in two lines at most."""
+    chars = max((len(w) for w in label.split()), default=0)
+    while two_lines and len(wrap(label, chars).split("<br>")) > 2:
+        chars += 1
+    return max(MIN_SUBPLOT_PX * font_size / 12, chars * CHAR_EM * font_size)
 
 
 def tag_line_px(font_size: int) -> int:
@@ -344,7 +348,7 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
     if tags_only(cell):
         need = (len(channel_tag(cell)) + 1) * CHAR_EM * font_size
     else:
-        need = _title_px(cell_label(cell), font_size)
+        need = _title_px(cell_label(cell), font_size, cell.short_title)
     return max(cell.shape[1], math.ceil(need / px))
 
 
@@ -352,7 +356,7 @@ def subplot_units(sub: Sequence[Cell], px: float, font_size: int) -> float:
     """Width of a panel's subplot in cell units: its channel blocks side by side, `_channel_gap` apart, and at least
     the room its title needs (the axis range ends at the last block: any extra is blank, not NaN cells)."""
     blocks = sum(_units(c, px, font_size) for c in sub) + _channel_gap(px) * (len(sub) - 1)
-    return max(blocks, _title_px(sub[0].panel.title, font_size) / px) if tags_only(sub[0]) else blocks
+    return max(blocks, _title_px(sub[0].panel.title, font_size, sub[0].short_title) / px) if tags_only(sub[0]) else blocks
 
 
 def title_lines(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> list[str]:

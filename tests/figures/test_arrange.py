@@ -5,17 +5,17 @@ import json
 import pytest
 
 from convviz.figures import trace_figure
-from convviz.figures.arrange import arrange, covered_px, row_splits
+from convviz.figures.arrange import arrange, covered_px, row_splits, short_titles
 from convviz.figures.encoding import meta_of
-from convviz.figures.grid import MIN_CELL_PX, layout_cells
+from convviz.figures.grid import MIN_CELL_PX, grid_layout, layout_cells, subplots, title_lines
 from convviz.stages import STAGES
 from tests.figure_support import px_per_cell
 
 FORWARD_ROWS = [["xpad", "w"], ["products", "y"]]
 
 
-@pytest.fixture(scope="module")
-def forward():
+def default_trace(stage: str):
+    """The stage's trace at the app's default settings."""
     from convviz import data as cvdata
     from convviz.ui.context import Arrays
     from convviz.ui.settings import Settings
@@ -24,7 +24,12 @@ def forward():
     spec = s.spec()
     a = Arrays(cvdata.make_input(spec, s.data, s.seed), cvdata.make_kernel(spec, s.kernel, s.seed),
                cvdata.make_bias(spec, s.kernel, s.seed), cvdata.make_dout(spec.output_shape, s.seed))
-    return STAGES["forward"].build(spec, a)
+    return STAGES[stage].build(spec, a)
+
+
+@pytest.fixture(scope="module")
+def forward():
+    return default_trace("forward")
 
 
 def names(grid) -> list[list[str]]:
@@ -86,3 +91,21 @@ def test_the_pages_figure_leaves_playing_and_captions_to_the_player(forward):
     assert full["layout"]["updatemenus"] and full["layout"]["sliders"]
     assert all(f["layout"]["title"]["text"].startswith(f"<b>Step {int(f['name']) + 1}/") for f in full["frames"])
     assert lay["height"] < full["layout"]["height"]  # the room for Plotly's player and titles is given to the cells
+
+
+def test_a_short_wide_room_keeps_long_titles_of_narrow_panels_to_two_lines():
+    """im2col's index arrays in a presenter's 1280 x 720 room: i0 and j0 are one column wide under a 23-character
+    title. As narrow as their words allow, those titles take three lines and make their rows taller; in two lines
+    the panels are a little wider and the rows shorter, and the cells come out larger."""
+    trace = default_trace("im2col_indices")
+    rows = [list(r) for r in STAGES["im2col_indices"].rows]
+    grid = arrange(trace, rows, 0, width=1248, height=360, cell_px=140.0, font_size=15, text=None, max_cells=12_800,
+                   max_side=256)
+    assert all(len(title_lines(sub, px, dpx, 15)) <= 2
+               for row, px, dpx in zip(grid.rows, grid.px, grid.drawn_px) for sub in subplots(row))
+    narrow = grid_layout(layout_cells(trace, rows, 0), width=1248, cell_px=min(grid.px), font_size=15, text=None)
+    assert max(len(title_lines(sub, px, dpx, 15)) for row, px, dpx in zip(narrow.rows, narrow.px, narrow.drawn_px)
+               for sub in subplots(row)) == 3, "the case no longer needs short titles: pick another"
+    short = grid_layout(short_titles(layout_cells(trace, rows, 0)), width=1248, cell_px=min(grid.px), font_size=15,
+                        text=None)
+    assert short.plot_h < narrow.plot_h  # same cells, shorter rows
