@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from ..traces.base import Trace
-from .grid import MIN_CELL_PX, GridLayout, grid_layout, layout_cells
+from .grid import MIN_CELL_PX, GridLayout, grid_layout, layout_cells, subplots, title_lines
 
 BETTER_BY = 1.15  # another arrangement replaces the page's own only if its cells cover this much more
 FIT_STEPS = 18  # bisection steps for the largest cell size whose figure fits the height
@@ -69,13 +69,21 @@ def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: i
     for k, split in enumerate(row_splits(rows) if rearrange else [rows]):
         cells = layout_cells(trace, split, start, max_cells, max_side)
         # Titles as narrow as their words allow, or in two lines at most (a taller row costs every panel in it).
-        for grid in (sized(cells), *((sized(short_titles(cells)),) if rearrange and height is not None else ())):
+        narrow = sized(cells)
+        wrapped = rearrange and height is not None and longest_title(narrow) > 2
+        for grid in (narrow, sized(short_titles(cells))) if wrapped else (narrow,):
             area = covered_px(grid)
             if best is None:
                 best, best_area, own_area = grid, area, area
             elif area > max(best_area, own_area * (BETTER_BY if k else 1.0)):
                 best, best_area = grid, area
     return best
+
+
+def longest_title(grid: GridLayout) -> int:
+    """The most lines any panel title of the grid wraps to."""
+    return max((len(title_lines(sub, px, dpx, grid.font_size))
+                for row, px, dpx in zip(grid.rows, grid.px, grid.drawn_px) for sub in subplots(row)), default=0)
 
 
 def short_titles(cell_rows):

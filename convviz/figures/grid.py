@@ -8,6 +8,7 @@ caller may size several arrangements and keep the one that suits it best.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -322,6 +323,7 @@ def cell_label(cell: Cell) -> str:
     return f"{cell.panel.title} {channel_tag(cell)}".strip()
 
 
+@functools.lru_cache(maxsize=4096)  # called for every panel at every cell size the layout's bisections try
 def _title_px(label: str, font_size: int, two_lines: bool = False) -> float:
     """Room a title needs across: a short title's, or its longest word's (titles wrap between words only); with
     `two_lines`, the narrowest room that wraps it in two lines at most."""
