@@ -56,7 +56,7 @@ from .style import (
 )
 
 __all__ = ["FILL_ROLES", "KIND_SCALES", "MAX_PANEL_CELLS", "MAX_TEXT_CELLS", "ROLE_COLOURS", "ROLE_MEANING",
-           "AnimatedFigure", "meta_of", "trace_figure"]
+           "AnimatedFigure", "figure_grid", "meta_of", "trace_figure"]
 
 STEP_FILLS = ("uncovered",)  # fill roles a step highlights (padding is the panel's own, drawn once)
 DIGIT_EM = 0.56  # a digit's width in font sizes (Arial, plotly.js's default)
@@ -111,9 +111,9 @@ def trace_figure(
         {"frame_steps": [...], "windows": [...]}: every windowed panel with the rows and columns shown.
     """
     rows = [list(r) for r in (rows or [[p.name for p in trace.panels]])]
-    room = None if max_height is None else max_height - (0 if controls else PAGE_MARGIN_PX)
-    grid = arrange(trace, rows, start, width=max_width, height=room, cell_px=cell_px, font_size=font_size, text=text,
-                   max_cells=max_panel_cells, max_side=max_panel_side, min_px=min_cell_px, rearrange=rearrange)
+    grid = figure_grid(trace, rows, start, cell_px=cell_px, font_size=font_size, text=text, max_width=max_width,
+                       max_height=max_height, min_cell_px=min_cell_px, max_panel_cells=max_panel_cells,
+                       max_panel_side=max_panel_side, controls=controls, rearrange=rearrange)
     parts = _gather([(sub, _subplot(trace, sub, start, grid, r)) for r, row in enumerate(grid.rows) for sub in subplots(row)])
     axes, annotations = _axes_and_titles(grid)
     windowed = [c for c in grid.cells if c.windowed]
@@ -156,6 +156,16 @@ class FigureParts:
     values: list[tuple[int, list[Cell]]]  # (index into data, subplot) of heatmaps whose values change
     outlined: list[tuple[list[Cell], str]]  # (subplot, role) of each shape
     unprinted: list[str]  # titles of the panels drawn without numbers in their cells
+
+
+def figure_grid(trace: Trace, rows: Sequence[Sequence[str]], start: int = 0, *, cell_px: float, font_size: int,
+                text: bool | None, max_width: int, max_height: float | None, min_cell_px: float = MIN_CELL_PX,
+                max_panel_cells: int = MAX_PANEL_CELLS, max_panel_side: int = MAX_PANEL_SIDE, controls: bool = True,
+                rearrange: bool = False) -> GridLayout:
+    """The grid `trace_figure` draws for the same arguments, without drawing it: a page compares rooms with it."""
+    room = None if max_height is None else max_height - (0 if controls else PAGE_MARGIN_PX)
+    return arrange(trace, rows, start, width=max_width, height=room, cell_px=cell_px, font_size=font_size, text=text,
+                   max_cells=max_panel_cells, max_side=max_panel_side, min_px=min_cell_px, rearrange=rearrange)
 
 
 def _gather(drawn: Sequence[tuple[list[Cell], SubplotDraw]]) -> FigureParts:

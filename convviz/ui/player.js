@@ -6,7 +6,8 @@
 // data: {chart: the chart's element key, frames: [frame name], steps: [trace step index], titles: [..], captions: [..],
 //        start: index into frames shown first, clicks: {trace: curve number, cells: {"r,c": step}} or null,
 //        total: steps in the trace, token: changes whenever the chart is a new figure,
-//        figure: {revision, width, height} of the chart's layout, to tell its div from the previous figure's}
+//        figure: {revision, width, height} of the chart's layout, to tell its div from the previous figure's,
+//        side: the player sits in a column beside the chart}
 // state sent back: step (trace step index shown, when the player rests), screen ({vw, vh, cw, room})
 
 const SPEEDS = { slow: 1600, normal: 700, fast: 60 };
@@ -297,11 +298,12 @@ class Player {
     const probe = this.q(".cv-probe");
     probe.textContent = "Output cell (0, 1): y[0,0,0,1] = b[0] + sum(window * w) = 1 + (1*0 + 2*1) = 3. ";
     const bar = this.q(".cv-bar");
+    const held = this.data.side && this.data.screen ? this.data.screen.bar : null; // beside the chart the bar wraps
     const scroller = document.querySelector('[data-testid="stMain"]'); // Streamlit scrolls this, not the window
     const scrolled = window.scrollY + (scroller ? scroller.scrollTop : 0);
     const screen = { vw: window.innerWidth, vh: window.innerHeight, cw: Math.round(cw),
                      top: Math.round(this.root.getBoundingClientRect().top + scrolled),
-                     bar: Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
+                     bar: held ?? Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
                      line: Math.round(probe.getBoundingClientRect().height * 10) / 10,
                      char: Math.round(probe.getBoundingClientRect().width / probe.textContent.length * 100) / 100 };
     const keys = ["vw", "vh", "cw", "top", "bar", "line", "char"];

@@ -51,12 +51,12 @@ class Screen:
     def phone(self) -> bool:
         return self.vw < 640
 
-    def caption_px(self, texts: list[str]) -> int:
-        """The height of a caption box that holds the longest of `texts` (a little wider than the measured mean, for
-        the bold step title)."""
+    def caption_px(self, texts: list[str], width: int | None = None) -> int:
+        """The height of a caption box `width` pixels wide (default: the page column's) that holds the longest of
+        `texts` (a little wider than the measured mean, for the bold step title)."""
         if not self.line or not self.char:
             return 0
-        per_line = max(10, int(self.cw / (self.char * 1.08)))
+        per_line = max(10, int((width or self.cw) / (self.char * 1.08)))
         return int(max((-(-len(t) // per_line) for t in texts), default=1) * self.line) + 2
 
     def room(self, caption_px: int) -> int | None:
@@ -136,7 +136,8 @@ def caption_texts(trace: Trace, frame_steps: list[int]) -> list[str]:
 
 
 def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start: int, clicks: dict[str, int] | None,
-           click_trace: int | None, presenter: bool, token: str, figure: dict | None = None, caption_px: int = 0) -> None:
+           click_trace: int | None, presenter: bool, token: str, figure: dict | None = None, caption_px: int = 0,
+           side: bool = False) -> None:
     """Draw the player of the chart `chart_key` (drawn next, by the caller).
 
     Args:
@@ -147,6 +148,8 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
             fresher than the server's, is in the new figure too).
         figure: the chart's layout.datarevision, width and height as {revision, width, height} (None: any chart).
         caption_px: the caption box's height the figure was laid out for (0: the player measures its captions).
+        side: the player is in a column beside the chart, where its bar wraps: it reports the bar's height it had
+            over the chart, so the screen it reports is the same wherever it is.
     """
     n = len(trace.steps)
     frames = list(frame_steps) or ([start] if n else [])
@@ -165,6 +168,7 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
         "font": "1.3rem" if presenter else "1rem",
         "screen": vars(screen) if screen else None,
         "caption_px": caption_px,
+        "side": side,
     }
     PLAYER(key=f"cv_player_{key}", data=data, on_step_change=lambda: _store_step(key),
            on_screen_change=lambda: _store_screen(key))

@@ -6,6 +6,8 @@ reruns only them.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import inspect
 from collections.abc import Callable, Sequence
@@ -15,13 +17,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
-from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS
+from ..figures.arrange import covered_px
+from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS, figure_grid
 from ..stages import STAGES, STEP_BUDGET, Stage
 from ..traces.base import Trace
 from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about
 from .export import export_row
 from .housekeeping import touch
-from .player import KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
+from .player import CAPTION_MARGIN_PX, KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
 from .settings import Settings
 
 Options = tuple  # sorted (name, value) pairs of a stage's options, e.g. (("f", 0), ("n", 0))
@@ -85,10 +88,70 @@ def figure_box(screen: Screen | None, presenter: bool, caption_px: int = 0) -> F
     left = screen.room(caption_px)
     room = (left if left is not None else int(screen.vh * 0.7)) - ELEMENT_GAP_PX
     if presenter:
-        return FigureBox(width, max(240, room), 140.0, 18 if screen.vw >= 1600 else 15, True)
+        return FigureBox(width, max(240, room), 180.0, 18 if screen.vw >= 1600 else 15, True)
     if screen.phone:
         return FigureBox(width, None, 56.0, 12, True)
     return FigureBox(width, max(320, room), 72.0, 13, True)
+
+
+SIDE_MIN_VW = 1000  # a narrower screen keeps the player over the figure
+SIDE_BAR_ROWS = 3  # the player's bar wraps to this many rows at most in a side column
+SIDE_BETTER_BY = 1.1  # the player goes beside the figure only if the cells then cover this much more
+COLUMN_GAP_PX = 16  # st.columns(gap="small")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the player goes and the figure's room with it there: over the figure (`side` 0), or in a column `side`
+    pixels wide beside it, the figure then as tall as the screen under the page's title. `caption_px`: the caption
+    box's height, at that column's width."""
+
+    box: FigureBox
+    caption_px: int = 0
+    side: int = 0
+
+
+def side_width(screen: Screen) -> int:
+    """The width of the player's column beside a figure: room for its buttons in two rows and a readable caption."""
+    return int(min(520, max(340, 0.3 * screen.cw)))
+
+
+def placements(screen: Screen | None, presenter: bool, captions: list[str]) -> list[Placement]:
+    """The placements to choose from on this screen: the player over the figure; in presenter mode on a wide screen,
+    also beside it (a projector is wide and short, and many figures are as tall as they are wide)."""
+    caption_px = screen.caption_px(captions) if screen else 0
+    over = Placement(figure_box(screen, presenter, caption_px), caption_px)
+    if not (presenter and screen and screen.vw >= SIDE_MIN_VW and screen.top is not None and screen.bar):
+        return [over]
+    side = side_width(screen)
+    side_caption_px = screen.caption_px(captions, width=side)
+    height = screen.vh - screen.top - ELEMENT_GAP_PX
+    if SIDE_BAR_ROWS * screen.bar + side_caption_px + CAPTION_MARGIN_PX > height:
+        return [over]  # the column would run past the figure
+    box = dataclasses.replace(over.box, width=screen.cw - side - COLUMN_GAP_PX - 2, height=height)
+    return [over, Placement(box, side_caption_px, side)]
+
+
+def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool, captions: list[str]) -> Placement:
+    """The placement whose figure's cells cover the most (the player beside the figure only if clearly more); chosen
+    once per trace, rows and screen. `captions`: the player's caption at every step."""
+    options = placements(screen, presenter, captions)
+    if len(options) == 1:
+        return options[0]
+    store, key = figure_store(), ("placement", id(trace), rows, tuple(options))
+    hit = store.get(key)
+    if hit is not None and hit[0] is trace:
+        return hit[1]
+    over, side = (covered_px(grid_of(trace, rows, p.box)) for p in options)
+    chosen = options[1] if side > SIDE_BETTER_BY * over else options[0]
+    store[key] = (trace, chosen)
+    return chosen
+
+
+def grid_of(trace: Trace, rows: tuple, box: FigureBox):
+    """The grid of the figure `figure_for` would build in `box` round the first step."""
+    return figure_grid(trace, [list(r) for r in rows], 0, cell_px=box.cell_px, font_size=box.font_size, text=None,
+                       max_width=box.width, max_height=box.height, controls=False, rearrange=box.rearrange)
 
 
 def page_figure_box(caption_px: int = 0) -> FigureBox:
@@ -276,10 +339,11 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
     step = min(max(int(st.session_state.get(f"cv_step_{key}", 0)), 0), max(n - 1, 0))
     presenter = presenting()
     screen = session_screen()
-    # The caption box holds the longest caption of any step (so the figure under it never moves), sized here from
-    # the player's measures of the font: the figure is laid out for it at once.
-    caption_px = screen.caption_px(caption_texts(trace, list(range(n)))) if screen else 0
-    box = figure_box(screen, presenter, caption_px)
+    # The caption box holds the longest caption of any step (so the figure never moves), sized here from the player's
+    # measures of the font: the figure is laid out for it at once.
+    captions = caption_texts(trace, list(range(n)))
+    place = placement(trace, rows_t, screen, presenter, captions)
+    box = place.box
 
     def frames_of(anchor: int) -> list[int]:
         return list((figure_for(trace, rows_t, anchor, clickable, box).layout.meta or {}).get("frame_steps") or [])
@@ -295,12 +359,23 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
     click_trace = meta.get("click_trace")
     clicks = click_cells_for(trace, clickable) if click_trace is not None else None
     figure = {"revision": fig.layout.datarevision, "width": fig.layout.width, "height": fig.layout.height}
-    player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, figure, caption_px)
-    # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
-    st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,
-                    config={"displaylogo": False, "scrollZoom": False, "displayModeBar": False})
+    fig_col = side_col = contextlib.nullcontext()  # the player over the chart, as the fragment's own elements
+    if place.side:
+        # The player's column takes what the figure leaves (at least `place.side`), so it sits next to the cells.
+        fig_w = fig.layout.width or box.width
+        side_w = max(place.side, screen.cw - fig_w - 2 - COLUMN_GAP_PX)
+        fig_col, side_col = st.columns([fig_w + 2, side_w], gap="small")
+        place = dataclasses.replace(place, caption_px=screen.caption_px(captions, side_w))
+    with side_col:
+        player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, figure, place.caption_px,
+               side=bool(place.side))
+    with fig_col:
+        # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
+        st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,
+                        config={"displaylogo": False, "scrollZoom": False, "displayModeBar": False})
     if presenter and len(frames) > 1:
-        st.caption(KEYS_HELP)
+        with side_col:
+            st.caption(KEYS_HELP)
     export_box = FigureBox(980, None, 34.0, 12)  # files keep the classic size, with Plotly's own player and titles
     export_row(trace, fig, key, shown, ref.settings or settings_of_session(),
                rebuild=lambda: figure_for(ref.get(), rows_t, shown, clickable, export_box, controls=True),

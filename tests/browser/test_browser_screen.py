@@ -154,3 +154,31 @@ def test_phone_controls_are_touch_sized(sized_app):
         assert box and box["height"] >= 40 and box["width"] >= 44, (css, box)
     scrub = app.page.locator(".cv-scrub").first.bounding_box()
     assert scrub and scrub["height"] >= 32 and scrub["width"] >= 300
+
+
+FIGURE_BOX_JS = """() => { const r = document.querySelector('.js-plotly-plot').getBoundingClientRect();
+  return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"""
+
+
+def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(sized_app):
+    """On a 1280 x 720 projector the shapes page's one square panel gets the screen's height, its player and caption
+    in the column to its right; Forward's four panels in a row keep the player over them. Either way the figure is
+    laid out once (the player reports the same screen wherever it sits), and the keys step it."""
+    app = sized_app("shapes?present=1", 1280, 720)
+    fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
+    assert bar["x"] >= fig["right"] - 2 and fig["top"] - 40 <= bar["y"] <= fig["bottom"], (fig, bar)
+    m = figure_on_screen(app.page)
+    assert m["whole"] and m["caption"] and m["bottom"] >= 720 - EDGE_PX, m
+    assert m["share"] >= 30, f"beside the player the square panel should cover a third of the screen: {m}"
+    shown = app.page.evaluate("() => document.querySelector('.js-plotly-plot').layout.datarevision")
+    app.page.wait_for_timeout(1500)
+    wait_for_player(app.page, "p.dataset.settled === 'true'", 10)
+    assert app.page.evaluate("() => document.querySelector('.js-plotly-plot').layout.datarevision") == shown
+    app.page.locator("body").focus()
+    app.page.keyboard.press("PageDown")
+    wait_for_player(app.page, "p.dataset.step === '1'", 10)
+
+    app = sized_app("forward?present=1", 1280, 720)
+    fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
+    assert bar["y"] + bar["height"] <= fig["top"], (fig, bar)
+    app.assert_healthy()

@@ -2,8 +2,20 @@
 and the figure's room as the player lays them out."""
 import pytest
 
-from convviz.ui.player import Screen, parse_screen
-from convviz.ui.trace_view import ELEMENT_GAP_PX, figure_box
+from convviz.figures.arrange import covered_px
+from convviz.stages import STAGES
+from convviz.ui.context import build_arrays
+from convviz.ui.player import Screen, caption_texts, parse_screen
+from convviz.ui.settings import Settings
+from convviz.ui.trace_view import (
+    COLUMN_GAP_PX,
+    ELEMENT_GAP_PX,
+    figure_box,
+    grid_of,
+    placement,
+    placements,
+    side_width,
+)
 
 
 def test_a_report_and_the_cookie_give_the_same_screen():
@@ -32,3 +44,43 @@ def test_the_caption_box_holds_the_longest_caption_and_the_figure_gets_the_rest(
     assert box.height == 720 - 60 - 48 - 52 - 9 - ELEMENT_GAP_PX and box.width == 998 and box.rearrange
     assert figure_box(None, presenter=True).width == 980  # unknown screen: the classic budget
     assert figure_box(Screen(390, 844, 366), presenter=False).height is None  # a phone: the width only
+
+
+PROJECTOR = Screen(1280, 720, 1248, top=60, bar=46, line=28.0, char=10.0)
+
+
+def test_presenter_mode_on_a_wide_screen_may_put_the_player_beside_the_figure():
+    over, side = placements(PROJECTOR, presenter=True, captions=["a short caption"])
+    assert over.side == 0 and over.box == figure_box(PROJECTOR, True, over.caption_px)
+    assert side.side == side_width(PROJECTOR) and 340 <= side.side <= 520
+    # Beside the player, the figure has the column's width left and the screen's height under the page's title.
+    assert side.box.width == 1248 - side.side - COLUMN_GAP_PX - 2
+    assert side.box.height == 720 - 60 - ELEMENT_GAP_PX > over.box.height
+    assert side.caption_px == PROJECTOR.caption_px(["a short caption"], width=side.side)
+
+
+@pytest.mark.parametrize("screen, presenter", [
+    (PROJECTOR, False),  # a laptop in normal mode: the player stays over the figure
+    (Screen(900, 720, 868, top=60, bar=46, line=28.0, char=10.0), True),  # too narrow for a column beside it
+    (Screen(1280, 720, 1248), True),  # the player has not measured itself yet
+    (None, True),
+])
+def test_the_player_stays_over_the_figure_elsewhere(screen, presenter):
+    assert [p.side for p in placements(screen, presenter, captions=["a caption"])] == [0]
+
+
+def test_a_caption_too_long_for_the_side_column_keeps_the_player_over_the_figure():
+    assert len(placements(PROJECTOR, True, captions=["word " * 900])) == 1
+
+
+def test_the_player_goes_beside_a_tall_figure_not_beside_a_wide_one():
+    shapes = STAGES["shapes"].trace_for(Settings(), build_arrays)  # one 6 x 6 panel: as tall as it is wide
+    forward = STAGES["forward"].trace_for(Settings(), build_arrays)  # four panels in a row: wider than tall
+    chosen = {}
+    for trace in (shapes, forward):
+        rows, captions = STAGES[trace.stage].rows_of(trace), caption_texts(trace, list(range(len(trace.steps))))
+        chosen[trace.stage] = placement(trace, rows, PROJECTOR, True, captions)
+        # It is the placement whose cells cover more.
+        areas = {p.side: covered_px(grid_of(trace, rows, p.box)) for p in placements(PROJECTOR, True, captions)}
+        assert areas[chosen[trace.stage].side] == max(areas.values())
+    assert chosen["shapes"].side > 0 and chosen["forward"].side == 0
