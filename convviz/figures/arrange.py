@@ -2,8 +2,9 @@
 
 A page names its panels in rows that read well (Forward: the window and the kernel, then the products and the
 output). On a wide, short screen they fit larger side by side; on a phone, one under the other. `arrange` sizes the
-page's rows and every split of the panels into rows of neighbours for the width (and, given one, the height) and keeps
-the one whose cells cover the most of the screen, the page's own unless another covers clearly more.
+page's rows and every split of the panels into rows of neighbours for the width (and, given one, the height), each
+also with short neighbours two to a column beside a tall panel where the width held the cells back, and keeps the
+one whose cells cover the most of the screen, the page's own unless another covers clearly more.
 """
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import dataclasses
 from collections.abc import Sequence
 
 from ..traces.base import Trace
-from .grid import MIN_CELL_PX, GridLayout, grid_layout, layout_cells, subplots, title_lines
+from .grid import MIN_CELL_PX, Cell, GridLayout, grid_layout, layout_cells, subplots, title_lines
 
 BETTER_BY = 1.15  # another arrangement replaces the page's own only if its cells cover this much more
 FIT_STEPS = 18  # bisection steps for the largest cell size whose figure fits the height
+WIDTH_BOUND = 0.97  # a figure shorter than this part of its room was held back by the width
 
 
 def row_splits(rows: Sequence[Sequence[str]]) -> list[list[list[str]]]:
@@ -66,8 +68,11 @@ def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: i
                           min_px=min_px)
 
     best, best_area, own_area = None, 0.0, 0.0
-    for k, split in enumerate(row_splits(rows) if rearrange else [rows]):
-        cells = layout_cells(trace, split, start, max_cells, max_side)
+
+    def consider(cells, other: bool) -> GridLayout:
+        """Size `cells` and keep the result if its cells cover the most so far (clearly the most, for an arrangement
+        `other` than the page's own); return it sized with the narrowest titles."""
+        nonlocal best, best_area, own_area
         # Titles as narrow as their words allow, or in two lines at most (a taller row costs every panel in it).
         narrow = sized(cells)
         wrapped = rearrange and height is not None and longest_title(narrow) > 2
@@ -75,9 +80,38 @@ def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: i
             area = covered_px(grid)
             if best is None:
                 best, best_area, own_area = grid, area, area
-            elif area > max(best_area, own_area * (BETTER_BY if k else 1.0)):
+            elif area > max(best_area, own_area * (BETTER_BY if other else 1.0)):
                 best, best_area = grid, area
+        return narrow
+
+    for k, split in enumerate(row_splits(rows) if rearrange else [rows]):
+        cells = layout_cells(trace, split, start, max_cells, max_side)
+        narrow = consider(cells, k > 0)
+        # Short panels two to a column beside a tall one narrow the rows: larger cells only where the width, not the
+        # height, held them back.
+        if rearrange and height is not None and narrow.plot_h < WIDTH_BOUND * height and (two_high := stacked(cells)):
+            consider(two_high, True)
     return best
+
+
+def stacked(cell_rows: Sequence[Sequence[Cell]]) -> list[list[Cell]] | None:
+    """The same rows with neighbouring panels one under the other wherever the two together are no taller than
+    their row's tallest panel (Forward: the kernel over the window's products, beside the input); None when no row
+    has such a pair."""
+    out, found = [], False
+    for row in cell_rows:
+        subs = subplots(row)
+        tallest = max(sub[0].shape[0] for sub in subs)
+        new, i = [], 0
+        while i < len(subs):
+            if i + 1 < len(subs) and subs[i][0].shape[0] + subs[i + 1][0].shape[0] <= tallest:
+                new += subs[i] + [dataclasses.replace(c, under=True) for c in subs[i + 1]]
+                i, found = i + 2, True
+            else:
+                new += subs[i]
+                i += 1
+        out.append(new)
+    return out if found else None
 
 
 def longest_title(grid: GridLayout) -> int:

@@ -1,9 +1,10 @@
 """The grid of a trace figure: which part of each panel is shown, where each subplot sits, and how large cells are.
 
-A figure is rows of subplots, one per panel; a panel's channels are blocks side by side in its subplot. Large panels
-show a window of their rows and columns (`layout_cells`). `grid_layout` sizes an arrangement of those cells for an
-available width, row by row, and returns every size the figure is then drawn with (`GridLayout`); it is pure, so a
-caller may size several arrangements and keep the one that suits it best.
+A figure is rows of subplots, one per panel, in columns (mostly one subplot each; short panels may share one, one
+under the other); a panel's channels are blocks side by side in its subplot. Large panels show a window of their rows
+and columns (`layout_cells`). `grid_layout` sizes an arrangement of those cells for an available width, row by row,
+and returns every size the figure is then drawn with (`GridLayout`); it is pure, so a caller may size several
+arrangements and keep the one that suits it best.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class Cell:
     c1: int = 0
     x_off: int = 0  # channels of one panel share its subplot, side by side: column j is drawn at x = x_off + j
     short_title: bool = False  # the title in two lines at most: a little more width, instead of a taller row
+    under: bool = False  # the panel sits under the previous one, in the same column of its row (`stacks`)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -77,16 +79,22 @@ class Cell:
 class GridLayout:
     """Every size a figure's grid is drawn with: its rows of cells and, per row, the cell size and the room above."""
 
-    rows: tuple[tuple[Cell, ...], ...]  # each figure row's cells, channel blocks placed side by side (x_off)
+    cell_rows: tuple[tuple[Cell, ...], ...]  # each figure row's cells as arranged (see `rows`)
     px: tuple[float, ...]  # cell size (pixels) each row is laid out for: titles wrapped and gaps sized for it
     drawn_px: tuple[float, ...]  # cell size each row is drawn at: px, or less where even MIN_CELL_PX is too wide
-    heights: tuple[int, ...]  # cells down each row (its tallest grid)
+    heights: tuple[int, ...]  # cells down each row (its tallest column of grids)
     title_px: tuple[int, ...]  # room over each row: tick labels, channel tags, wrapped titles
+    body_px: tuple[float, ...]  # each row's height under its title room: its tallest column of grids
     text: tuple[bool, ...]  # whether each row prints numbers in its cells
     gap: int  # pixels between cells, the same in every row
     width: int  # the figure's width in pixels
     plot_h: float  # the height of all rows and their title room, in pixels
     font_size: int
+
+    @functools.cached_property  # not while a layout's size is searched: only for the arrangement kept
+    def rows(self) -> tuple[tuple[Cell, ...], ...]:
+        """Each figure row's cells, the channel blocks of a panel placed side by side (x_off)."""
+        return tuple(tuple(_place_channels(r, px, self.font_size)) for r, px in zip(self.cell_rows, self.px))
 
     @property
     def plot_w(self) -> int:
@@ -114,7 +122,7 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
     only while it stays under ROW_GROW_MAX_PX tall, and rows that show blocks of one shape keep one size. `text`:
     print numbers in the cells (None: in rows whose cells are large enough, unless there are too many cells).
     """
-    heights = [max(c.shape[0] for c in r) for r in cell_rows]
+    heights = [max(sum(sub[0].shape[0] for sub in st) for st in stacks(r)) for r in cell_rows]
     fitted = [_fit_px(r, cell_px, width, font_size) for r in cell_rows]
     pxs = _shared_shape_px(cell_rows, _grow_limited(fitted, heights))
     widths = [_row_units(r, px, font_size) for r, px in zip(cell_rows, pxs)]
@@ -124,27 +132,50 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
     # (the y axes follow the x scale): rows sized and titles wrapped for larger cells would leave blank bands.
     drawn = [min(px, plot_w / max(w, 1)) for w, px in zip(widths, pxs)]
     title_px = [_title_room(r, px, dpx, font_size) for r, px, dpx in zip(cell_rows, pxs, drawn)]
+    body_px = [max(stack_px(st, px, dpx, font_size) for st in stacks(r)) for r, px, dpx in zip(cell_rows, pxs, drawn)]
     return GridLayout(
-        rows=tuple(tuple(_place_channels(r, px, font_size)) for r, px in zip(cell_rows, pxs)),
-        px=tuple(pxs), drawn_px=tuple(drawn), heights=tuple(heights), title_px=tuple(title_px),
+        cell_rows=tuple(tuple(r) for r in cell_rows),
+        px=tuple(pxs), drawn_px=tuple(drawn), heights=tuple(heights), title_px=tuple(title_px), body_px=tuple(body_px),
         text=tuple(_row_text(cell_rows, pxs, text)),
         # Gaps between cells cost plotly.js time on every animation frame: the smallest row decides them for the figure.
         gap=1 if min(pxs) >= GAP_MIN_PX else 0, width=fig_w,
-        plot_h=sum(h * dpx for h, dpx in zip(heights, drawn)) + sum(title_px), font_size=font_size)
+        plot_h=sum(body_px) + sum(title_px), font_size=font_size)
 
 
 def _row_units(row: Sequence[Cell], px: float, font_size: int) -> float:
-    """Width of a figure row in cell units: its subplots and the gaps between them."""
-    subs = subplots(row)
-    return sum(subplot_units(sub, px, font_size) for sub in subs) + subplot_gap(px) * (len(subs) - 1)
+    """Width of a figure row in cell units: its columns of subplots and the gaps between them."""
+    return _needs_units(_row_needs(row, font_size), px)
+
+
+def _row_needs(row: Sequence[Cell], font_size: int) -> list[list[SubplotNeeds]]:
+    return [[subplot_needs(sub, font_size) for sub in st] for st in stacks(row)]
+
+
+def _needs_units(needs: Sequence[Sequence[SubplotNeeds]], px: float) -> float:
+    """`_row_units` from the row's `_row_needs`: each column as wide as its widest subplot, `subplot_gap` apart."""
+    return sum(max(units_of(n, px) for n in st) for st in needs) + subplot_gap(px) * (len(needs) - 1)
+
+
+def stack_units(stack: Sequence[Sequence[Cell]], px: float, font_size: int) -> float:
+    """Width of a column of subplots in cell units: its widest."""
+    return max(subplot_units(sub, px, font_size) for sub in stack)
+
+
+def stack_px(stack: Sequence[Sequence[Cell]], px: float, drawn_px: float, font_size: int) -> float:
+    """Height of a column of subplots under the row's title room: its grids, and the title room of each subplot
+    under the first."""
+    return (sum(sub[0].shape[0] * drawn_px for sub in stack)
+            + sum(head_px(sub, px, drawn_px, font_size) for sub in stack[1:]))
 
 
 def _fit_px(row: Sequence[Cell], cell_px: float, width: int, font_size: int) -> float:
     """The row's cell size: `cell_px`, or the largest that fits the width (titles and gaps take a fixed number of
     pixels, cells scale with px): bisect. Each row gets its own, so a narrow row is not drawn at the widest row's few
     pixels."""
+    needs = _row_needs(row, font_size)  # once: the bisection asks for the width many times
+
     def fits(px: float) -> bool:
-        return _row_units(row, px, font_size) * px <= width - side_room(font_size)
+        return _needs_units(needs, px) * px <= width - side_room(font_size)
 
     px = float(cell_px)
     if not fits(px):
@@ -183,11 +214,15 @@ def _row_text(cell_rows: Sequence[Sequence[Cell]], pxs: Sequence[float], text: b
 
 
 def _title_room(row: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> int:
-    """Pixels over a row: tick labels, a panel of several channels' line of channel tags (its tick labels' first
-    line), the panel's wrapped title; the most any subplot of the row needs."""
+    """Pixels over a row: what the first subplot of any of its columns needs over it (`_head_px`)."""
+    return max(head_px(st[0], px, drawn_px, font_size) for st in stacks(row))
+
+
+def head_px(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> int:
+    """Pixels over a subplot: tick labels, a panel of several channels' line of channel tags (its tick labels' first
+    line), the panel's wrapped title."""
     line_px, tag_px = font_size + 5, tag_line_px(font_size)
-    return 16 + font_size + max(line_px * len(title_lines(sub, px, drawn_px, font_size)) + tag_px * tags_only(sub[0])
-                                for sub in subplots(row))
+    return 16 + font_size + line_px * len(title_lines(sub, px, drawn_px, font_size)) + tag_px * tags_only(sub[0])
 
 
 def _any_channel(mask: np.ndarray) -> np.ndarray:
@@ -347,18 +382,38 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
     Keeping domains proportional to the grids means a figure scaled down by the browser shrinks every
     subplot alike.
     """
+    cols, need = _block_need(cell, font_size)
+    return max(cols, math.ceil(need / px))
+
+
+def _block_need(cell: Cell, font_size: int) -> tuple[int, float]:
+    """A channel block's columns and the pixels across that what is written over it needs (see `_units`)."""
     if tags_only(cell):
-        need = (len(channel_tag(cell)) + 1) * CHAR_EM * font_size
-    else:
-        need = _title_px(cell_label(cell), font_size, cell.short_title)
-    return max(cell.shape[1], math.ceil(need / px))
+        return cell.shape[1], (len(channel_tag(cell)) + 1) * CHAR_EM * font_size
+    return cell.shape[1], _title_px(cell_label(cell), font_size, cell.short_title)
+
+
+SubplotNeeds = tuple[tuple[tuple[int, float], ...], float]  # each block's (columns, pixels), the title's pixels (or 0)
+
+
+def subplot_needs(sub: Sequence[Cell], font_size: int) -> SubplotNeeds:
+    """What a subplot's width depends on, whatever the cell size: for `units_of`, which a layout's bisection calls
+    many times."""
+    title = _title_px(sub[0].panel.title, font_size, sub[0].short_title) if tags_only(sub[0]) else 0.0
+    return tuple(_block_need(c, font_size) for c in sub), title
+
+
+def units_of(needs: SubplotNeeds, px: float) -> float:
+    """Width of a subplot in cell units at cell size `px`, from its `subplot_needs`."""
+    blocks, title = needs
+    units = sum(max(cols, math.ceil(need / px)) for cols, need in blocks) + _channel_gap(px) * (len(blocks) - 1)
+    return max(units, title / px)
 
 
 def subplot_units(sub: Sequence[Cell], px: float, font_size: int) -> float:
     """Width of a panel's subplot in cell units: its channel blocks side by side, `_channel_gap` apart, and at least
     the room its title needs (the axis range ends at the last block: any extra is blank, not NaN cells)."""
-    blocks = sum(_units(c, px, font_size) for c in sub) + _channel_gap(px) * (len(sub) - 1)
-    return max(blocks, _title_px(sub[0].panel.title, font_size, sub[0].short_title) / px) if tags_only(sub[0]) else blocks
+    return units_of(subplot_needs(sub, font_size), px)
 
 
 def title_lines(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> list[str]:
@@ -387,6 +442,17 @@ def subplots(row: Sequence[Cell]) -> list[list[Cell]]:
             out[-1].append(c)
         else:
             out.append([c])
+    return out
+
+
+def stacks(row: Sequence[Cell]) -> list[list[list[Cell]]]:
+    """The subplots of a figure row grouped in columns: a subplot whose cells are `under` joins the column before."""
+    out: list[list[list[Cell]]] = []
+    for sub in subplots(row):
+        if out and sub[0].under:
+            out[-1].append(sub)
+        else:
+            out.append([sub])
     return out
 
 

@@ -23,9 +23,12 @@ from .grid import (
     GridLayout,
     cell_label,
     channel_tag,
+    head_px,
     in_view,
     margin_left,
     side_by_side,
+    stack_units,
+    stacks,
     subplot_gap,
     subplot_units,
     subplots,
@@ -304,36 +307,43 @@ def _short_error(e: float) -> str:
 
 def _axes_and_titles(grid: GridLayout) -> tuple[dict[str, dict], list[dict]]:
     """Every subplot's x and y axes (layout entries "xaxis2", ...) and its title annotation: rows stacked from the
-    top, each subplot as tall as its own grid and top-aligned in its row under the row's title room."""
+    top; in each row, columns of subplots, each subplot as tall as its own grid, the first of a column top-aligned
+    under the row's title room and the others under it, each under its own title room."""
     axes: dict[str, dict] = {}
     annotations = []
     for r, (row, top) in enumerate(zip(grid.rows, _row_tops(grid))):
-        grid_top = top - grid.title_px[r] / grid.plot_h
-        for sub, dom_x in zip(subplots(row), _x_domains(grid, r)):
-            dom_y = [max(0.0, grid_top - sub[0].shape[0] * grid.drawn_px[r] / grid.plot_h), grid_top]
-            axes.update(_subplot_axes(sub, dom_x, dom_y, grid.px[r], grid.font_size))
-            annotations.append(_title(sub, dom_y[1], grid.px[r], grid.drawn_px[r], grid.font_size))
+        px, dpx, fs = grid.px[r], grid.drawn_px[r], grid.font_size
+        domains = iter(_x_domains(grid, r))
+        for stack in stacks(row):
+            y = top - grid.title_px[r] / grid.plot_h
+            for k, sub in enumerate(stack):
+                y -= k and head_px(sub, px, dpx, fs) / grid.plot_h
+                dom_y = [max(0.0, y - sub[0].shape[0] * dpx / grid.plot_h), y]
+                axes.update(_subplot_axes(sub, next(domains), dom_y, px, fs))
+                annotations.append(_title(sub, dom_y[1], px, dpx, fs))
+                y = dom_y[0]
     return axes, annotations
 
 
 def _row_tops(grid: GridLayout) -> list[float]:
-    """The top of each row (its title room, then its grid), in paper coordinates."""
+    """The top of each row (its title room, then its grids), in paper coordinates."""
     tops, y = [], 1.0
-    for title_px, h, drawn_px in zip(grid.title_px, grid.heights, grid.drawn_px):
+    for title_px, body_px in zip(grid.title_px, grid.body_px):
         tops.append(y)
-        y -= title_px / grid.plot_h + h * drawn_px / grid.plot_h
+        y -= (title_px + body_px) / grid.plot_h
     return tops
 
 
 def _x_domains(grid: GridLayout, r: int) -> list[list[float]]:
-    """The x domain of each subplot of row r, left to right, `subplot_gap` apart."""
+    """The x domain of each subplot of row r, in order: columns left to right, `subplot_gap` apart, the subplots of
+    a column from its left edge."""
     px = grid.px[r]
     unit = grid.drawn_px[r] / grid.plot_w  # of the plot's width, per unit (a cell, or a title's or gap's worth of pixels)
     out, x = [], 0.0
-    for sub in subplots(grid.rows[r]):
-        span = subplot_units(sub, px, grid.font_size)
-        out.append([x, min(1.0, x + span * unit)])
-        x += (span + subplot_gap(px)) * unit
+    for stack in stacks(grid.rows[r]):
+        for sub in stack:
+            out.append([x, min(1.0, x + subplot_units(sub, px, grid.font_size) * unit)])
+        x += (stack_units(stack, px, grid.font_size) + subplot_gap(px)) * unit
     return out
 
 

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from convviz.figures import trace_figure
-from convviz.figures.arrange import arrange, covered_px, row_splits, short_titles
+from convviz.figures.arrange import arrange, covered_px, row_splits, short_titles, stacked
 from convviz.figures.encoding import meta_of
-from convviz.figures.grid import MIN_CELL_PX, grid_layout, layout_cells, subplots, title_lines
+from convviz.figures.grid import MIN_CELL_PX, grid_layout, layout_cells, stack_px, stacks, subplots, title_lines
 from convviz.stages import STAGES
 from tests.figure_support import px_per_cell
 
@@ -109,3 +109,49 @@ def test_a_short_wide_room_keeps_long_titles_of_narrow_panels_to_two_lines():
     short = grid_layout(short_titles(layout_cells(trace, rows, 0)), width=1248, cell_px=min(grid.px), font_size=15,
                         text=None)
     assert short.plot_h < narrow.plot_h  # same cells, shorter rows
+
+
+def test_short_panels_go_one_under_the_other_beside_a_tall_one(forward):
+    """On a projector's 1888 x 800 room Forward's kernel and its window's products (3 x 3 each) share a column beside
+    the 6 x 6 input: the cells are then larger than with the four panels in a row."""
+    def best(**kw):
+        return arrange(forward, FORWARD_ROWS, 0, width=1888, height=800, cell_px=180.0, font_size=18, text=None,
+                       max_cells=12_800, max_side=256, **kw)
+
+    grid = best()
+    assert names(grid) == [["xpad", "w", "products", "y"]]
+    assert [c.panel.name for c in grid.rows[0] if c.under] == ["products"]
+    assert len(stacks(grid.rows[0])) == 3
+    # The column is as tall as its two grids and the lower one's title room, and fits the room with the row's title.
+    col = stacks(grid.rows[0])[1]
+    assert grid.body_px[0] == pytest.approx(max(6 * grid.drawn_px[0], stack_px(col, grid.px[0], grid.drawn_px[0], 18)))
+    assert stack_px(col, grid.px[0], grid.drawn_px[0], 18) > 6 * grid.drawn_px[0]
+    assert grid.plot_h <= 800
+    flat = arrange(forward, [["xpad", "w", "products", "y"]], 0, width=1888, height=800, cell_px=180.0, font_size=18,
+                   text=None, max_cells=12_800, max_side=256, rearrange=False)
+    assert grid.drawn_px[0] > flat.drawn_px[0]
+    assert stacked(layout_cells(forward, [["xpad", "y"]])) is None  # nothing short enough to share a column
+
+
+def _rects(fig) -> list[tuple[float, float, float, float]]:
+    lay = fig.layout.to_plotly_json()
+    return [(*lay[k]["domain"], *lay["yaxis" + k[5:]]["domain"]) for k in lay if k.startswith("xaxis")]
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+@pytest.mark.parametrize("room", [(1888, 800), (1248, 470), (1334, 520), (366, None)])
+def test_no_two_subplots_overlap_whatever_the_arrangement(stage, room):
+    """Every subplot (x domain x y domain, in paper coordinates) is clear of every other, in whatever rows and columns
+    the room gave the panels, stacked columns included."""
+    from convviz.ui.context import build_arrays
+    from convviz.ui.settings import Settings
+
+    trace = STAGES[stage].trace_for(Settings(), build_arrays)
+    fig = trace_figure(trace, rows=[list(r) for r in STAGES[stage].rows_of(trace)], cell_px=140.0, font_size=15,
+                       max_width=room[0], max_height=room[1], controls=False, rearrange=True)
+    rects = _rects(fig)
+    assert rects
+    for i, (x0, x1, y0, y1) in enumerate(rects):
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, rects[i]
+        for a0, a1, b0, b1 in rects[:i]:
+            assert x1 <= a0 + 1e-9 or a1 <= x0 + 1e-9 or y1 <= b0 + 1e-9 or b1 <= y0 + 1e-9, (rects[i], (a0, a1, b0, b1))
