@@ -18,6 +18,7 @@ import streamlit as st
 
 from ..figures import ROLE_COLOURS, ROLE_MEANING, trace_figure
 from ..figures.arrange import covered_px
+from ..figures.grid import GridLayout
 from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS, figure_grid
 from ..stages import STAGES, STEP_BUDGET, Stage
 from ..traces.base import Trace
@@ -148,7 +149,7 @@ def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool,
     return chosen
 
 
-def grid_of(trace: Trace, rows: tuple, box: FigureBox):
+def grid_of(trace: Trace, rows: tuple, box: FigureBox) -> GridLayout:
     """The grid of the figure `figure_for` would build in `box` round the first step."""
     return figure_grid(trace, [list(r) for r in rows], 0, cell_px=box.cell_px, font_size=box.font_size, text=None,
                        max_width=box.width, max_height=box.height, controls=False, rearrange=box.rearrange)
