@@ -112,25 +112,31 @@ class Placement:
     side: int = 0
 
 
-def side_width(screen: Screen) -> int:
-    """The width of the player's column beside a figure: room for its buttons in two rows and a readable caption."""
-    return int(min(520, max(340, 0.3 * screen.cw)))
+SIDE_MIN_PX = 340  # the player's buttons in three rows, at presenter mode's font
+
+
+def side_widths(screen: Screen) -> list[int]:
+    """The widths tried for the player's column beside a figure: the narrowest its buttons allow (a wide figure
+    keeps more of the width), and 30 % of the page column (a readable caption), at most 520 px."""
+    return sorted({SIDE_MIN_PX, int(min(520, max(SIDE_MIN_PX, 0.3 * screen.cw)))})
 
 
 def placements(screen: Screen | None, presenter: bool, captions: list[str]) -> list[Placement]:
-    """The placements to choose from on this screen: the player over the figure; in presenter mode on a wide screen,
-    also beside it (a projector is wide and short, and many figures are as tall as they are wide)."""
+    """The placements to choose from on this screen: the player over the figure first; in presenter mode on a wide
+    screen, also beside it, in columns of `side_widths` (a projector is wide and short, and many figures are as tall
+    as they are wide)."""
     caption_px = screen.caption_px(captions) if screen else 0
     over = Placement(figure_box(screen, presenter, caption_px), caption_px)
     if not (presenter and screen and screen.vw >= SIDE_MIN_VW and screen.top is not None and screen.bar):
         return [over]
-    side = side_width(screen)
-    side_caption_px = screen.caption_px(captions, width=side)
     height = screen.vh - screen.top - ELEMENT_GAP_PX
-    if SIDE_BAR_ROWS * screen.bar + side_caption_px + CAPTION_MARGIN_PX > height:
-        return [over]  # the column would run past the figure
-    box = dataclasses.replace(over.box, width=screen.cw - side - COLUMN_GAP_PX - 2, height=height)
-    return [over, Placement(box, side_caption_px, side)]
+    out = [over]
+    for side in side_widths(screen):
+        side_caption_px = screen.caption_px(captions, width=side)
+        if SIDE_BAR_ROWS * screen.bar + side_caption_px + CAPTION_MARGIN_PX <= height:  # not past the figure
+            box = dataclasses.replace(over.box, width=screen.cw - side - COLUMN_GAP_PX - 2, height=height)
+            out.append(Placement(box, side_caption_px, side))
+    return out
 
 
 def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool, captions: list[str]) -> Placement:
@@ -143,8 +149,9 @@ def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool,
     hit = store.get(key)
     if hit is not None and hit[0] is trace:
         return hit[1]
-    over, side = (covered_px(grid_of(trace, rows, p.box)) for p in options)
-    chosen = options[1] if side > SIDE_BETTER_BY * over else options[0]
+    over, *sides = (covered_px(grid_of(trace, rows, p.box)) for p in options)
+    k = max(range(len(sides)), key=sides.__getitem__)
+    chosen = options[1 + k] if sides[k] > SIDE_BETTER_BY * over else options[0]
     store[key] = (trace, chosen)
     return chosen
 

@@ -14,7 +14,7 @@ from convviz.ui.trace_view import (
     grid_of,
     placement,
     placements,
-    side_width,
+    side_widths,
 )
 
 
@@ -50,13 +50,15 @@ PROJECTOR = Screen(1280, 720, 1248, top=60, bar=46, line=28.0, char=10.0)
 
 
 def test_presenter_mode_on_a_wide_screen_may_put_the_player_beside_the_figure():
-    over, side = placements(PROJECTOR, presenter=True, captions=["a short caption"])
+    over, *sides = placements(PROJECTOR, presenter=True, captions=["a short caption"])
     assert over.side == 0 and over.box == figure_box(PROJECTOR, True, over.caption_px)
-    assert side.side == side_width(PROJECTOR) and 340 <= side.side <= 520
-    # Beside the player, the figure has the column's width left and the screen's height under the page's title.
-    assert side.box.width == 1248 - side.side - COLUMN_GAP_PX - 2
-    assert side.box.height == 720 - 60 - ELEMENT_GAP_PX > over.box.height
-    assert side.caption_px == PROJECTOR.caption_px(["a short caption"], width=side.side)
+    assert [s.side for s in sides] == side_widths(PROJECTOR) == [340, int(0.3 * 1248)]
+    assert side_widths(Screen(1920, 1080, 1888)) == [340, 520]  # 30 % of the column, at most 520 px
+    for side in sides:
+        # Beside the player, the figure has the column's width left and the screen's height under the page's title.
+        assert side.box.width == 1248 - side.side - COLUMN_GAP_PX - 2
+        assert side.box.height == 720 - 60 - ELEMENT_GAP_PX > over.box.height
+        assert side.caption_px == PROJECTOR.caption_px(["a short caption"], width=side.side)
 
 
 @pytest.mark.parametrize("screen, presenter", [
@@ -71,6 +73,10 @@ def test_the_player_stays_over_the_figure_elsewhere(screen, presenter):
 
 def test_a_caption_too_long_for_the_side_column_keeps_the_player_over_the_figure():
     assert len(placements(PROJECTOR, True, captions=["word " * 900])) == 1
+    # One that fits only the wider column leaves that one.
+    per_line = int(374 / (10.0 * 1.08))  # characters in a line of the 374 px column (char 10 px, bold 8 % wider)
+    fits_wide = ["a" * (per_line * 17)]  # 17 lines of 28 px at 374 px; more than 19 at 340 px
+    assert [p.side for p in placements(PROJECTOR, True, captions=fits_wide)] == [0, 374]
 
 
 def test_the_player_goes_beside_a_tall_figure_not_beside_a_wide_one():
