@@ -22,12 +22,11 @@ from convviz.ui.trace_view import FigureBox, grid_of  # noqa: E402
 
 SCREENS = {"present 1920x1080": (1920, 1080, 18), "present 1280x720": (1280, 720, 15)}  # (width, height, font)
 PAGE_SIDES_PX = 32  # presenter mode's page margins (1rem each side)
-PAGE_SETTINGS = {"groups": dict(cin=2, cout=4, groups=2, data="random")}  # the grouped page's own example
 
 
 def bound(stage, vw: int, vh: int, font_size: int) -> float:
     """The share (%) of a vw x vh screen the stage's cells cover laid out in all of it, at the page's defaults."""
-    trace = stage.trace_for(Settings().with_(**PAGE_SETTINGS.get(stage.name, {})), build_arrays)
+    trace = stage.trace_for(stage.shown_settings(Settings()), build_arrays)
     box = FigureBox(vw - PAGE_SIDES_PX, vh, 180.0, font_size, True)
     return 100 * covered_px(grid_of(trace, stage.rows_of(trace), box)) / (vw * vh)
 

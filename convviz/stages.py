@@ -108,6 +108,8 @@ class Stage:
     code: the engine functions shown under the figure ("The engine's NumPy code for this stage").
     script: the codegen script that reproduces the stage ("Code for this view"; a key of convviz.codegen.SCRIPTS).
     notes: the heading of its section in docs/teaching.md.
+    example: settings -> the settings its page draws: the same, or an example where they show nothing to see (grouped
+        convolution with one input or output channel). See `shown_settings`.
     """
 
     name: str
@@ -124,11 +126,16 @@ class Stage:
     reads: tuple[str, ...] = ("x", "w")
     upstream: Callable | None = None
     grouped: bool = True  # drawn for the settings' groups; False: for groups = 1 whatever the settings say
+    example: Callable | None = None  # settings -> the settings the page draws instead when those show nothing
 
     def rows_of(self, trace: Trace) -> tuple[tuple[str, ...], ...]:
         """The figure's rows for this trace: the record's, or all panels in one row when it names none."""
         rows = self.rows(trace) if callable(self.rows) else self.rows
         return rows or (tuple(p.name for p in trace.panels),)
+
+    def shown_settings(self, settings):
+        """The settings the stage's page draws for the sidebar's `settings`."""
+        return self.example(settings) if self.example else settings
 
     def settings_for(self, settings):
         """The settings this stage is drawn for: the app's, with groups = 1 unless the stage draws grouped layers."""
@@ -142,6 +149,25 @@ class Stage:
         if self.upstream:  # e.g. pooling: the pooled output's own upstream gradient
             arrays = dataclasses.replace(arrays, dout=self.upstream(layer))
         return self.build(layer, arrays, **options)
+
+
+def _makes_a_layer(settings) -> bool:
+    try:
+        settings.spec()
+    except ValueError:
+        return False
+    return True
+
+
+def grouped_example(settings):
+    """`settings`, or, where they have one input or output channel (nothing to group), C = 2, F = 4, groups = 2 on
+    random data: on a 4 x 4 input when the kernel fits it (20 px cells on a phone, the 4 output channels side by
+    side)."""
+    spec = settings.spec()
+    if spec.c > 1 and spec.f > 1:
+        return settings
+    example = settings.with_(cin=2, cout=4, groups=2, data="random")
+    return next((s for s in (example.with_(h=4, w=4), example) if _makes_a_layer(s)), example)
 
 
 def pooling_of(spec: ConvSpec) -> ConvSpec:
@@ -265,7 +291,8 @@ STAGE_LIST = (
           layer=_transposed_layer, kind="transposed", grouped=False),
     Stage("groups", "grouped", lambda spec, a, n=0: T.groups_trace(a.x, a.w, a.b, spec, n=n, max_steps=STEP_BUDGET),
           rows=(("connections", "x"), ("w", "y")), clickable="connections", code=(connection_matrix, forward_loops),
-          script="groups", notes="Grouped and depthwise convolution", options=("n",), reads=("x", "w", "b")),
+          script="groups", notes="Grouped and depthwise convolution", options=("n",), reads=("x", "w", "b"),
+          example=grouped_example),
     Stage("maxpool", "maxpool", _maxpool, rows=(("x", "y", "dout"), ("dx",)), clickable="y",
           code=(max_pool2d_argmax, max_pool2d_backward_spec), script="maxpool", notes="Max pooling", options=("n", "c"),
           layer=_pool_layer, kind="pool", reads=("x", "dout"), upstream=_pool_upstream),

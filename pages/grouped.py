@@ -2,6 +2,7 @@
 import streamlit as st
 
 from convviz.geometry import common_divisors
+from convviz.stages import STAGES
 from convviz.ui.controls import apply_settings, page_controls
 from convviz.ui.page import geometry_line, options_of, page_context, pick_indices, settings_of_session, show_trace
 
@@ -27,20 +28,9 @@ ctx = page_context(
             r"g = \lfloor f / (F/g) \rfloor",
     controls=own_controls,
 )
-def valid(settings) -> bool:
-    try:
-        settings.spec()
-    except ValueError:
-        return False
-    return True
-
-
 (n,) = pick_indices("grp", n=("sample n", ctx.spec.n))
-shown, about = ctx.settings, ctx.about
-if ctx.spec.c == 1 or ctx.spec.f == 1:  # the sidebar's defaults: one channel, nothing to group; show an example
-    # small enough for 20 px cells on a phone (the 4 output channels sit side by side), when the kernel fits 4 x 4
-    example = ctx.settings.with_(cin=2, cout=4, groups=2, data="random")
-    shown = next((s for s in (example.with_(h=4, w=4), example) if valid(s)), example)
+shown, about = STAGES["groups"].shown_settings(ctx.settings), ctx.about
+if shown is not ctx.settings:  # the sidebar's defaults: one channel, nothing to group; an example instead
     about = about.with_facts([geometry_line(shown.spec()),
                               f"The sidebar's layer, x {ctx.spec.input_shape} and w {ctx.spec.weight_shape}, has one "
                               "input or output channel: nothing to group. So the figure shows C = 2, F = 4, groups = 2 on "
