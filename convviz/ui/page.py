@@ -69,7 +69,7 @@ def page_style() -> None:
     """The page's spacing (the figure high on the first screen; a phone's title no bigger than its figure) and, in
     presenter mode, larger text for a projector (the figures get larger cells and fonts themselves)."""
     css = PAGE_CSS + (PRESENTER_CSS if st.session_state.get("cv_present") else "")
-    st.markdown(f"<style>{css}</style>", unsafe_allow_html=True)
+    st.html(f"<style>{css}</style>")  # style only: sent to the event container, no gap above the title
 
 
 # The scrollbar keeps its gutter: the column the player reports does not narrow when a taller figure makes the page
