@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from ..traces.base import Trace
-from .grid import MIN_CELL_PX, Cell, GridLayout, grid_layout, layout_cells, subplots, title_lines
+from .grid import MIN_CELL_PX, Cell, GridLayout, grid_layout, layout_cells, stack_rows, stacks, subplots, title_lines
 
 BETTER_BY = 1.15  # another arrangement replaces the page's own only if its cells cover this much more
 FIT_STEPS = 18  # bisection steps for the largest cell size whose figure fits the height
@@ -96,19 +96,20 @@ def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: i
 
 def stacked(cell_rows: Sequence[Sequence[Cell]]) -> list[list[Cell]] | None:
     """The same rows with neighbouring panels one under the other wherever the two together are no taller than
-    their row's tallest panel (Forward: the kernel over the window's products, beside the input); None when no row
-    has such a pair."""
+    their row's tallest column (Forward: the kernel over the window's products, beside the input); None when no row
+    has such a pair. Columns the panels already form (`Panel.under`) stay as they are."""
     out, found = [], False
     for row in cell_rows:
-        subs = subplots(row)
-        tallest = max(sub[0].shape[0] for sub in subs)
+        cols = stacks(row)
+        tallest = max(stack_rows(col) for col in cols)
         new, i = [], 0
-        while i < len(subs):
-            if i + 1 < len(subs) and subs[i][0].shape[0] + subs[i + 1][0].shape[0] <= tallest:
-                new += subs[i] + [dataclasses.replace(c, under=True) for c in subs[i + 1]]
+        while i < len(cols):
+            pair = cols[i:i + 2]
+            if len(pair) == 2 and all(len(col) == 1 for col in pair) and sum(map(stack_rows, pair)) <= tallest:
+                new += pair[0][0] + [dataclasses.replace(c, under=True) for c in pair[1][0]]
                 i, found = i + 2, True
             else:
-                new += subs[i]
+                new += [c for sub in cols[i] for c in sub]
                 i += 1
         out.append(new)
     return out if found else None

@@ -1,7 +1,8 @@
 """The grid of a trace figure: which part of each panel is shown, where each subplot sits, and how large cells are.
 
 A figure is rows of subplots, one per panel, in columns (mostly one subplot each; short panels may share one, one
-under the other); a panel's channels are blocks side by side in its subplot. Large panels show a window of their rows
+under the other, and a panel marked `under` goes under its neighbour); a panel's channels are blocks side by side in
+its subplot. Large panels show a window of their rows
 and columns (`layout_cells`). `grid_layout` sizes an arrangement of those cells for an available width, row by row,
 and returns every size the figure is then drawn with (`GridLayout`); it is pure, so a caller may size several
 arrangements and keep the one that suits it best.
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..traces.base import Panel, Trace
-from .style import GAP_MIN_PX, MAX_PANEL_CELLS, MAX_PANEL_SIDE, MAX_TEXT_CELLS, OUTLINE_ROLES, READABLE_PX
+from .style import GAP_MAX_CELLS, GAP_MIN_PX, MAX_PANEL_CELLS, MAX_PANEL_SIDE, MAX_TEXT_CELLS, OUTLINE_ROLES, READABLE_PX
 
 SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
 CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
-MIN_SUBPLOT_PX = 72  # room for a short title over a one-column panel
+MIN_TITLE_CHARS = 6  # a one-column panel is at least this many title characters wide (its title wraps between words)
 MIN_CELL_PX = 1.5  # the layout's cell size never goes below this (the app's largest settings need ~3 px)
 ROW_GROW_MAX_PX = 420  # a row drawn with larger cells than the figure's smallest stays at most this tall
 CHAR_EM = 0.6  # a bold title character's width in font sizes, as the title wrapping assumes
@@ -122,7 +123,7 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
     only while it stays under ROW_GROW_MAX_PX tall, and rows that show blocks of one shape keep one size. `text`:
     print numbers in the cells (None: in rows whose cells are large enough, unless there are too many cells).
     """
-    heights = [max(sum(sub[0].shape[0] for sub in st) for st in stacks(r)) for r in cell_rows]
+    heights = [max(map(stack_rows, stacks(r))) for r in cell_rows]
     fitted = [_fit_px(r, cell_px, width, font_size) for r in cell_rows]
     pxs = _shared_shape_px(cell_rows, _grow_limited(fitted, heights))
     widths = [_row_units(r, px, font_size) for r, px in zip(cell_rows, pxs)]
@@ -138,7 +139,8 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
         px=tuple(pxs), drawn_px=tuple(drawn), heights=tuple(heights), title_px=tuple(title_px), body_px=tuple(body_px),
         text=tuple(_row_text(cell_rows, pxs, text)),
         # Gaps between cells cost plotly.js time on every animation frame: the smallest row decides them for the figure.
-        gap=1 if min(pxs) >= GAP_MIN_PX else 0, width=fig_w,
+        gap=1 if min(pxs) >= GAP_MIN_PX and max(c.n_cells for r in cell_rows for c in r) <= GAP_MAX_CELLS else 0,
+        width=fig_w,
         plot_h=sum(body_px) + sum(title_px), font_size=font_size)
 
 
@@ -154,6 +156,11 @@ def _row_needs(row: Sequence[Cell], font_size: int) -> list[list[SubplotNeeds]]:
 def _needs_units(needs: Sequence[Sequence[SubplotNeeds]], px: float) -> float:
     """`_row_units` from the row's `_row_needs`: each column as wide as its widest subplot, `subplot_gap` apart."""
     return sum(max(units_of(n, px) for n in st) for st in needs) + subplot_gap(px) * (len(needs) - 1)
+
+
+def stack_rows(stack: Sequence[Sequence[Cell]]) -> int:
+    """Cells down a column of subplots: its grids' rows."""
+    return sum(sub[0].shape[0] for sub in stack)
 
 
 def stack_units(stack: Sequence[Sequence[Cell]], px: float, font_size: int) -> float:
@@ -214,8 +221,24 @@ def _row_text(cell_rows: Sequence[Sequence[Cell]], pxs: Sequence[float], text: b
 
 
 def _title_room(row: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> int:
-    """Pixels over a row: what the first subplot of any of its columns needs over it (`_head_px`)."""
-    return max(head_px(st[0], px, drawn_px, font_size) for st in stacks(row))
+    """Pixels over a row: what the first subplot of any of its columns needs over it (`head_px`), less the drop of
+    a column that starts lower (`column_drops`)."""
+    columns = stacks(row)
+    drops = column_drops(columns, px, drawn_px, font_size)
+    return math.ceil(max(head_px(st[0], px, drawn_px, font_size) - drop for st, drop in zip(columns, drops)))
+
+
+def column_drops(columns: Sequence[Sequence[Sequence[Cell]]], px: float, drawn_px: float, font_size: int) -> list[float]:
+    """How far (pixels) under its row's title room each column of the row starts: 0, except a lone panel as tall as
+    the lower panel of a column beside it, which starts level with that panel so that their rows line up (im2col:
+    i0's rows beside i's, the broadcast sum as an addition table)."""
+    level: dict[int, float] = {}  # rows of a column's last panel -> how far down that panel starts
+    for stack in columns:
+        if len(stack) > 1:
+            level.setdefault(stack[-1][0].shape[0], sum(
+                upper[0].shape[0] * drawn_px + head_px(lower, px, drawn_px, font_size)
+                for upper, lower in zip(stack, stack[1:])))
+    return [level.get(st[0][0].shape[0], 0.0) if len(st) == 1 else 0.0 for st in columns]
 
 
 def head_px(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> int:
@@ -291,8 +314,9 @@ def layout_cells(trace: Trace, rows: Sequence[Sequence[str]], start: int = 0, ma
         row = []
         for name in names_row:
             p = trace.panel(name)
+            under = p.under and bool(row)
             for ch in (range(p.channels) if p.values.ndim == 3 else [None]):
-                row.append(Cell(p, ch, axis, *win[name]))  # the channels of a panel share its subplot
+                row.append(Cell(p, ch, axis, *win[name], under=under))  # the channels of a panel share its subplot
             axis += 1
         out.append(row)
     return out
@@ -365,7 +389,7 @@ def _title_px(label: str, font_size: int, two_lines: bool = False) -> float:
     chars = max((len(w) for w in label.split()), default=0)
     while two_lines and len(wrap(label, chars).split("<br>")) > 2:
         chars += 1
-    return max(MIN_SUBPLOT_PX * font_size / 12, chars * CHAR_EM * font_size)
+    return max(MIN_TITLE_CHARS, chars) * CHAR_EM * font_size
 
 
 def tag_line_px(font_size: int) -> int:

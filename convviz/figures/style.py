@@ -40,6 +40,7 @@ ERROR_FLOOR = -16  # log10 of the smallest relative error drawn
 MAX_PANEL_CELLS = 12_800
 MAX_PANEL_SIDE = 256
 GAP_MIN_PX = 8.0  # below this cell size the 1-pixel gaps between cells would hide the colours
+GAP_MAX_CELLS = 2_000  # no gaps in a figure with a larger grid shown: they cost plotly.js time on every frame
 MAX_FRAMES = 100  # animation frames (and play-slider steps) per figure at most: keeps Fast above 10 fps
 MAX_TEXT_CELLS = 1_000  # numbers in cells only up to this many cells a figure: each is an SVG text redrawn every frame
 READABLE_PX = 15  # cells at least this large print their numbers unless the caller says otherwise

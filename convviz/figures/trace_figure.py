@@ -23,6 +23,7 @@ from .grid import (
     GridLayout,
     cell_label,
     channel_tag,
+    column_drops,
     head_px,
     in_view,
     margin_left,
@@ -314,8 +315,9 @@ def _axes_and_titles(grid: GridLayout) -> tuple[dict[str, dict], list[dict]]:
     for r, (row, top) in enumerate(zip(grid.rows, _row_tops(grid))):
         px, dpx, fs = grid.px[r], grid.drawn_px[r], grid.font_size
         domains = iter(_x_domains(grid, r))
-        for stack in stacks(row):
-            y = top - grid.title_px[r] / grid.plot_h
+        columns = stacks(row)
+        for stack, drop in zip(columns, column_drops(columns, px, dpx, fs)):
+            y = top - (grid.title_px[r] + drop) / grid.plot_h
             for k, sub in enumerate(stack):
                 y -= k and head_px(sub, px, dpx, fs) / grid.plot_h
                 dom_y = [max(0.0, y - sub[0].shape[0] * dpx / grid.plot_h), y]

@@ -50,6 +50,8 @@ class Panel:
 
     row_start/col_start: the label of the first row/column, e.g. -top for a padded input so that the
     original input keeps its own indices. mask_padding: optional (R, K) bool of padding cells to shade.
+    under: drawn under the panel before it in its figure row, when it has one (i = i0 + i1 under i1, beside i0:
+    the broadcast sum reads as an addition table).
     """
 
     name: str
@@ -62,6 +64,7 @@ class Panel:
     col_label: str = "col"
     channel_label: str = "c"
     padding: np.ndarray | None = None
+    under: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

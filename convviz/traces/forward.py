@@ -207,13 +207,15 @@ def im2col_index_trace(spec: ConvSpec) -> Trace:
     col = dict(row_label="row r = (c, u, v)", col_label="")
     line = dict(row_label="", col_label="column l = (oh, ow)")
     panels = (
-        Panel("i0", "i0 (kernel row offsets)", idx.i0[:, None], "index", **col),
+        Panel("i0", "i0: kernel rows", idx.i0[:, None], "index", **col),
         Panel("i1", "i1 (window origin rows)", idx.i1[None, :], "index", **line),
-        Panel("i", "i = i0 + i1 (padded row read)", idx.i, "index", row_label="row r", col_label="column l"),
-        Panel("k", "k (channel)", idx.k[:, None], "index", **col),
-        Panel("j0", "j0 (kernel column offsets)", idx.j0[:, None], "index", **col),
+        Panel("i", "i = i0 + i1 (padded row read)", idx.i, "index", row_label="row r", col_label="column l",
+              under=True),
+        Panel("k", "k: channel", idx.k[:, None], "index", **col),
+        Panel("j0", "j0: kernel cols", idx.j0[:, None], "index", **col),
         Panel("j1", "j1 (window origin columns)", idx.j1[None, :], "index", **line),
-        Panel("j", "j = j0 + j1 (padded column read)", idx.j, "index", row_label="row r", col_label="column l"),
+        Panel("j", "j = j0 + j1 (padded column read)", idx.j, "index", row_label="row r",
+              col_label="column l", under=True),
     )
 
     def whole(name: str) -> Highlight:

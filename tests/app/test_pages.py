@@ -328,9 +328,9 @@ def test_maxpool_geometry_line_describes_the_pooling_it_draws(query):
 
 def test_panels_drawn_without_numbers_say_so():
     """A panel whose cells are too small for their numbers gets none, and the page says which and that hovering
-    shows them; im2col at 8 x 8 drew all seven index arrays bare with no word (its figure-wide flag only covers the
+    shows them; im2col at 10 x 10 drew all seven index arrays bare with no word (its figure-wide flag only covers the
     cell-count cap)."""
-    at = run("pages/im2col.py", {"h": "8", "w": "8"})
+    at = run("pages/im2col.py", {"h": "10", "w": "10"})
     fig = figures(at)[0]
     bare = [t for t in fig["data"] if t["type"] == "heatmap" and "texttemplate" not in t]
     assert bare

@@ -94,19 +94,20 @@ def test_the_pages_figure_leaves_playing_and_captions_to_the_player(forward):
 
 
 def test_a_short_wide_room_keeps_long_titles_of_narrow_panels_to_two_lines():
-    """im2col's index arrays in a presenter's 1280 x 720 room: i0 and j0 are one column wide under a 23-character
-    title. As narrow as their words allow, those titles take three lines and make their rows taller; in two lines
-    the panels are a little wider and the rows shorter, and the cells come out larger."""
-    trace = default_trace("im2col_indices")
-    rows = [list(r) for r in STAGES["im2col_indices"].rows]
-    grid = arrange(trace, rows, 0, width=1248, height=360, cell_px=140.0, font_size=15, text=None, max_cells=12_800,
+    """The gradient check's panels in a 1248 x 500 room: its bias panels are one cell wide under titles such as
+    "db: central difference". As narrow as their words allow, those titles take three lines and make their row taller;
+    in two lines the panels are a little wider and the rows shorter, and the cells come out larger."""
+    trace = default_trace("gradcheck")
+    rows = [list(r) for r in STAGES["gradcheck"].rows]
+    grid = arrange(trace, rows, 0, width=1248, height=500, cell_px=140.0, font_size=15, text=None, max_cells=12_800,
                    max_side=256)
     assert all(len(title_lines(sub, px, dpx, 15)) <= 2
                for row, px, dpx in zip(grid.rows, grid.px, grid.drawn_px) for sub in subplots(row))
-    narrow = grid_layout(layout_cells(trace, rows, 0), width=1248, cell_px=min(grid.px), font_size=15, text=None)
+    kept = [[c.panel.name for c in r] for r in grid.rows]
+    narrow = grid_layout(layout_cells(trace, kept, 0), width=1248, cell_px=min(grid.px), font_size=15, text=None)
     assert max(len(title_lines(sub, px, dpx, 15)) for row, px, dpx in zip(narrow.rows, narrow.px, narrow.drawn_px)
                for sub in subplots(row)) == 3, "the case no longer needs short titles: pick another"
-    short = grid_layout(short_titles(layout_cells(trace, rows, 0)), width=1248, cell_px=min(grid.px), font_size=15,
+    short = grid_layout(short_titles(layout_cells(trace, kept, 0)), width=1248, cell_px=min(grid.px), font_size=15,
                         text=None)
     assert short.plot_h < narrow.plot_h  # same cells, shorter rows
 
@@ -131,6 +132,38 @@ def test_short_panels_go_one_under_the_other_beside_a_tall_one(forward):
                    text=None, max_cells=12_800, max_side=256, rearrange=False)
     assert grid.drawn_px[0] > flat.drawn_px[0]
     assert stacked(layout_cells(forward, [["xpad", "y"]])) is None  # nothing short enough to share a column
+
+
+def _domains(fig) -> dict[str, tuple[list[float], list[float]]]:
+    """Each panel's subplot (x domain, y domain), by the panel name its value heatmap carries."""
+    lay = fig.layout.to_plotly_json()
+    return {t["meta"]: (lay["xaxis" + t["xaxis"][1:]]["domain"], lay["yaxis" + t["yaxis"][1:]]["domain"])
+            for t in fig.to_dict()["data"] if t["type"] == "heatmap" and t.get("hovertemplate")}
+
+
+def test_im2col_draws_each_broadcast_sum_as_an_addition_table():
+    """i = i0 + i1: on a projector i sits under i1 (the same columns) and beside i0 (the same rows), and likewise j,
+    so each entry reads off its row's and column's terms; the seven arrays then fit one row, with larger cells than
+    in the page's two rows."""
+    trace = default_trace("im2col_indices")
+    rows = [list(r) for r in STAGES["im2col_indices"].rows]
+    fig = trace_figure(trace, rows=rows, cell_px=140.0, font_size=15, max_width=1248, max_height=470, controls=False,
+                       rearrange=True)
+    dom = _domains(fig)
+    for total, row_terms, col_terms in (("i", "i0", "i1"), ("j", "j0", "j1")):
+        (x, y), (x_rows, y_rows), (x_cols, y_cols) = dom[total], dom[row_terms], dom[col_terms]
+        assert x[0] == pytest.approx(x_cols[0]) and x[1] == pytest.approx(x_cols[1])  # same columns, one over the other
+        assert y_cols[0] > y[1]
+        assert y == pytest.approx(y_rows)  # same rows, side by side
+        assert x_rows[1] < x[0]
+    assert len({round(y[1], 6) for _, y in dom.values()}) == 2  # i1's and j1's top; the other five level with i
+
+    def best(**kw):
+        return arrange(trace, rows, 0, width=1248, height=470, cell_px=140.0, font_size=15, text=None,
+                       max_cells=12_800, max_side=256, **kw)
+
+    grid, page_rows = best(), best(rearrange=False)
+    assert len(grid.rows) == 1 and min(grid.drawn_px) > min(page_rows.drawn_px)
 
 
 def _rects(fig) -> list[tuple[float, float, float, float]]:
