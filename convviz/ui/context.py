@@ -22,6 +22,8 @@ from .shell import ensure_app_navigation
 
 CACHE_ENTRIES = 48
 LAST_GOOD = "cv__last_good"  # the last settings whose data and layer were valid (drawn while a typed text is fixed)
+TITLE_KEY = "cv_title"  # the presenter's page title's container (CSS class st-key-cv_title)
+PAGE_TITLE = "cv__page_title"  # the title the page drew last, for a fragment that draws it again beside its figure
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,9 @@ def page_header(title: str, intro: str | None = None) -> None:
     In presenter mode the title is one compact line, so the figure gets the screen."""
     ensure_app_navigation()  # a first-run deep link may execute this page without app.py: rerun through app.py
     if presenting():
-        st.markdown(f"#### {title}")
+        st.session_state[PAGE_TITLE] = title
+        with st.container(key=TITLE_KEY):  # hidden when the player's column beside the figure shows it instead
+            st.markdown(f"#### {title}")
     else:
         st.title(title)
     if intro:
@@ -181,6 +185,15 @@ def page_header(title: str, intro: str | None = None) -> None:
                 st.markdown(intro)
         else:
             st.markdown(intro)
+
+
+def title_beside() -> None:
+    """Presenter mode, the player in a column beside the figure: the page's title at the top of that column, and not
+    over the page (the figure then starts that much higher on the screen)."""
+    st.html("<style>[data-testid='stLayoutWrapper']:has(> .st-key-cv_title) { display: none; } "
+            "[data-testid='stTabs'] [role='tablist'] { margin-left: 2.5rem; }</style>")  # tabs clear of the header's »
+    with st.container(key="cv_title_side"):
+        st.markdown(f"#### {st.session_state.get(PAGE_TITLE, '')}")
 
 
 def page_context(title: str, intro: str, formula: str | None = None, geometry: bool = True,

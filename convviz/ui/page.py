@@ -92,7 +92,8 @@ PRESENTER_CSS = """
 [data-testid='stHeader'] { background: transparent; pointer-events: none; }
 [data-testid='stHeader'] button, [data-testid='stHeader'] a, [data-testid='stToolbar'] { pointer-events: auto; }
 [data-testid='stMainBlockContainer'] { padding: 0.5rem 1rem 2rem 1rem; max-width: none; }
-[data-testid='stMainBlockContainer'] h4 { padding: 0.2rem 0 0.2rem 3rem; }
+.st-key-cv_title h4 { padding: 0.2rem 0 0.2rem 3rem; }
+.st-key-cv_title_side h4 { padding: 0 0 0.2rem 0; }
 """
 
 

@@ -283,7 +283,8 @@ class Player {
 
   // The room the figure has, in measures that do not depend on the figure or its captions (so a change of settings
   // needs no second layout): the viewport, the page column's width, where the player starts, the height of its bar,
-  // and the caption's line height and mean character width (the server sizes the caption box from them).
+  // the caption's line height and mean character width (the server sizes the caption box from them), and the height
+  // of the presenter's page title (which may move beside the figure).
   reportScreen() {
     clearTimeout(this.screenTimer);
     const app = document.querySelector('[data-testid="stApp"]');
@@ -298,15 +299,20 @@ class Player {
     const probe = this.q(".cv-probe");
     probe.textContent = "Output cell (0, 1): y[0,0,0,1] = b[0] + sum(window * w) = 1 + (1*0 + 2*1) = 3. ";
     const bar = this.q(".cv-bar");
-    const held = this.data.side && this.data.screen ? this.data.screen.bar : null; // beside the chart the bar wraps
+    // Beside the chart the bar wraps and the page's title may move over the player: keep what was measured over it.
+    const held = this.data.side && this.data.screen ? this.data.screen : {};
+    const title = document.querySelector(".st-key-cv_title");
+    const block = title && (title.closest('[data-testid="stLayoutWrapper"]') || title);
+    const titleH = block ? block.getBoundingClientRect().height + (parseFloat(getComputedStyle(block.parentElement).rowGap) || 0) : 0;
     const scroller = document.querySelector('[data-testid="stMain"]'); // Streamlit scrolls this, not the window
     const scrolled = window.scrollY + (scroller ? scroller.scrollTop : 0);
     const screen = { vw: window.innerWidth, vh: window.innerHeight, cw: Math.round(cw),
-                     top: Math.round(this.root.getBoundingClientRect().top + scrolled),
-                     bar: held ?? Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
+                     top: held.top ?? Math.round(this.root.getBoundingClientRect().top + scrolled),
+                     bar: held.bar ?? Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
+                     title: held.title ?? Math.round(titleH),
                      line: Math.round(probe.getBoundingClientRect().height * 10) / 10,
                      char: Math.round(probe.getBoundingClientRect().width / probe.textContent.length * 100) / 100 };
-    const keys = ["vw", "vh", "cw", "top", "bar", "line", "char"];
+    const keys = ["vw", "vh", "cw", "top", "bar", "line", "char", "title"];
     document.cookie = `cv_screen=${keys.map((k) => screen[k]).join("x")}; path=/; max-age=31536000; samesite=lax`;
     const old = this.data.screen;
     const moved = !old || keys.some((k) => Math.abs((old[k] ?? -1e9) - screen[k]) > (k === "char" ? 0.3 : 6));

@@ -37,7 +37,8 @@ class Screen:
 
     vw, vh: the viewport; cw: the width of the page's column; top: where the player starts on the page; bar: the
     height of its buttons' bar; line, char: a caption line's height and its mean character width (None when only
-    the cookie's size is known)."""
+    the cookie's size is known); title: the presenter's page title's height with the gap under it (0 or None: no
+    such title)."""
 
     vw: int
     vh: int
@@ -46,6 +47,7 @@ class Screen:
     bar: int | None = None
     line: float | None = None
     char: float | None = None
+    title: int | None = None
 
     @property
     def phone(self) -> bool:
@@ -74,7 +76,7 @@ def _int(v, lo: int, hi: int) -> int | None:
     return n if lo <= n <= hi else None
 
 
-SCREEN_KEYS = ("vw", "vh", "cw", "top", "bar", "line", "char")
+SCREEN_KEYS = ("vw", "vh", "cw", "top", "bar", "line", "char", "title")
 CAPTION_MARGIN_PX = 9  # the caption box's margins (0.35rem above, 0.2rem below)
 
 
@@ -87,7 +89,7 @@ def _num(v, lo: float, hi: float) -> float | None:
 
 
 def parse_screen(value) -> Screen | None:
-    """A Screen from a player's report ({vw, vh, cw, top, bar, line, char}) or the cookie (the same joined by "x");
+    """A Screen from a player's report ({vw, vh, cw, top, bar, line, char, title}) or the cookie (the same joined by "x");
     None if unusable (the sizes come from the browser: anything out of range is dropped)."""
     if isinstance(value, str):
         value = dict(zip(SCREEN_KEYS, value.split("x")))
@@ -97,7 +99,7 @@ def parse_screen(value) -> Screen | None:
     if vw is None or vh is None or cw is None:
         return None
     return Screen(vw, vh, min(cw, vw), _int(value.get("top"), 0, 20_000), _int(value.get("bar"), 0, 2_000),
-                  _num(value.get("line"), 8, 200), _num(value.get("char"), 2, 100))
+                  _num(value.get("line"), 8, 200), _num(value.get("char"), 2, 100), _int(value.get("title"), 0, 2_000))
 
 
 def session_screen() -> Screen | None:
@@ -148,8 +150,9 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
             fresher than the server's, is in the new figure too).
         figure: the chart's layout.datarevision, width and height as {revision, width, height} (None: any chart).
         caption_px: the caption box's height the figure was laid out for (0: the player measures its captions).
-        side: the player is in a column beside the chart, where its bar wraps: it reports the bar's height it had
-            over the chart, so the screen it reports is the same wherever it is.
+        side: the player is in a column beside the chart, where its bar wraps and the page's title may sit over it:
+            it reports the bar's height, its top and the title's height it had over the chart, so the screen it
+            reports is the same wherever it is.
     """
     n = len(trace.steps)
     frames = list(frame_steps) or ([start] if n else [])

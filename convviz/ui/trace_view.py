@@ -22,7 +22,7 @@ from ..figures.grid import GridLayout
 from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS, figure_grid
 from ..stages import STAGES, STEP_BUDGET, Stage
 from ..traces.base import Trace
-from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about
+from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about, title_beside
 from .export import export_row
 from .housekeeping import touch
 from .player import CAPTION_MARGIN_PX, KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
@@ -104,12 +104,13 @@ COLUMN_GAP_PX = 16  # st.columns(gap="small")
 @dataclass(frozen=True)
 class Placement:
     """Where the player goes and the figure's room with it there: over the figure (`side` 0), or in a column `side`
-    pixels wide beside it, the figure then as tall as the screen under the page's title. `caption_px`: the caption
-    box's height, at that column's width."""
+    pixels wide beside it, the figure then as tall as the screen under the page's title, or with `title`, under the
+    page's top, the title at the top of that column. `caption_px`: the caption box's height, at that column's width."""
 
     box: FigureBox
     caption_px: int = 0
     side: int = 0
+    title: bool = False
 
 
 SIDE_MIN_PX = 340  # the player's buttons in three rows, at presenter mode's font
@@ -129,13 +130,15 @@ def placements(screen: Screen | None, presenter: bool, captions: list[str]) -> l
     over = Placement(figure_box(screen, presenter, caption_px), caption_px)
     if not (presenter and screen and screen.vw >= SIDE_MIN_VW and screen.top is not None and screen.bar):
         return [over]
-    height = screen.vh - screen.top - ELEMENT_GAP_PX
+    title = screen.title or 0  # the page's title moves into the column: the figure starts that much higher
+    height = screen.vh - screen.top + title - ELEMENT_GAP_PX
     out = [over]
     for side in side_widths(screen):
         side_caption_px = screen.caption_px(captions, width=side)
-        if SIDE_BAR_ROWS * screen.bar + side_caption_px + CAPTION_MARGIN_PX <= height:  # not past the figure
+        # The column's title, bar and caption end above the figure's bottom (the title in two lines at most).
+        if SIDE_BAR_ROWS * screen.bar + side_caption_px + CAPTION_MARGIN_PX + 2 * title <= height:
             box = dataclasses.replace(over.box, width=screen.cw - side - COLUMN_GAP_PX - 2, height=height)
-            out.append(Placement(box, side_caption_px, side))
+            out.append(Placement(box, side_caption_px, side, bool(title)))
     return out
 
 
@@ -375,6 +378,8 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
         fig_col, side_col = st.columns([fig_w + 2, side_w], gap="small")
         place = dataclasses.replace(place, caption_px=screen.caption_px(captions, side_w))
     with side_col:
+        if place.title:
+            title_beside()
         player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, figure, place.caption_px,
                side=bool(place.side))
     with fig_col:

@@ -62,7 +62,10 @@ def test_the_figure_fills_the_screen(sized_app, page, screen):
     assert not m["wide"], f"{page} scrolls sideways at {width} x {height}: {m}"
     if present:
         assert m["whole"] and m["caption"], f"{page} at {width} x {height}: the figure or its caption is off screen: {m}"
-        assert m["bottom"] >= height - EDGE_PX or m["right"] >= width - EDGE_PX, \
+        player_box = app.page.locator(".cv-player").first.bounding_box()
+        beside = player_box and player_box["x"] >= m["right"] - 2
+        right = player_box["x"] if beside else width  # beside the figure, the player's column is where it must stop
+        assert m["bottom"] >= height - EDGE_PX or m["right"] >= right - EDGE_PX, \
             f"{page} at {width} x {height}: the cells could be larger, the figure ends at {m}"
     elif screen == "phone":
         assert m["cell"] >= PHONE_CELL_PX and m["top"] < height, f"{page} on a phone: {m}"
@@ -160,16 +163,23 @@ FIGURE_BOX_JS = """() => { const r = document.querySelector('.js-plotly-plot').g
   return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; }"""
 
 
+TITLES_JS = """() => ['cv_title', 'cv_title_side'].map((k) => { const e = document.querySelector('.st-key-' + k);
+  const r = e && e.getBoundingClientRect(); return r && r.height ? {left: r.left, top: r.top, bottom: r.bottom} : null; })"""
+
+
 def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(sized_app):
-    """On a 1280 x 720 projector the shapes page's one square panel gets the screen's height, its player and caption
-    in the column to its right; Forward's four panels in a row keep the player over them. Either way the figure is
-    laid out once (the player reports the same screen wherever it sits), and the keys step it."""
+    """On a 1280 x 720 projector the shapes page's one square panel gets the screen's height from the page's top, the
+    page's title, its player and caption in the column to its right; Forward's four panels in a row keep the title
+    and the player over them. Either way the figure is laid out once (the player reports the same screen wherever
+    it sits), and the keys step it."""
     app = sized_app("shapes?present=1", 1280, 720)
     fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
     assert bar["x"] >= fig["right"] - 2 and fig["top"] - 40 <= bar["y"] <= fig["bottom"], (fig, bar)
+    over, beside = app.page.evaluate(TITLES_JS)
+    assert over is None and beside["left"] >= fig["right"] - 2 and beside["bottom"] <= bar["y"], (over, beside, fig)
     m = figure_on_screen(app.page)
-    assert m["whole"] and m["caption"] and m["bottom"] >= 720 - EDGE_PX, m
-    assert m["share"] >= 30, f"beside the player the square panel should cover a third of the screen: {m}"
+    assert m["whole"] and m["caption"] and m["bottom"] >= 720 - EDGE_PX and m["top"] < 90, m
+    assert m["share"] >= 38, f"beside the player the square panel should cover over a third of the screen: {m}"
     shown = app.page.evaluate("() => document.querySelector('.js-plotly-plot').layout.datarevision")
     app.page.wait_for_timeout(1500)
     wait_for_player(app.page, "p.dataset.settled === 'true'", 10)
@@ -181,4 +191,6 @@ def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(si
     app = sized_app("forward?present=1", 1280, 720)
     fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
     assert bar["y"] + bar["height"] <= fig["top"], (fig, bar)
+    over, beside = app.page.evaluate(TITLES_JS)
+    assert beside is None and over["bottom"] <= bar["y"], (over, beside)
     app.assert_healthy()

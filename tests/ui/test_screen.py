@@ -1,5 +1,7 @@
 """The screen a player reports comes from the browser: only sizes in range are used, and they size the caption box
 and the figure's room as the player lays them out."""
+import dataclasses
+
 import pytest
 
 from convviz.figures.arrange import covered_px
@@ -23,6 +25,7 @@ def test_a_report_and_the_cookie_give_the_same_screen():
     assert parse_screen(report) == Screen(1280, 720, 1248, 60, 48, 28.1, 9.5)
     assert parse_screen("1280x720x1248x60x48x28.1x9.5") == parse_screen(report)
     assert parse_screen("1440x900x980") == Screen(1440, 900, 980)  # an older cookie: sizes only
+    assert parse_screen("1280x720x1248x60x48x28.1x9.5x35") == Screen(1280, 720, 1248, 60, 48, 28.1, 9.5, title=35)
 
 
 @pytest.mark.parametrize("value", [None, "", "garbage", "1x2x3", "infxinfxinf", "1e9x720x1000", {"vw": "nan"},
@@ -59,6 +62,23 @@ def test_presenter_mode_on_a_wide_screen_may_put_the_player_beside_the_figure():
         assert side.box.width == 1248 - side.side - COLUMN_GAP_PX - 2
         assert side.box.height == 720 - 60 - ELEMENT_GAP_PX > over.box.height
         assert side.caption_px == PROJECTOR.caption_px(["a short caption"], width=side.side)
+
+
+def test_beside_the_figure_the_player_takes_the_page_title_with_it():
+    """With the presenter's title measured (35 px with its gap), the column beside the figure shows the title over the
+    player, and the figure starts that much higher: 35 px taller than beside a title left over the page."""
+    titled = dataclasses.replace(PROJECTOR, title=35)
+    over, *sides = placements(titled, presenter=True, captions=["a short caption"])
+    assert over == placements(PROJECTOR, True, ["a short caption"])[0] and not over.title  # over it: as before
+    for side, untitled in zip(sides, placements(PROJECTOR, True, ["a short caption"])[1:]):
+        assert side.title and not untitled.title
+        assert side.box.height == 720 - 60 + 35 - ELEMENT_GAP_PX == untitled.box.height + 35
+    # The column must hold the title (two lines at most) over the bar's three rows and the caption.
+    roomy = 720 - 60 + 35 - ELEMENT_GAP_PX - 3 * 46 - 9
+    lines = (roomy - 2 * 35) // 28  # caption lines that still fit with the title
+    per_line = int(340 / (10.0 * 1.08))
+    assert [p.side for p in placements(titled, True, ["a" * (per_line * (lines - 1))])][1] == 340
+    assert 340 not in [p.side for p in placements(titled, True, ["a" * (per_line * (lines + 1))])]
 
 
 @pytest.mark.parametrize("screen, presenter", [
