@@ -330,7 +330,16 @@ export default function (component) {
     let timer = null;
     const onResize = () => { clearTimeout(timer); timer = setTimeout(() => root.__cv.gd && root.__cv.reportScreen(), 250); };
     window.addEventListener("resize", onResize);
-    root.__cvCleanup = () => { window.removeEventListener("resize", onResize); root.__cvCleanup = null; };
+    // The page's column also narrows and widens without a window resize: the sidebar opened or closed.
+    const main = document.querySelector('[data-testid="stMainBlockContainer"]');
+    let width = main ? main.clientWidth : 0;
+    const columnResized = new ResizeObserver(() => { if (main.clientWidth !== width) { width = main.clientWidth; onResize(); } });
+    if (main) columnResized.observe(main);
+    root.__cvCleanup = () => {
+      window.removeEventListener("resize", onResize);
+      columnResized.disconnect();
+      root.__cvCleanup = null;
+    };
   }
   root.__cv.api = component;
   root.__cv.load(data);
