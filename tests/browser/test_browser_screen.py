@@ -194,3 +194,19 @@ def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(si
     over, beside = app.page.evaluate(TITLES_JS)
     assert beside is None and over["bottom"] <= bar["y"], (over, beside)
     app.assert_healthy()
+
+
+def test_closing_the_sidebar_lays_the_figure_out_for_the_wider_column(sized_app):
+    """The page's column widens when the sidebar closes, with no window resize: the figure follows it. A page opened
+    from the sidebar's navigation is laid out for the column beside the open sidebar; closing the sidebar then
+    left it at that width (Forward on a 1280 x 720 projector: 938 px of the 1,238 px column)."""
+    app = sized_app("shapes?present=1", 1280, 720)
+    app.page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+    app.page.locator('[data-testid="stSidebarNav"] a', has_text="Forward pass").click()
+    app.page.wait_for_timeout(1500)
+    app.wait_for_app()
+    width = "(document.querySelector('.js-plotly-plot')?.layout?.width ?? 0)"  # 0 while the chart is redrawn
+    assert app.page.evaluate(f"() => {width}") < 1000  # laid out beside the open sidebar
+    app.page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
+    app.page.wait_for_function(f"() => {width} > 1200", timeout=15_000)
+    app.assert_healthy()
