@@ -299,17 +299,22 @@ class Player {
     const probe = this.q(".cv-probe");
     probe.textContent = "Output cell (0, 1): y[0,0,0,1] = b[0] + sum(window * w) = 1 + (1*0 + 2*1) = 3. ";
     const bar = this.q(".cv-bar");
-    // Beside the chart the bar wraps and the page's title may move over the player: keep what was measured over it.
-    const held = this.data.side && this.data.screen ? this.data.screen : {};
+    // Beside the chart the bar wraps: keep its height measured over the chart. The page's title may be hidden (moved
+    // into the player's column): keep its last height, and count it back into where the player would start.
+    const known = this.data.screen || {};
     const title = document.querySelector(".st-key-cv_title");
     const block = title && (title.closest('[data-testid="stLayoutWrapper"]') || title);
-    const titleH = block ? block.getBoundingClientRect().height + (parseFloat(getComputedStyle(block.parentElement).rowGap) || 0) : 0;
+    const shown = block ? block.getBoundingClientRect().height : 0;
+    const hidden = Boolean(block) && !shown;
+    const titleH = hidden ? known.title ?? 0 : shown && shown + (parseFloat(getComputedStyle(block.parentElement).rowGap) || 0);
+    const host = this.root.getRootNode().host || this.root; // the component's element in the page (outside its shadow root)
+    const start = (this.data.side && host.closest('[data-testid="stHorizontalBlock"]')) || this.root;
     const scroller = document.querySelector('[data-testid="stMain"]'); // Streamlit scrolls this, not the window
     const scrolled = window.scrollY + (scroller ? scroller.scrollTop : 0);
     const screen = { vw: window.innerWidth, vh: window.innerHeight, cw: Math.round(cw),
-                     top: held.top ?? Math.round(this.root.getBoundingClientRect().top + scrolled),
-                     bar: held.bar ?? Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
-                     title: held.title ?? Math.round(titleH),
+                     top: Math.round(start.getBoundingClientRect().top + scrolled + (hidden ? titleH : 0)),
+                     bar: (this.data.side && known.bar) || Math.round(bar.getBoundingClientRect().height + parseFloat(getComputedStyle(bar).marginBottom || 0)),
+                     title: Math.round(titleH),
                      line: Math.round(probe.getBoundingClientRect().height * 10) / 10,
                      char: Math.round(probe.getBoundingClientRect().width / probe.textContent.length * 100) / 100 };
     const keys = ["vw", "vh", "cw", "top", "bar", "line", "char", "title"];

@@ -187,6 +187,13 @@ def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(si
     app.page.locator("body").focus()
     app.page.keyboard.press("PageDown")
     wait_for_player(app.page, "p.dataset.step === '1'", 10)
+    # Next, in the same browser (the screen remembered from shapes, whose player starts under no tabs), a page with
+    # tabs over its figure: the player measures where it starts on this page, and the figure still ends on screen.
+    app.open("conv_transpose?present=1")
+    app.page.wait_for_timeout(800)
+    app.wait_for_app()
+    m = figure_on_screen(app.page)
+    assert m["whole"] and m["caption"] and 720 - EDGE_PX <= m["bottom"] <= 720, m
 
     app = sized_app("forward?present=1", 1280, 720)
     fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
