@@ -86,6 +86,7 @@ def test_window_quiz_answered_by_picking_cells(app):
         expect(options.first).to_have_attribute("data-focused", "true")  # Enter picks the focused option
         picker.press("Enter")
         expect(box.locator('[data-testid="stMultiSelect"]')).to_contain_text(cell)  # the chip (the typed text is gone)
+        app.wait_for_app(chart=False)  # the pick's rerun redraws the picker, closing a list opened before it ends
     app.page.keyboard.press("Escape")
     submit(app, box)
     expect(box.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("Right: 9 cells")
