@@ -187,13 +187,23 @@ def page_header(title: str, intro: str | None = None) -> None:
             st.markdown(intro)
 
 
-def title_beside() -> None:
-    """Presenter mode, the player in a column beside the figure: the page's title at the top of that column, and not
-    over the page (the figure then starts that much higher on the screen)."""
+def hide_page_title() -> None:
+    """Presenter mode: the page's title not over the page, because the player shows it (in its bar, or at the top of
+    its column beside the figure): the figure starts that much higher on the screen."""
     st.html("<style>[data-testid='stLayoutWrapper']:has(> .st-key-cv_title) { display: none; } "
             "[data-testid='stTabs'] [role='tablist'] { margin-left: 2.5rem; }</style>")  # tabs clear of the header's »
+
+
+def page_title() -> str:
+    """The title the page drew last in presenter mode ("" in normal mode)."""
+    return st.session_state.get(PAGE_TITLE, "") if presenting() else ""
+
+
+def title_beside() -> None:
+    """Presenter mode, the player in a column beside the figure: the page's title at the top of that column."""
+    hide_page_title()
     with st.container(key="cv_title_side"):
-        st.markdown(f"#### {st.session_state.get(PAGE_TITLE, '')}")
+        st.markdown(f"#### {page_title()}")
 
 
 def page_context(title: str, intro: str, formula: str | None = None, geometry: bool = True,

@@ -89,8 +89,9 @@ PAGE_CSS = """
 PRESENTER_CSS = """
 [data-testid='stMain'] p, [data-testid='stMain'] li { font-size: 1.3rem; }
 [data-testid='stMain'] button p { font-size: 1.4rem; }
-[data-testid='stHeader'] { background: transparent; pointer-events: none; }
-[data-testid='stHeader'] button, [data-testid='stHeader'] a, [data-testid='stToolbar'] { pointer-events: auto; }
+[data-testid='stHeader'] { background: transparent; }
+[data-testid='stHeader'], [data-testid='stToolbar'] { pointer-events: none; }
+[data-testid='stHeader'] button, [data-testid='stHeader'] a { pointer-events: auto; }
 [data-testid='stMainBlockContainer'] { padding: 0.5rem 1rem 2rem 1rem; max-width: none; }
 .st-key-cv_title h4 { padding: 0.2rem 0 0.2rem 3rem; }
 .st-key-cv_title_side h4 { padding: 0 0 0.2rem 0; }

@@ -7,7 +7,7 @@
 //        start: index into frames shown first, clicks: {trace: curve number, cells: {"r,c": step}} or null,
 //        total: steps in the trace, token: changes whenever the chart is a new figure,
 //        figure: {revision, width, height} of the chart's layout, to tell its div from the previous figure's,
-//        side: the player sits in a column beside the chart}
+//        side: the player sits in a column beside the chart, heading: the page's title, for the start of the bar}
 // state sent back: step (trace step index shown, when the player rests), screen ({vw, vh, cw, room})
 
 const SPEEDS = { slow: 1600, normal: 700, fast: 60 };
@@ -103,6 +103,11 @@ class Player {
     scrub.max = String(Math.max(0, n - 1));
     this.q(".cv-bar").classList.toggle("cv-single", n <= 1);
     this.root.style.setProperty("--cv-font", data.font || "1rem");
+    const heading = this.q(".cv-heading");
+    heading.textContent = data.heading || "";
+    heading.title = data.heading || "";
+    this.q(".cv-bar").classList.toggle("cv-inline", Boolean(data.heading));
+    this.fitHeading();
     this.reserveCaption();
     if (fresh) {
       this.stop(false);
@@ -113,6 +118,13 @@ class Player {
     } else if (this.gd) {
       this.reportScreen(); // the server may have laid the figure out for the screen this player reported
     }
+  }
+
+  // The title in the bar: in one line where it fits, else in two smaller lines.
+  fitHeading() {
+    const heading = this.q(".cv-heading");
+    heading.classList.remove("cv-two");
+    if (this.data.heading && heading.scrollWidth > heading.clientWidth + 1) heading.classList.add("cv-two");
   }
 
   // The caption box keeps the height of the longest caption, so the figure under it never moves between steps.
@@ -333,7 +345,10 @@ export default function (component) {
   players.add(root.__cv); // again: a cleanup that found the root detached dropped it, and React may attach it again
   if (!root.__cvCleanup) {
     let timer = null;
-    const onResize = () => { clearTimeout(timer); timer = setTimeout(() => root.__cv.gd && root.__cv.reportScreen(), 250); };
+    const onResize = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { root.__cv.fitHeading(); if (root.__cv.gd) root.__cv.reportScreen(); }, 250);
+    };
     window.addEventListener("resize", onResize);
     // The page's column also narrows and widens without a window resize: the sidebar opened or closed.
     const main = document.querySelector('[data-testid="stMainBlockContainer"]');

@@ -139,7 +139,7 @@ def caption_texts(trace: Trace, frame_steps: list[int]) -> list[str]:
 
 def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start: int, clicks: dict[str, int] | None,
            click_trace: int | None, presenter: bool, token: str, figure: dict | None = None, caption_px: int = 0,
-           side: bool = False) -> None:
+           side: bool = False, heading: str = "") -> None:
     """Draw the player of the chart `chart_key` (drawn next, by the caller).
 
     Args:
@@ -153,6 +153,7 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
         side: the player is in a column beside the chart, where its bar wraps and the page's title may sit over it:
             it reports the bar's height, its top and the title's height it had over the chart, so the screen it
             reports is the same wherever it is.
+        heading: the page's title, shown at the start of the bar (presenter mode, the title not over the page).
     """
     n = len(trace.steps)
     frames = list(frame_steps) or ([start] if n else [])
@@ -172,6 +173,7 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
         "screen": vars(screen) if screen else None,
         "caption_px": caption_px,
         "side": side,
+        "heading": heading,
     }
     PLAYER(key=f"cv_player_{key}", data=data, on_step_change=lambda: _store_step(key),
            on_screen_change=lambda: _store_screen(key))

@@ -22,7 +22,18 @@ from ..figures.grid import GridLayout
 from ..figures.trace_figure import FILL_ROLES, MAX_PANEL_CELLS, MAX_TEXT_CELLS, figure_grid
 from ..stages import STAGES, STEP_BUDGET, Stage
 from ..traces.base import Trace
-from .context import CACHE_ENTRIES, About, build_arrays, escape_md, presenting, settings_of_session, show_about, title_beside
+from .context import (
+    CACHE_ENTRIES,
+    About,
+    build_arrays,
+    escape_md,
+    hide_page_title,
+    page_title,
+    presenting,
+    settings_of_session,
+    show_about,
+    title_beside,
+)
 from .export import export_row
 from .housekeeping import touch
 from .player import CAPTION_MARGIN_PX, KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
@@ -104,8 +115,9 @@ COLUMN_GAP_PX = 16  # st.columns(gap="small")
 @dataclass(frozen=True)
 class Placement:
     """Where the player goes and the figure's room with it there: over the figure (`side` 0), or in a column `side`
-    pixels wide beside it, the figure then as tall as the screen under the page's title, or with `title`, under the
-    page's top, the title at the top of that column. `caption_px`: the caption box's height, at that column's width."""
+    pixels wide beside it, the figure then as tall as the screen from the page's top. `title`: the page's title moves
+    out of the way, into the player's bar over the figure or to the top of its column beside it. `caption_px`: the
+    caption box's height, at the player's width."""
 
     box: FigureBox
     caption_px: int = 0
@@ -114,6 +126,16 @@ class Placement:
 
 
 SIDE_MIN_PX = 340  # the player's buttons in three rows, at presenter mode's font
+BAR_CONTROLS_PX = 830  # presenter mode: the bar's buttons, speed, shortest scrubber and step count in one line
+HEADING_SHARE = 0.38  # the title in the bar takes at most this part of its width (the scrubber keeps the rest)
+HEADING_CHAR = 0.55  # a title character's width in the bar, in caption characters: bold, smaller, in two lines
+
+
+def heading_fits(screen: Screen, heading: str) -> bool:
+    """Whether the page's title fits the player's bar over the figure in two lines at most, beside the bar's
+    controls in one line."""
+    room = min(HEADING_SHARE * screen.cw, screen.cw - BAR_CONTROLS_PX)
+    return bool(heading) and screen.char is not None and len(heading) * screen.char * HEADING_CHAR <= room
 
 
 def side_widths(screen: Screen) -> list[int]:
@@ -122,15 +144,18 @@ def side_widths(screen: Screen) -> list[int]:
     return sorted({SIDE_MIN_PX, int(min(520, max(SIDE_MIN_PX, 0.3 * screen.cw)))})
 
 
-def placements(screen: Screen | None, presenter: bool, captions: list[str]) -> list[Placement]:
-    """The placements to choose from on this screen: the player over the figure first; in presenter mode on a wide
-    screen, also beside it, in columns of `side_widths` (a projector is wide and short, and many figures are as tall
-    as they are wide)."""
+def placements(screen: Screen | None, presenter: bool, captions: list[str], heading: str = "") -> list[Placement]:
+    """The placements to choose from on this screen: the player over the figure first, in presenter mode with the
+    page's `heading` (its title) in its bar where that fits; on a wide screen, also beside the figure, in columns of
+    `side_widths` (a projector is wide and short, and many figures are as tall as they are wide)."""
     caption_px = screen.caption_px(captions) if screen else 0
     over = Placement(figure_box(screen, presenter, caption_px), caption_px)
     if not (presenter and screen and screen.vw >= SIDE_MIN_VW and screen.top is not None and screen.bar):
         return [over]
-    title = screen.title or 0  # the page's title moves into the column: the figure starts that much higher
+    title = screen.title or 0  # the page's title moves into the bar or the column: the figure starts that much higher
+    if title and heading_fits(screen, heading):
+        over = Placement(figure_box(dataclasses.replace(screen, top=screen.top - title), presenter, caption_px),
+                         caption_px, 0, True)
     height = screen.vh - screen.top + title - ELEMENT_GAP_PX
     out = [over]
     for side in side_widths(screen):
@@ -142,10 +167,11 @@ def placements(screen: Screen | None, presenter: bool, captions: list[str]) -> l
     return out
 
 
-def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool, captions: list[str]) -> Placement:
+def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool, captions: list[str],
+              heading: str = "") -> Placement:
     """The placement whose figure's cells cover the most (the player beside the figure only if clearly more); chosen
-    once per trace, rows and screen. `captions`: the player's caption at every step."""
-    options = placements(screen, presenter, captions)
+    once per trace, rows and screen. `captions`: the player's caption at every step; `heading`: the page's title."""
+    options = placements(screen, presenter, captions, heading)
     if len(options) == 1:
         return options[0]
     store, key = figure_store(), ("placement", id(trace), rows, tuple(options))
@@ -353,7 +379,8 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
     # The caption box holds the longest caption of any step (so the figure never moves), sized here from the player's
     # measures of the font: the figure is laid out for it at once.
     captions = caption_texts(trace, list(range(n)))
-    place = placement(trace, rows_t, screen, presenter, captions)
+    heading = page_title() if n > 1 else ""  # a player of one step shows no bar to put the title in
+    place = placement(trace, rows_t, screen, presenter, captions, heading)
     box = place.box
 
     def frames_of(anchor: int) -> list[int]:
@@ -378,10 +405,12 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
         fig_col, side_col = st.columns([fig_w + 2, side_w], gap="small")
         place = dataclasses.replace(place, caption_px=screen.caption_px(captions, side_w))
     with side_col:
-        if place.title:
+        if place.title and place.side:
             title_beside()
+        elif place.title:
+            hide_page_title()
         player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, figure, place.caption_px,
-               side=bool(place.side))
+               side=bool(place.side), heading=heading if place.title and not place.side else "")
     with fig_col:
         # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
         st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,

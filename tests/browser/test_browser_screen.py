@@ -169,8 +169,8 @@ TITLES_JS = """() => ['cv_title', 'cv_title_side'].map((k) => { const e = docume
 
 def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(sized_app):
     """On a 1280 x 720 projector the shapes page's one square panel gets the screen's height from the page's top, the
-    page's title, its player and caption in the column to its right; Forward's four panels in a row keep the title
-    and the player over them. Either way the figure is laid out once (the player reports the same screen wherever
+    page's title, its player and caption in the column to its right; Forward's four panels in a row keep the player
+    over them, the title in its bar. Either way the figure is laid out once (the player reports the same screen wherever
     it sits), and the keys step it."""
     app = sized_app("shapes?present=1", 1280, 720)
     fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
@@ -195,11 +195,18 @@ def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(si
     m = figure_on_screen(app.page)
     assert m["whole"] and m["caption"] and 720 - EDGE_PX <= m["bottom"] <= 720, m
 
+    # Forward keeps the player over its four panels, with the page's title in the player's bar, left of its buttons.
     app = sized_app("forward?present=1", 1280, 720)
     fig, bar = app.page.evaluate(FIGURE_BOX_JS), player_button(app.page, "cv-play").bounding_box()
     assert bar["y"] + bar["height"] <= fig["top"], (fig, bar)
-    over, beside = app.page.evaluate(TITLES_JS)
-    assert beside is None and over["bottom"] <= bar["y"], (over, beside)
+    assert app.page.evaluate(TITLES_JS) == [None, None]
+    heading = app.page.locator(".cv-heading").first
+    box = heading.bounding_box()
+    assert heading.inner_text() == "Forward pass: the sliding window"
+    assert box["x"] + box["width"] <= player_button(app.page, "cv-first").bounding_box()["x"], box
+    assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"] + 1, (box, bar)
+    m = figure_on_screen(app.page)
+    assert m["whole"] and m["caption"] and m["top"] < 200 and m["share"] >= 40, m
     app.assert_healthy()
 
 
@@ -213,7 +220,11 @@ def test_closing_the_sidebar_lays_the_figure_out_for_the_wider_column(sized_app)
     app.page.wait_for_timeout(1500)
     app.wait_for_app()
     width = "(document.querySelector('.js-plotly-plot')?.layout?.width ?? 0)"  # 0 while the chart is redrawn
-    assert app.page.evaluate(f"() => {width}") < 1000  # laid out beside the open sidebar
+    narrow = app.page.evaluate(f"() => {width}")
+    assert narrow < 1000  # laid out beside the open sidebar
     app.page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
-    app.page.wait_for_function(f"() => {width} > 1200", timeout=15_000)
+    app.page.wait_for_function(f"() => ![0, {narrow}].includes({width})", timeout=15_000)
+    app.wait_for_app()
+    m = figure_on_screen(app.page)
+    assert m["whole"] and m["share"] >= 39, m  # as on a fresh load (40 %); beside the open sidebar it covered 32 %
     app.assert_healthy()

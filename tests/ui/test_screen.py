@@ -81,6 +81,24 @@ def test_beside_the_figure_the_player_takes_the_page_title_with_it():
     assert 340 not in [p.side for p in placements(titled, True, ["a" * (per_line * (lines + 1))])]
 
 
+def test_over_the_figure_the_player_takes_the_page_title_into_its_bar():
+    """The page's title beside the bar's controls, in two lines at most, frees its row over the page: the figure
+    starts that much higher (35 px). A title too long for the bar, or a screen too narrow for both, keeps the title's
+    row; so does a page that gives no title."""
+    titled = dataclasses.replace(PROJECTOR, title=35)
+    title = "Forward pass: the sliding window"
+    over = placements(titled, True, ["a short caption"], heading=title)[0]
+    untitled = placements(titled, True, ["a short caption"])[0]
+    assert over.title and over.side == 0 and not untitled.title
+    assert over.box.height == untitled.box.height + 35 == 720 - 60 + 35 - 46 - 30 - 9 - ELEMENT_GAP_PX
+    # The bar's controls take 830 px of the 1,248 px column: the title gets 418 px, two lines of 10 px characters.
+    assert placements(titled, True, ["a short caption"], heading="x" * 75)[0].title  # 412 px
+    assert not placements(titled, True, ["a short caption"], heading="x" * 77)[0].title  # 424 px
+    narrow = Screen(1000, 720, 968, top=60, bar=46, line=28.0, char=10.0, title=35)  # 138 px for 176
+    assert not placements(narrow, True, ["a short caption"], heading=title)[0].title
+    assert not placements(PROJECTOR, True, ["a short caption"], heading=title)[0].title  # no title measured
+
+
 @pytest.mark.parametrize("screen, presenter", [
     (PROJECTOR, False),  # a laptop in normal mode: the player stays over the figure
     (Screen(900, 720, 868, top=60, bar=46, line=28.0, char=10.0), True),  # too narrow for a column beside it
