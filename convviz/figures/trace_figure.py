@@ -42,6 +42,7 @@ from .play_controls import caption_width, frame_title, title_room
 from .play_controls import controls as play_controls
 from .style import (
     ERROR_FLOOR,
+    FIGURE_FONT,
     FILL_ROLES,
     KIND_SCALES,
     MAX_FRAMES,
@@ -268,7 +269,7 @@ def _hover(sub: Sequence[Cell]) -> dict:
 def _text_size(trace: Trace, panel: Panel, px: float, drawn_px: float, font_size: int) -> int:
     """The font size of a panel's numbers: growing with the cell (large cells on a projector get large numbers), but
     small enough that the longest number it prints in any step fits the cell as drawn."""
-    fit = int(drawn_px * 0.9 / (DIGIT_EM * _text_chars(panel, trace)))
+    fit = int(drawn_px * 0.82 / (DIGIT_EM * _text_chars(panel, trace)))  # clear of an outline along the cell
     return min(max(7, min(max(font_size, MAX_TEXT_PX * (px >= 40)), int(px * 0.38))), fit)
 
 
@@ -482,7 +483,8 @@ def _layout(trace: Trace, grid: GridLayout, title: str | None, frames: Sequence[
     return dict(
         height=int(grid.plot_h + top_px + bottom_px), width=grid.width,
         margin=dict(l=margin_left(font_size), r=MARGIN_RIGHT_PX, t=top_px, b=bottom_px), **titled,
-        annotations=annotations, shapes=shapes, plot_bgcolor="white", paper_bgcolor="white", font=dict(size=font_size),
+        annotations=annotations, shapes=shapes, plot_bgcolor="white", paper_bgcolor="white",
+        font=dict(size=font_size, family=FIGURE_FONT),
         showlegend=False, dragmode=False, hovermode="closest", uirevision=trace.stage, meta=meta, **axes,
     )
 
