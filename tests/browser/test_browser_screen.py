@@ -228,3 +228,32 @@ def test_closing_the_sidebar_lays_the_figure_out_for_the_wider_column(sized_app)
     m = figure_on_screen(app.page)
     assert m["whole"] and m["share"] >= 39, m  # as on a fresh load (40 %); beside the open sidebar it covered 32 %
     app.assert_healthy()
+
+
+NUMBER_WIDTHS_JS = """() => { const gd = document.querySelector('.js-plotly-plot'); const out = [];
+  for (const t of gd.querySelectorAll('.heatmaplayer text')) {
+    const sub = t.closest('g.subplot'), name = [...sub.classList].find((c) => c !== 'subplot');
+    const x = gd._fullLayout['xaxis' + name.slice(1, name.indexOf('y'))];
+    out.push({text: t.textContent, width: t.getBBox().width, cell: x._m}); }
+  return out; }"""
+
+
+# A machine whose first choice of plotly.js's default fonts is a wide one (Windows and macOS have Verdana): here
+# DejaVu Sans, Verdana's width, stands in for "Open Sans".
+WIDE_DEFAULT_FONT = "@font-face { font-family: 'Open Sans'; src: local('DejaVu Sans'), local('DejaVuSans'); }"
+
+
+@pytest.mark.parametrize("path", ["gradcheck?present=1", "forward?present=1"])
+def test_numbers_in_cells_fit_their_cells(sized_app, path):
+    """Every number printed in a cell is narrower than the cell, with room for an outline along its edges, whatever
+    fonts the machine has: the numbers are sized for Arial's widths, and drawn in Arial (or a font of its widths).
+    In plotly.js's default font on a machine with Verdana, Gradient check's relative errors ("3e-10", 5 characters
+    in 49 px cells at 1280 x 720) were as wide as their cells."""
+    app = sized_app(path, 1280, 720)
+    app.page.add_style_tag(content=WIDE_DEFAULT_FONT)
+    app.page.wait_for_timeout(500)
+    numbers = app.page.evaluate(NUMBER_WIDTHS_JS)
+    assert len(numbers) > 30 and any(len(n["text"]) >= 3 for n in numbers)
+    wide = [n for n in numbers if n["width"] > 0.85 * n["cell"]]
+    assert not wide, wide[:5]
+    app.assert_healthy()
