@@ -45,7 +45,7 @@ MAX_FRAMES = 100  # animation frames (and play-slider steps) per figure at most:
 MAX_TEXT_CELLS = 1_000  # numbers in cells only up to this many cells a figure: each is an SVG text redrawn every frame
 READABLE_PX = 15  # cells at least this large print their numbers unless the caller says otherwise
 # Arial's widths (Liberation Sans on Linux has the same), which the sizes of numbers and titles assume; plotly.js's
-# default, Open Sans, is rarely installed, and its fallback Verdana prints numbers 15 % wider than their cells.
+# default, Open Sans, is rarely installed, and its fallback Verdana is some 15 % wider: numbers would fill their cells.
 FIGURE_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 MAX_TEXT_PX = 30  # the largest font of the numbers in cells (cells of 80 px and more on a projector)
 PAGE_MARGIN_PX = 12  # a page figure's margins above and below its grid (its titles are inside the grid's rows)
