@@ -22,7 +22,8 @@ from .shell import ensure_app_navigation
 
 CACHE_ENTRIES = 48
 LAST_GOOD = "cv__last_good"  # the last settings whose data and layer were valid (drawn while a typed text is fixed)
-TITLE_KEY = "cv_title"  # the presenter's page title's container (CSS class st-key-cv_title)
+TITLE_KEY = "cv_title"  # the presenter's page title's container (CSS class st-key-cv_title; player.js finds it)
+TITLE_SIDE_KEY = "cv_title_side"  # the same title drawn again at the top of the player's column beside the figure
 PAGE_TITLE = "cv__page_title"  # the title the page drew last, for a fragment that draws it again beside its figure
 
 
@@ -190,7 +191,7 @@ def page_header(title: str, intro: str | None = None) -> None:
 def hide_page_title() -> None:
     """Presenter mode: the page's title not over the page, because the player shows it (in its bar, or at the top of
     its column beside the figure): the figure starts that much higher on the screen."""
-    st.html("<style>[data-testid='stLayoutWrapper']:has(> .st-key-cv_title) { display: none; } "
+    st.html(f"<style>[data-testid='stLayoutWrapper']:has(> .st-key-{TITLE_KEY}) {{ display: none; }} "
             "[data-testid='stTabs'] [role='tablist'] { margin-left: 2.5rem; }</style>")  # tabs clear of the header's »
 
 
@@ -202,7 +203,7 @@ def page_title() -> str:
 def title_beside() -> None:
     """Presenter mode, the player in a column beside the figure: the page's title at the top of that column."""
     hide_page_title()
-    with st.container(key="cv_title_side"):
+    with st.container(key=TITLE_SIDE_KEY):
         st.markdown(f"#### {page_title()}")
 
 

@@ -11,6 +11,8 @@ import streamlit as st
 
 from .context import (
     CACHE_ENTRIES,
+    TITLE_KEY,
+    TITLE_SIDE_KEY,
     About,
     Arrays,
     Context,
@@ -93,9 +95,9 @@ PRESENTER_CSS = """
 [data-testid='stHeader'], [data-testid='stToolbar'] { pointer-events: none; }
 [data-testid='stHeader'] button, [data-testid='stHeader'] a { pointer-events: auto; }
 [data-testid='stMainBlockContainer'] { padding: 0.5rem 1rem 2rem 1rem; max-width: none; }
-.st-key-cv_title h4 { padding: 0.2rem 0 0.2rem 3rem; }
-.st-key-cv_title_side h4 { padding: 0 0 0.2rem 0; }
 """
+PRESENTER_CSS += (f".st-key-{TITLE_KEY} h4 {{ padding: 0.2rem 0 0.2rem 3rem; }}\n"
+                  f".st-key-{TITLE_SIDE_KEY} h4 {{ padding: 0 0 0.2rem 0; }}\n")
 
 
 register_releaser(release_caches)

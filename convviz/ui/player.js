@@ -8,7 +8,8 @@
 //        total: steps in the trace, token: changes whenever the chart is a new figure,
 //        figure: {revision, width, height} of the chart's layout, to tell its div from the previous figure's,
 //        side: the player sits in a column beside the chart, heading: the page's title, for the start of the bar}
-// state sent back: step (trace step index shown, when the player rests), screen ({vw, vh, cw, room})
+// state sent back: step (trace step index shown, when the player rests), screen ({vw, vh, cw, top, bar, line, char,
+//        title}: see reportScreen)
 
 const SPEEDS = { slow: 1600, normal: 700, fast: 60 };
 const REPORT_MS = 350; // the server hears of a step once the player has rested this long

@@ -404,13 +404,14 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
         side_w = max(place.side, screen.cw - fig_w - 2 - COLUMN_GAP_PX)
         fig_col, side_col = st.columns([fig_w + 2, side_w], gap="small")
         place = dataclasses.replace(place, caption_px=screen.caption_px(captions, side_w))
+    in_bar = place.title and not place.side  # the page's title in the player's bar over the figure
     with side_col:
-        if place.title and place.side:
-            title_beside()
-        elif place.title:
+        if in_bar:
             hide_page_title()
+        elif place.title:
+            title_beside()
         player(key, chart_key, trace, frames, shown, clicks, click_trace, presenter, token, figure, place.caption_px,
-               side=bool(place.side), heading=heading if place.title and not place.side else "")
+               side=bool(place.side), heading=heading if in_bar else "")
     with fig_col:
         # Fixed size: cells and their outlines are sized in pixels; theme=None keeps the colours as designed.
         st.plotly_chart(fig, key=chart_key, on_select="ignore", width="content", theme=None,
