@@ -89,15 +89,19 @@ def arrange(trace: Trace, rows: Sequence[Sequence[str]], start: int, *, width: i
         narrow = consider(cells, k > 0)
         # Short panels two to a column beside a tall one narrow the rows: larger cells only where the width, not the
         # height, held them back.
-        if rearrange and height is not None and narrow.plot_h < WIDTH_BOUND * height and (two_high := stacked(cells)):
-            consider(two_high, True)
+        if rearrange and height is not None and narrow.plot_h < WIDTH_BOUND * height:
+            strict, taller = stacked(cells), stacked(cells, taller=True)
+            for two_high in (strict, None if same_columns(taller, strict) else taller):
+                if two_high is not None:
+                    consider(two_high, True)
     return best
 
 
-def stacked(cell_rows: Sequence[Sequence[Cell]]) -> list[list[Cell]] | None:
+def stacked(cell_rows: Sequence[Sequence[Cell]], taller: bool = False) -> list[list[Cell]] | None:
     """The same rows with neighbouring panels one under the other wherever the two together are no taller than
-    their row's tallest column (Forward: the kernel over the window's products, beside the input); None when no row
-    has such a pair. Columns the panels already form (`Panel.under`) stay as they are."""
+    their row's tallest column (Forward: the kernel over the window's products, beside the input), or, `taller`,
+    wherever each is shorter than it (Max pooling: y over dout beside x, a row taller but much narrower); None when
+    no row has such a pair. Columns the panels already form (`Panel.under`) stay as they are."""
     out, found = [], False
     for row in cell_rows:
         cols = stacks(row)
@@ -105,7 +109,9 @@ def stacked(cell_rows: Sequence[Sequence[Cell]]) -> list[list[Cell]] | None:
         new, i = [], 0
         while i < len(cols):
             pair = cols[i:i + 2]
-            if len(pair) == 2 and all(len(col) == 1 for col in pair) and sum(map(stack_rows, pair)) <= tallest:
+            heights = list(map(stack_rows, pair))
+            if len(pair) == 2 and all(len(col) == 1 for col in pair) and (
+                    sum(heights) <= tallest or (taller and max(heights) < tallest)):
                 new += pair[0][0] + [dataclasses.replace(c, under=True) for c in pair[1][0]]
                 i, found = i + 2, True
             else:
@@ -113,6 +119,13 @@ def stacked(cell_rows: Sequence[Sequence[Cell]]) -> list[list[Cell]] | None:
                 i += 1
         out.append(new)
     return out if found else None
+
+
+def same_columns(a: Sequence[Sequence[Cell]] | None, b: Sequence[Sequence[Cell]] | None) -> bool:
+    """Whether two arrangements of the same cells put the same panels under their neighbours."""
+    def under(rows):
+        return None if rows is None else [[c.under for c in row] for row in rows]
+    return under(a) == under(b)
 
 
 def longest_title(grid: GridLayout) -> int:

@@ -108,7 +108,7 @@ def figure_box(screen: Screen | None, presenter: bool, caption_px: int = 0) -> F
 
 SIDE_MIN_VW = 1000  # a narrower screen keeps the player over the figure
 SIDE_BAR_ROWS = 3  # the player's bar wraps to this many rows at most in a side column
-SIDE_BETTER_BY = 1.1  # the player goes beside the figure only if the cells then cover this much more
+SIDE_BETTER_BY = 1.05  # the player goes beside the figure only if the cells then cover this much more
 COLUMN_GAP_PX = 16  # st.columns(gap="small")
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from convviz.figures import trace_figure
-from convviz.figures.arrange import arrange, covered_px, row_splits, short_titles, stacked
+from convviz.figures.arrange import arrange, covered_px, fit_height, row_splits, short_titles, stacked
 from convviz.figures.encoding import meta_of
 from convviz.figures.grid import MIN_CELL_PX, grid_layout, layout_cells, stack_px, stacks, subplots, title_lines
 from convviz.stages import STAGES
@@ -132,6 +132,30 @@ def test_short_panels_go_one_under_the_other_beside_a_tall_one(forward):
                    text=None, max_cells=12_800, max_side=256, rearrange=False)
     assert grid.drawn_px[0] > flat.drawn_px[0]
     assert stacked(layout_cells(forward, [["xpad", "y"]])) is None  # nothing short enough to share a column
+
+
+def test_two_short_panels_share_a_column_taller_than_their_row_when_the_width_held_the_cells_back():
+    """Max pooling on a projector's 1888 x 880 room: x (6 x 6), y and dout (4 x 4 each), dx (6 x 6) in one row are
+    held by the width; y over dout (8 rows, taller than x) beside x and dx makes the row narrower, and the cells
+    cover clearly more than in any arrangement whose columns stay within the tallest panel."""
+    trace = default_trace("maxpool")
+    rows = [list(r) for r in STAGES["maxpool"].rows]
+    cells = layout_cells(trace, [["x", "y", "dout", "dx"]])
+    assert stacked(cells) is None  # y and dout together (8) are taller than x (6)
+    taller = stacked(cells, taller=True)
+    assert [[(c.panel.name, c.under) for c in row] for row in taller] == [
+        [("x", False), ("y", False), ("dout", True), ("dx", False)]]
+    assert stacked(layout_cells(trace, [["x", "dx"]]), taller=True) is None  # neither is shorter than the other
+
+    grid = arrange(trace, rows, 0, width=1888, height=880, cell_px=180.0, font_size=18, text=None, max_cells=12_800,
+                   max_side=256)
+    assert names(grid) == [["x", "y", "dout", "dx"]]
+    assert [c.panel.name for c in grid.rows[0] if c.under] == ["dout"]
+    assert grid.plot_h <= 880
+    # The best the arrangements without such a column reach: the page's rows and every split of them, as they are.
+    flat = max((fit_height(layout_cells(trace, split), width=1888, height=880, cell_px=180.0, font_size=18, text=None,
+                           min_px=MIN_CELL_PX) for split in row_splits(rows)), key=covered_px)
+    assert covered_px(grid) > 1.15 * covered_px(flat) and min(grid.drawn_px) > min(flat.drawn_px)
 
 
 def _domains(fig) -> dict[str, tuple[list[float], list[float]]]:
