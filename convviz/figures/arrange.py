@@ -12,10 +12,10 @@ import dataclasses
 from collections.abc import Sequence
 
 from ..traces.base import Trace
-from .grid import MIN_CELL_PX, Cell, GridLayout, grid_layout, layout_cells, stack_rows, stacks, subplots, title_lines
+from .grid import MIN_CELL_PX, Cell, GridLayout, grid_layout, layout_cells, row_needs, stack_rows, stacks, subplots, title_lines
 
 BETTER_BY = 1.15  # another arrangement replaces the page's own only if its cells cover this much more
-FIT_STEPS = 18  # bisection steps for the largest cell size whose figure fits the height
+FIT_STEPS = 12  # bisection steps for the largest cell size whose figure fits the height
 WIDTH_BOUND = 0.97  # a figure shorter than this part of its room was held back by the width
 
 
@@ -40,8 +40,10 @@ def fit_height(cell_rows, *, width: int, height: float, cell_px: float, font_siz
                min_px: float) -> GridLayout:
     """The layout with the largest cells (at most `cell_px`) whose rows and titles fit `height` pixels; never smaller
     than `min_px` (the figure is then taller than `height`)."""
+    needs = row_needs(cell_rows, font_size)  # once: every step of the bisection sizes the same cells
+
     def layout(px: float) -> GridLayout:
-        return grid_layout(cell_rows, width=width, cell_px=px, font_size=font_size, text=text)
+        return grid_layout(cell_rows, width=width, cell_px=px, font_size=font_size, text=text, needs=needs)
 
     best = layout(cell_px)
     if best.plot_h <= height:

@@ -116,17 +116,20 @@ class GridLayout:
 
 
 def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: float, font_size: int,
-                text: bool | None) -> GridLayout:
+                text: bool | None, needs: Sequence[RowNeeds] | None = None) -> GridLayout:
     """Size one arrangement of cells (figure rows, from `layout_cells`) to fit `width` pixels.
 
     Each row gets `cell_px`, or the largest cell size that fits the width; a row grows past the smallest row's size
     only while it stays under ROW_GROW_MAX_PX tall, and rows that show blocks of one shape keep one size. `text`:
     print numbers in the cells (None: in rows whose cells are large enough, unless there are too many cells).
+    `needs`: the rows' `row_needs`, from a caller that sizes the same cells for many cell sizes.
     """
+    if needs is None:
+        needs = row_needs(cell_rows, font_size)
     heights = [max(map(stack_rows, stacks(r))) for r in cell_rows]
-    fitted = [_fit_px(r, cell_px, width, font_size) for r in cell_rows]
+    fitted = [_fit_px(n, cell_px, width, font_size) for n in needs]
     pxs = _shared_shape_px(cell_rows, _grow_limited(fitted, heights))
-    widths = [_row_units(r, px, font_size) for r, px in zip(cell_rows, pxs)]
+    widths = [_needs_units(n, px) for n, px in zip(needs, pxs)]
     fig_w = int(min(width, max(max(w * px for w, px in zip(widths, pxs)) + side_room(font_size), MIN_FIGURE_PX)))
     plot_w = fig_w - margin_left(font_size) - MARGIN_RIGHT_PX
     # The cell size as drawn: px, unless even MIN_CELL_PX does not fit and the row is squeezed into the plot width
@@ -144,17 +147,14 @@ def grid_layout(cell_rows: Sequence[Sequence[Cell]], *, width: int, cell_px: flo
         plot_h=sum(body_px) + sum(title_px), font_size=font_size)
 
 
-def _row_units(row: Sequence[Cell], px: float, font_size: int) -> float:
-    """Width of a figure row in cell units: its columns of subplots and the gaps between them."""
-    return _needs_units(_row_needs(row, font_size), px)
+def row_needs(cell_rows: Sequence[Sequence[Cell]], font_size: int) -> list[RowNeeds]:
+    """What each figure row's width depends on, whatever the cell size: every column's subplots' `subplot_needs`."""
+    return [[[subplot_needs(sub, font_size) for sub in st] for st in stacks(row)] for row in cell_rows]
 
 
-def _row_needs(row: Sequence[Cell], font_size: int) -> list[list[SubplotNeeds]]:
-    return [[subplot_needs(sub, font_size) for sub in st] for st in stacks(row)]
-
-
-def _needs_units(needs: Sequence[Sequence[SubplotNeeds]], px: float) -> float:
-    """`_row_units` from the row's `_row_needs`: each column as wide as its widest subplot, `subplot_gap` apart."""
+def _needs_units(needs: RowNeeds, px: float) -> float:
+    """Width of a figure row in cell units, from its `row_needs`: each column as wide as its widest subplot,
+    `subplot_gap` apart."""
     return sum(max(units_of(n, px) for n in st) for st in needs) + subplot_gap(px) * (len(needs) - 1)
 
 
@@ -175,12 +175,10 @@ def stack_px(stack: Sequence[Sequence[Cell]], px: float, drawn_px: float, font_s
             + sum(head_px(sub, px, drawn_px, font_size) for sub in stack[1:]))
 
 
-def _fit_px(row: Sequence[Cell], cell_px: float, width: int, font_size: int) -> float:
-    """The row's cell size: `cell_px`, or the largest that fits the width (titles and gaps take a fixed number of
-    pixels, cells scale with px): bisect. Each row gets its own, so a narrow row is not drawn at the widest row's few
-    pixels."""
-    needs = _row_needs(row, font_size)  # once: the bisection asks for the width many times
-
+def _fit_px(needs: RowNeeds, cell_px: float, width: int, font_size: int) -> float:
+    """A row's cell size, from its `row_needs`: `cell_px`, or the largest that fits the width (titles and gaps take a
+    fixed number of pixels, cells scale with px): bisect. Each row gets its own, so a narrow row is not drawn at the
+    widest row's few pixels."""
     def fits(px: float) -> bool:
         return _needs_units(needs, px) * px <= width - side_room(font_size)
 
@@ -418,6 +416,7 @@ def _block_need(cell: Cell, font_size: int) -> tuple[int, float]:
 
 
 SubplotNeeds = tuple[tuple[tuple[int, float], ...], float]  # each block's (columns, pixels), the title's pixels (or 0)
+RowNeeds = list[list[SubplotNeeds]]  # a figure row's columns of subplots, each subplot's needs
 
 
 def subplot_needs(sub: Sequence[Cell], font_size: int) -> SubplotNeeds:
