@@ -9,6 +9,7 @@ one whose cells cover the most of the screen, the page's own unless another cove
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Sequence
 
 from ..traces.base import Trace
@@ -20,9 +21,19 @@ WIDTH_BOUND = 0.97  # a figure shorter than this part of its room was held back 
 
 
 def row_splits(rows: Sequence[Sequence[str]]) -> list[list[list[str]]]:
-    """The page's rows first, then the panels (in reading order) in 1, 2, ... rows of neighbours, split evenly."""
+    """The page's rows first, then its neighbouring rows joined (each page row kept whole: Gradient check's dw
+    triplet stays together), then the panels (in reading order) in 1, 2, ... rows of neighbours, split evenly."""
     names = [n for r in rows for n in r]
     out = [[list(r) for r in rows]]
+    for cuts in itertools.product((False, True), repeat=max(len(rows) - 1, 0)):  # True: a new row after page row i
+        joined = [list(rows[0])] if rows else []
+        for row, cut in zip(rows[1:], cuts):
+            if cut:
+                joined.append(list(row))
+            else:
+                joined[-1] += row
+        if joined not in out:
+            out.append(joined)
     for k in range(1, len(names) + 1):
         cut = [round(i * len(names) / k) for i in range(k + 1)]
         split = [names[a:b] for a, b in zip(cut, cut[1:])]

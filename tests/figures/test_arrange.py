@@ -39,6 +39,10 @@ def names(grid) -> list[list[str]]:
 def test_row_splits_keep_reading_order_and_start_with_the_pages_rows():
     splits = row_splits([["a", "b"], ["c", "d", "e"]])
     assert splits[0] == [["a", "b"], ["c", "d", "e"]]
+    assert splits[1] == [["a", "b", "c", "d", "e"]]  # the page's rows joined come before any other split
+    three = row_splits([["a"], ["b", "c"], ["d"]])
+    assert three[:4] == [[["a"], ["b", "c"], ["d"]], [["a", "b", "c", "d"]], [["a", "b", "c"], ["d"]],
+                         [["a"], ["b", "c", "d"]]]
     assert [["a", "b", "c", "d", "e"]] in splits and [["a"], ["b"], ["c"], ["d"], ["e"]] in splits
     for split in splits:
         assert [n for row in split for n in row] == ["a", "b", "c", "d", "e"]
@@ -156,6 +160,21 @@ def test_two_short_panels_share_a_column_taller_than_their_row_when_the_width_he
     flat = max((fit_height(layout_cells(trace, split), width=1888, height=880, cell_px=180.0, font_size=18, text=None,
                            min_px=MIN_CELL_PX) for split in row_splits(rows)), key=covered_px)
     assert covered_px(grid) > 1.15 * covered_px(flat) and min(grid.drawn_px) > min(flat.drawn_px)
+
+
+@pytest.mark.parametrize("room", [(1888, 880, 180.0, 18), (1400, 700, 72.0, 13), (1100, 600, 72.0, 13)])
+def test_gradient_check_keeps_each_gradients_three_panels_in_one_row(room):
+    """Analytic, numeric and their relative error side by side for dx, dw and db alike, in whatever rows the room
+    gives them: a split of nine panels into even rows would leave dw's analytic panel above its numeric one."""
+    trace = default_trace("gradcheck")
+    rows = [list(r) for r in STAGES["gradcheck"].rows]
+    width, height, cell_px, font_size = room
+    grid = arrange(trace, rows, 0, width=width, height=height, cell_px=cell_px, font_size=font_size, text=None,
+                   max_cells=12_800, max_side=256)
+    row_of = {name: k for k, row in enumerate(names(grid)) for name in row}
+    for page_row in rows:
+        assert len({row_of[n] for n in page_row}) == 1, names(grid)
+    assert len(grid.rows) < len(rows)  # wide rooms join the page's rows
 
 
 def _domains(fig) -> dict[str, tuple[list[float], list[float]]]:
