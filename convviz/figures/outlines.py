@@ -57,9 +57,20 @@ def outline(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str, axes:
     changes, then redraws the whole figure anyway; frames that change only shapes and heatmaps skip that first pass,
     and the figure has half the traces. Shapes take no pointer events: hover and clicks reach the heatmap and the
     click grid underneath."""
-    width = max(2.0, max(3.0, px * 0.9) * OUTLINE_SCALE[role] / 0.9 / 11)
     return dict(type="path", xref=axes["xaxis"], yref=axes["yaxis"], layer="above", name=role,
-                line=dict(color=ROLE_COLOURS[role], width=round(width, 2)), **outline_path(masks, cells, role))
+                line=dict(color=ROLE_COLOURS[role], width=round(line_width(role, px), 2)), **outline_path(masks, cells, role))
+
+
+def line_width(role: str, px: float) -> float:
+    """An outline's line width in pixels round cells laid out `px` wide."""
+    return max(2.0, max(3.0, px * 0.9) * OUTLINE_SCALE[role] / 0.9 / 11)
+
+
+def inside_share(roles: Sequence[str], px: float, drawn_px: float) -> float:
+    """The part of a cell's width inside the outlines of `roles` drawn along its sides (a focus outline sits well
+    inside the cell, to show inside a read window): the most a number printed in the cell may take."""
+    edge = max(((0.5 - _inset(r)) * drawn_px + line_width(r, px) / 2 for r in roles), default=0.0)
+    return max(0.0, 1 - 2 * edge / drawn_px)
 
 
 def outline_path(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str) -> dict:

@@ -37,7 +37,7 @@ from .grid import (
     tags_only,
     title_lines,
 )
-from .outlines import outline, outline_path, overlay, step_masks
+from .outlines import inside_share, outline, outline_path, overlay, step_masks
 from .play_controls import caption_width, frame_title, title_room
 from .play_controls import controls as play_controls
 from .style import (
@@ -65,6 +65,7 @@ __all__ = ["FILL_ROLES", "KIND_SCALES", "MAX_PANEL_CELLS", "MAX_TEXT_CELLS", "RO
 
 STEP_FILLS = ("uncovered",)  # fill roles a step highlights (padding is the panel's own, drawn once)
 DIGIT_EM = 0.56  # a digit's width in font sizes (Arial, plotly.js's default)
+TEXT_SHARE = 0.82  # a number takes at most this part of its cell's width: room for a read outline along its edge
 MIN_TEXT_SIZE = 6  # a panel whose numbers would need a smaller font prints none (its hover still shows them)
 
 
@@ -205,15 +206,15 @@ def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: i
     axes = _axis_refs(sub[0].axis)
     place = dict(x0=sub[0].x_start, dx=1, y0=sub[0].r0, dy=1) if (sub[0].windowed or sub[0].x_off or len(sub) > 1) else {}
     values_change = any(p.name in s.values for s in trace.steps)
-    text_size = _text_size(trace, p, px, grid.drawn_px[row], grid.font_size) if grid.text[row] else 0
+    used = {h.role for s in trace.steps for h in s.highlights if h.panel == p.name}
+    outline_roles = [r for r in OUTLINE_ROLES if r in used]
+    text_size = _text_size(trace, p, px, grid.drawn_px[row], grid.font_size, outline_roles) if grid.text[row] else 0
     heatmap = _heatmap(trace, sub, trace.values_at(start, p.name) if values_change else None, grid.gap, text_size,
                        axes, place)
     padding = [] if p.padding is None or not p.padding.any() else [
         overlay(side_by_side(sub, [sub[0].cut(p.padding).astype(np.uint8)] * len(sub), 0), "padding", axes, "padding",
                 grid.gap, place)]
-    used = {h.role for s in trace.steps for h in s.highlights if h.panel == p.name}
     fill_roles = [r for r in STEP_FILLS if r in used]
-    outline_roles = [r for r in OUTLINE_ROLES if r in used]
     fills = [overlay(side_by_side(sub, step_masks(trace, start, sub, r), 0), r, axes, r, grid.gap, place)
              for r in fill_roles]
     return SubplotDraw(
@@ -266,10 +267,13 @@ def _hover(sub: Sequence[Cell]) -> dict:
                               f"<extra>{p.name}</extra>")
 
 
-def _text_size(trace: Trace, panel: Panel, px: float, drawn_px: float, font_size: int) -> int:
+def _text_size(trace: Trace, panel: Panel, px: float, drawn_px: float, font_size: int,
+               outline_roles: Sequence[str] = ()) -> int:
     """The font size of a panel's numbers: growing with the cell (large cells on a projector get large numbers), but
-    small enough that the longest number it prints in any step fits the cell as drawn."""
-    fit = int(drawn_px * 0.82 / (DIGIT_EM * _text_chars(panel, trace)))  # clear of an outline along the cell
+    small enough that the longest number it prints in any step fits the cell as drawn, inside the outlines the panel
+    is drawn with (`outline_roles`), with a pixel to spare each side."""
+    room = min(TEXT_SHARE, inside_share(outline_roles, px, drawn_px) - 2 / drawn_px)
+    fit = int(drawn_px * room / (DIGIT_EM * _text_chars(panel, trace)))
     return min(max(7, min(max(font_size, MAX_TEXT_PX * (px >= 40)), int(px * 0.38))), fit)
 
 

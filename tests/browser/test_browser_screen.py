@@ -243,6 +243,44 @@ NUMBER_WIDTHS_JS = """() => { const gd = document.querySelector('.js-plotly-plot
 WIDE_DEFAULT_FONT = "@font-face { font-family: 'Open Sans'; src: local('DejaVu Sans'), local('DejaVuSans'); }"
 
 
+# Every number printed in a cell that an outline's side crosses: each outline path's rectangles ("M x0 y0 H x1 V y1
+# H x0 Z", in the path's own pixels) mapped to the screen, their left and right sides (with half the line width)
+# against the numbers' boxes.
+CROSSED_NUMBERS_JS = r"""() => { const gd = document.querySelector('.js-plotly-plot'); const out = {paths: [], crossed: []};
+  const texts = [...gd.querySelectorAll('.heatmaplayer text')].filter((t) => t.textContent.trim())
+    .map((t) => ({text: t.textContent, r: t.getBoundingClientRect()}));
+  for (const p of gd.querySelectorAll('.shapelayer path')) {
+    const d = p.getAttribute('d') || '', m = p.getScreenCTM(), half = parseFloat(getComputedStyle(p).strokeWidth) / 2;
+    out.paths.push(d.slice(0, 80));
+    for (const rect of d.matchAll(/M([-\d.e]+)[ ,]([-\d.e]+)H([-\d.e]+)V([-\d.e]+)H[-\d.e]+Z/g)) {
+      const [x0, y0, x1, y1] = rect.slice(1, 5).map(Number);
+      const a = new DOMPoint(x0, y0).matrixTransform(m), b = new DOMPoint(x1, y1).matrixTransform(m);
+      const top = Math.min(a.y, b.y), bottom = Math.max(a.y, b.y);
+      for (const x of [a.x, b.x]) for (const t of texts)
+        if (t.r.left < x + half && x - half < t.r.right && t.r.top < bottom && top < t.r.bottom)
+          out.crossed.push({text: t.text, edge: Math.round(x), left: Math.round(t.r.left), right: Math.round(t.r.right)});
+    }
+  }
+  return out; }"""
+
+
+@pytest.mark.parametrize("path, width, height", [("gradcheck?present=1", 1280, 720), ("gradcheck", 1366, 768),
+                                                 ("col2im?present=1", 1920, 1080), ("maxpool?present=1", 1280, 720)])
+def test_no_outline_crosses_a_number(sized_app, path, width, height):
+    """A number is narrower than the room inside the outlines its panel is drawn with, at the first and the last
+    step. The outline of what a step is about sits well inside its cells (to show inside a read window): on
+    b8bec74 it crossed the first and last characters of Gradient check's relative errors ("6e-10" in 52 px cells)."""
+    app = sized_app(path, width, height)
+    for key in ("", "End"):
+        if key:
+            app.page.keyboard.press(key)
+            app.page.wait_for_timeout(800)
+        found = app.page.evaluate(CROSSED_NUMBERS_JS)
+        assert found["paths"], "no outline drawn: the test checks nothing"
+        assert not found["crossed"], (key or "first step", found["crossed"][:5])
+    app.assert_healthy()
+
+
 @pytest.mark.parametrize("path", ["gradcheck?present=1", "forward?present=1"])
 def test_numbers_in_cells_fit_their_cells(sized_app, path):
     """Every number printed in a cell is narrower than the cell, with room for an outline along its edges, whatever
