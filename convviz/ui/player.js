@@ -149,9 +149,12 @@ class Player {
   }
 
   // Whether the chart div holds this player's figure (not the one before it, which Streamlit may not have replaced yet).
+  // Streamlit narrows a chart wider than its column (a page laid out for the screen before the sidebar opened): that
+  // is still this figure, and the screen it reports then lays it out for the column.
   holdsFigure(gd) {
     const lay = gd.layout || {}, fig = this.data.figure || {};
-    return ["revision", "width", "height"].every((k) => fig[k] == null || lay[k === "revision" ? "datarevision" : k] === fig[k]);
+    const same = (k) => fig[k] == null || lay[k === "revision" ? "datarevision" : k] === fig[k];
+    return same("revision") && same("height") && (same("width") || (lay.width != null && lay.width < fig.width));
   }
 
   attach(tries = 0) {
