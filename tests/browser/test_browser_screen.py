@@ -211,17 +211,17 @@ def test_a_projector_puts_the_player_beside_a_tall_figure_and_over_a_wide_one(si
 
 
 def test_closing_the_sidebar_lays_the_figure_out_for_the_wider_column(sized_app):
-    """The page's column widens when the sidebar closes, with no window resize: the figure follows it. A page opened
-    from the sidebar's navigation is laid out for the column beside the open sidebar; closing the sidebar then
-    left it at that width (Forward on a 1280 x 720 projector: 938 px of the 1,238 px column)."""
-    app = sized_app("shapes?present=1", 1280, 720)
-    app.page.locator('[data-testid="stExpandSidebarButton"]').first.click()
-    app.page.locator('[data-testid="stSidebarNav"] a', has_text="Forward pass").click()
-    app.page.wait_for_timeout(1500)
-    app.wait_for_app()
+    """The page's column narrows when the sidebar opens and widens when it closes, with no window resize: the figure
+    follows it both ways. Closing the sidebar used to leave the figure at the open sidebar's width (Forward on a
+    1280 x 720 projector: 938 px of the 1,238 px column)."""
+    app = sized_app("forward?present=1", 1280, 720)
     width = "(document.querySelector('.js-plotly-plot')?.layout?.width ?? 0)"  # 0 while the chart is redrawn
+    wide = app.page.evaluate(f"() => {width}")
+    app.page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+    app.page.wait_for_function(f"() => ![0, {wide}].includes({width})", timeout=15_000)
+    app.wait_for_app()
     narrow = app.page.evaluate(f"() => {width}")
-    assert narrow < 1000  # laid out beside the open sidebar
+    assert narrow < 1000 < wide  # laid out beside the open sidebar, then for the whole column
     app.page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
     app.page.wait_for_function(f"() => ![0, {narrow}].includes({width})", timeout=15_000)
     app.wait_for_app()
