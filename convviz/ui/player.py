@@ -26,6 +26,8 @@ PLAYER = st.components.v2.component(
 )
 KEYS_HELP = ("Keys: → or PageDown next step · ← or PageUp previous · Space play / pause · Home / End first / last step"
              " · click a cell to jump to its step")
+PLAYER_KEY = "cv_player_"  # + the stage's name: a player's widget key (its element's CSS class st-key-...)
+CHART_KEY = "cv_chart_"  # + the stage's name: the key of the chart a player steps
 SCREEN = "cv_screen"  # session key: the last Screen a player reported
 COOKIE = "cv_screen"  # the same, kept by the browser, for the first run of the next session
 
@@ -121,13 +123,13 @@ def click_cells(trace: Trace, panel: str | None) -> dict[str, int] | None:
 
 
 def _store_step(key: str) -> None:
-    step = st.session_state.get(f"cv_player_{key}", {}).get("step")
+    step = st.session_state.get(PLAYER_KEY + key, {}).get("step")
     if isinstance(step, int) and not isinstance(step, bool):
         st.session_state[f"cv_step_{key}"] = step
 
 
 def _store_screen(key: str) -> None:
-    screen = parse_screen(st.session_state.get(f"cv_player_{key}", {}).get("screen"))
+    screen = parse_screen(st.session_state.get(PLAYER_KEY + key, {}).get("screen"))
     if screen is not None:
         st.session_state[SCREEN] = screen
 
@@ -175,5 +177,5 @@ def player(key: str, chart_key: str, trace: Trace, frame_steps: list[int], start
         "side": side,
         "heading": heading,
     }
-    PLAYER(key=f"cv_player_{key}", data=data, on_step_change=lambda: _store_step(key),
+    PLAYER(key=PLAYER_KEY + key, data=data, on_step_change=lambda: _store_step(key),
            on_screen_change=lambda: _store_screen(key))

@@ -36,7 +36,7 @@ from .context import (
 )
 from .export import export_row
 from .housekeeping import touch
-from .player import CAPTION_MARGIN_PX, KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
+from .player import CAPTION_MARGIN_PX, CHART_KEY, KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
 from .settings import Settings
 
 Options = tuple  # sorted (name, value) pairs of a stage's options, e.g. (("f", 0), ("n", 0))
@@ -71,7 +71,9 @@ def options_of(**kw) -> Options:
     return tuple(sorted(kw.items()))
 
 
-ELEMENT_GAP_PX = 30  # Streamlit's gap between the player and the chart (1rem), and a little air under the figure
+FIGURE_AIR_PX = 8  # left blank under the figure, so that its bottom edge shows
+CHART_GAP_PX = 8  # between the player and the chart under it (page.py's CSS halves Streamlit's 1rem)
+ELEMENT_GAP_PX = CHART_GAP_PX + FIGURE_AIR_PX
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class Placement:
     title: bool = False
 
 
-SIDE_MIN_PX = 340  # the player's buttons in three rows, at presenter mode's font
+SIDE_MIN_PX = 300  # the player's buttons in three rows, at presenter mode's font (the widest row: 284 px)
 BAR_CONTROLS_PX = 830  # presenter mode: the bar's buttons, speed, shortest scrubber and step count in one line
 HEADING_SHARE = 0.38  # the title in the bar takes at most this part of its width (the scrubber keeps the rest)
 HEADING_CHAR = 0.55  # a title character's width in the bar, in caption characters: bold, smaller, in two lines
@@ -156,7 +158,7 @@ def placements(screen: Screen | None, presenter: bool, captions: list[str], head
     if title and heading_fits(screen, heading):
         over = Placement(figure_box(dataclasses.replace(screen, top=screen.top - title), presenter, caption_px),
                          caption_px, 0, True)
-    height = screen.vh - screen.top + title - ELEMENT_GAP_PX
+    height = screen.vh - screen.top + title - FIGURE_AIR_PX  # the chart is its column's first element
     out = [over]
     for side in side_widths(screen):
         side_caption_px = screen.caption_px(captions, width=side)
@@ -391,7 +393,7 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
     meta = fig.layout.meta or {}
     frames = list(meta.get("frame_steps") or [])
     shown = step if step in frames else anchor
-    chart_key = f"cv_chart_{key}"
+    chart_key = CHART_KEY + key
     token = hashlib.blake2b(repr((fig.layout.datarevision, anchor, fig.layout.width, fig.layout.height)).encode(),
                             digest_size=8).hexdigest()
     click_trace = meta.get("click_trace")

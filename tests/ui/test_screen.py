@@ -12,6 +12,7 @@ from convviz.ui.settings import Settings
 from convviz.ui.trace_view import (
     COLUMN_GAP_PX,
     ELEMENT_GAP_PX,
+    FIGURE_AIR_PX,
     figure_box,
     grid_of,
     placement,
@@ -55,12 +56,12 @@ PROJECTOR = Screen(1280, 720, 1248, top=60, bar=46, line=28.0, char=10.0)
 def test_presenter_mode_on_a_wide_screen_may_put_the_player_beside_the_figure():
     over, *sides = placements(PROJECTOR, presenter=True, captions=["a short caption"])
     assert over.side == 0 and over.box == figure_box(PROJECTOR, True, over.caption_px)
-    assert [s.side for s in sides] == side_widths(PROJECTOR) == [340, int(0.3 * 1248)]
-    assert side_widths(Screen(1920, 1080, 1888)) == [340, 520]  # 30 % of the column, at most 520 px
+    assert [s.side for s in sides] == side_widths(PROJECTOR) == [300, int(0.3 * 1248)]
+    assert side_widths(Screen(1920, 1080, 1888)) == [300, 520]  # 30 % of the column, at most 520 px
     for side in sides:
         # Beside the player, the figure has the column's width left and the screen's height under the page's title.
         assert side.box.width == 1248 - side.side - COLUMN_GAP_PX - 2
-        assert side.box.height == 720 - 60 - ELEMENT_GAP_PX > over.box.height
+        assert side.box.height == 720 - 60 - FIGURE_AIR_PX > over.box.height
         assert side.caption_px == PROJECTOR.caption_px(["a short caption"], width=side.side)
 
 
@@ -72,13 +73,13 @@ def test_beside_the_figure_the_player_takes_the_page_title_with_it():
     assert over == placements(PROJECTOR, True, ["a short caption"])[0] and not over.title  # over it: as before
     for side, untitled in zip(sides, placements(PROJECTOR, True, ["a short caption"])[1:]):
         assert side.title and not untitled.title
-        assert side.box.height == 720 - 60 + 35 - ELEMENT_GAP_PX == untitled.box.height + 35
+        assert side.box.height == 720 - 60 + 35 - FIGURE_AIR_PX == untitled.box.height + 35
     # The column must hold the title (two lines at most) over the bar's three rows and the caption.
-    roomy = 720 - 60 + 35 - ELEMENT_GAP_PX - 3 * 46 - 9
+    roomy = 720 - 60 + 35 - FIGURE_AIR_PX - 3 * 46 - 9
     lines = (roomy - 2 * 35) // 28  # caption lines that still fit with the title
-    per_line = int(340 / (10.0 * 1.08))
-    assert [p.side for p in placements(titled, True, ["a" * (per_line * (lines - 1))])][1] == 340
-    assert 340 not in [p.side for p in placements(titled, True, ["a" * (per_line * (lines + 1))])]
+    per_line = int(300 / (10.0 * 1.08))
+    assert [p.side for p in placements(titled, True, ["a" * (per_line * (lines - 1))])][1] == 300
+    assert 300 not in [p.side for p in placements(titled, True, ["a" * (per_line * (lines + 1))])]
 
 
 def test_over_the_figure_the_player_takes_the_page_title_into_its_bar():
@@ -113,7 +114,7 @@ def test_a_caption_too_long_for_the_side_column_keeps_the_player_over_the_figure
     assert len(placements(PROJECTOR, True, captions=["word " * 900])) == 1
     # One that fits only the wider column leaves that one.
     per_line = int(374 / (10.0 * 1.08))  # characters in a line of the 374 px column (char 10 px, bold 8 % wider)
-    fits_wide = ["a" * (per_line * 17)]  # 17 lines of 28 px at 374 px; more than 19 at 340 px
+    fits_wide = ["a" * (per_line * 17)]  # 17 lines of 28 px at 374 px; 22 at 300 px
     assert [p.side for p in placements(PROJECTOR, True, captions=fits_wide)] == [0, 374]
 
 
