@@ -145,10 +145,12 @@ def blank_bands(fig: dict) -> list[tuple[str, float, float]]:
 
 def title_overlaps(fig: dict) -> list[tuple[str, str]]:
     """Pairs of subplot titles on one line of a figure row (channel tags are tick labels, not titles) where a
-    title's longest line, at the width the title wrapping assumes for a bold character (0.6 of the font size), runs
-    past the start of the next title. Titles are left-aligned over their block at a data x of their axis; a block is
-    drawn at the smaller of its axes' scales."""
+    title's longest line, at its width in Arial Bold (`grid.text_px`, checked against chromium's drawing in the
+    browser tests), runs past the start of the next title. Titles are left-aligned over their block at a data x of
+    their axis; a block is drawn at the smaller of its axes' scales."""
     import re
+
+    from convviz.figures.grid import text_px
 
     lay = fig["layout"]
     scale = {k: min(xy) for k, xy in px_per_cell(fig).items()}
@@ -158,7 +160,7 @@ def title_overlaps(fig: dict) -> list[tuple[str, str]]:
             continue
         ax = lay["xaxis" + ann["xref"][1:]]
         left = ax["domain"][0] * _plot_width(lay) + (ann["x"] - ax["range"][0]) * scale[ann["xref"]]
-        width = max(len(re.sub("<[^>]+>", "", t)) for t in ann["text"].split("<br>")) * 0.6 * ann["font"]["size"]
+        width = max(text_px(re.sub("<[^>]+>", "", t), ann["font"]["size"]) for t in ann["text"].split("<br>"))
         rows.setdefault((round(ann["y"], 6), ann.get("yshift", 0)), []).append((left, width, ann["text"]))
     out = []
     for titles in rows.values():

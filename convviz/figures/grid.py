@@ -18,14 +18,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..traces.base import Panel, Trace
-from .style import GAP_MAX_CELLS, GAP_MIN_PX, MAX_PANEL_CELLS, MAX_PANEL_SIDE, MAX_TEXT_CELLS, OUTLINE_ROLES, READABLE_PX
+from .style import (
+    BOLD_WIDTHS,
+    GAP_MAX_CELLS,
+    GAP_MIN_PX,
+    MAX_PANEL_CELLS,
+    MAX_PANEL_SIDE,
+    MAX_TEXT_CELLS,
+    OTHER_WIDTH,
+    OUTLINE_ROLES,
+    READABLE_PX,
+    TEXT_SLACK,
+)
 
 SUBPLOT_GAP_PX = 26  # room between subplots for the next one's row labels (tick labels sit left of the grid)
+TITLE_OVERHANG_PX = 12  # a title may run this far past its grid: into the gap (its row labels are lower) or margin
 CHANNEL_GAP_PX = 14  # between the channel blocks of one subplot: their column labels must not touch
-MIN_TITLE_CHARS = 6  # a one-column panel is at least this many title characters wide (its title wraps between words)
+MIN_TITLE_EM = 3.6  # a one-column panel is at least this wide, in font sizes (its title wraps between words)
 MIN_CELL_PX = 1.5  # the layout's cell size never goes below this (the app's largest settings need ~3 px)
 ROW_GROW_MAX_PX = 420  # a row drawn with larger cells than the figure's smallest stays at most this tall
-CHAR_EM = 0.6  # a bold title character's width in font sizes, as the title wrapping assumes
 MIN_FIGURE_PX = 560  # a figure is at least this wide (its play buttons and slider need the room)
 MARGIN_RIGHT_PX = 6
 
@@ -360,9 +371,27 @@ def wrap(text: str, width: int = 120) -> str:
     return "<br>".join(lines)
 
 
+@functools.lru_cache(maxsize=8192)
+def text_px(text: str, font_size: int) -> float:
+    """Width of bold figure text in pixels, from its characters' advance widths."""
+    return TEXT_SLACK * font_size * sum(BOLD_WIDTHS.get(ch, OTHER_WIDTH) for ch in text) / 1000
+
+
 def _wrap_title(label: str, width_px: float, font_size: int) -> list[str]:
-    per_line = max(6, int(width_px / (CHAR_EM * font_size)))
-    return wrap(label, per_line).split("<br>")
+    return list(_wrapped(label, int(width_px), font_size))
+
+
+@functools.lru_cache(maxsize=8192)  # called for every subplot at every cell size the layout's bisections try
+def _wrapped(label: str, width_px: int, font_size: int) -> tuple[str, ...]:
+    """A title's lines in `width_px`: words in order, a line broken before the word that would overflow it (a word
+    wider than the room has a line of its own)."""
+    lines: list[str] = []
+    for word in label.split():
+        if lines and text_px(f"{lines[-1]} {word}", font_size) <= width_px:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return tuple(lines or [""])
 
 
 def channel_tag(cell: Cell) -> str:
@@ -382,12 +411,14 @@ def cell_label(cell: Cell) -> str:
 
 @functools.lru_cache(maxsize=4096)  # called for every panel at every cell size the layout's bisections try
 def _title_px(label: str, font_size: int, two_lines: bool = False) -> float:
-    """Room a title needs across: a short title's, or its longest word's (titles wrap between words only); with
-    `two_lines`, the narrowest room that wraps it in two lines at most."""
-    chars = max((len(w) for w in label.split()), default=0)
-    while two_lines and len(wrap(label, chars).split("<br>")) > 2:
-        chars += 1
-    return max(MIN_TITLE_CHARS, chars) * CHAR_EM * font_size
+    """Room a title needs across its grid: its longest word's (titles wrap between words only), or with `two_lines`
+    the narrowest room that wraps it in two lines at most; less the TITLE_OVERHANG_PX it may run past the grid."""
+    words = label.split()
+    need = max((text_px(w, font_size) for w in words), default=0.0)
+    if two_lines and len(words) > 2:  # the narrowest break into two lines
+        need = max(need, min(max(text_px(" ".join(words[:k]), font_size), text_px(" ".join(words[k:]), font_size))
+                             for k in range(1, len(words))))
+    return max(MIN_TITLE_EM * font_size, need - TITLE_OVERHANG_PX)
 
 
 def tag_line_px(font_size: int) -> int:
@@ -411,7 +442,7 @@ def _units(cell: Cell, px: float, font_size: int) -> float:
 def _block_need(cell: Cell, font_size: int) -> tuple[int, float]:
     """A channel block's columns and the pixels across that what is written over it needs (see `_units`)."""
     if tags_only(cell):
-        return cell.shape[1], (len(channel_tag(cell)) + 1) * CHAR_EM * font_size
+        return cell.shape[1], text_px(channel_tag(cell) + " ", font_size)
     return cell.shape[1], _title_px(cell_label(cell), font_size, cell.short_title)
 
 
@@ -441,10 +472,11 @@ def subplot_units(sub: Sequence[Cell], px: float, font_size: int) -> float:
 
 def title_lines(sub: Sequence[Cell], px: float, drawn_px: float, font_size: int) -> list[str]:
     """The wrapped title over a subplot: a one-block panel's title and tag, at the block's width; a several-channel
-    panel's title alone, at the width of all its blocks."""
+    panel's title alone, at the width of all its blocks; either may run TITLE_OVERHANG_PX past them."""
     if tags_only(sub[0]):
-        return _wrap_title(sub[0].panel.title, subplot_units(sub, px, font_size) * drawn_px, font_size)
-    return _wrap_title(cell_label(sub[0]), _units(sub[0], px, font_size) * drawn_px, font_size)
+        return _wrap_title(sub[0].panel.title, subplot_units(sub, px, font_size) * drawn_px + TITLE_OVERHANG_PX,
+                           font_size)
+    return _wrap_title(cell_label(sub[0]), _units(sub[0], px, font_size) * drawn_px + TITLE_OVERHANG_PX, font_size)
 
 
 def _channel_gap(px: float) -> int:

@@ -47,6 +47,16 @@ READABLE_PX = 15  # cells at least this large print their numbers unless the cal
 # Arial's widths (Liberation Sans on Linux has the same), which the sizes of numbers and titles assume; plotly.js's
 # default, Open Sans, is rarely installed, and its fallback Verdana is some 15 % wider: numbers would fill their cells.
 FIGURE_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
+# Advance widths of Arial Bold (Liberation Sans Bold has the same metrics), in thousandths of a font size: titles are
+# wrapped and given room by their real width, not a per-character guess.
+BOLD_WIDTHS = {
+    **dict.fromkeys(" ,./\\ijl·", 278), "'": 238, "|": 280, **dict.fromkeys("ftI()[]-:;!", 333), **dict.fromkeys("r*{}", 389),
+    "°": 400, '"': 474, "z": 500, **dict.fromkeys("acekvsxyJ0123456789_#$", 556), **dict.fromkeys("+=<>×^~", 584),
+    **dict.fromkeys("bdghnopquFLTZ?", 611), **dict.fromkeys("EPSVXY", 667), **dict.fromkeys("ABCDHKNRU&", 722),
+    **dict.fromkeys("GOQw", 778), "M": 833, **dict.fromkeys("m%", 889), "W": 944, "@": 975,
+}
+OTHER_WIDTH = 780  # a character not in the table (Greek, arrows): as wide as a wide capital
+TEXT_SLACK = 1.06  # room over the metrics: a browser without Arial or Liberation Sans falls back to a wider sans-serif
 MAX_TEXT_PX = 30  # the largest font of the numbers in cells (cells of 80 px and more on a projector)
 PAGE_MARGIN_PX = 12  # a page figure's margins above and below its grid (its titles are inside the grid's rows)
 TICK_PX = 28  # at least this many pixels between tick labels: every label costs time on each animation frame

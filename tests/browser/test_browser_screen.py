@@ -21,6 +21,7 @@ from browser_support import (
     wait_for_player,
 )
 
+from convviz.figures.grid import text_px  # noqa: E402
 from convviz.stages import PAGES, stages_of  # noqa: E402
 
 # Every page that draws a stage, from the catalog, and the pooling page's other kind.
@@ -294,4 +295,42 @@ def test_numbers_in_cells_fit_their_cells(sized_app, path):
     assert len(numbers) > 30 and any(len(n["text"]) >= 3 for n in numbers)
     wide = [n for n in numbers if n["width"] > 0.85 * n["cell"]]
     assert not wide, wide[:5]
+    app.assert_healthy()
+
+
+# Each panel title's lines (their text and drawn width) and box, every grid of cells, and the figure's box.
+PANEL_TITLES_JS = """() => { const gd = document.querySelector('.js-plotly-plot');
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const titles = [...gd.querySelectorAll('g.annotation')].map((g) => { const t = g.querySelector('text');
+    const spans = t.querySelectorAll('tspan.line');
+    const lines = (spans.length ? [...spans] : [t]).map((s) => ({text: s.textContent, width: s.getComputedTextLength()}));
+    return {text: t.textContent, lines, box: box(t)}; });
+  return {font: gd._fullLayout.font.size, titles, grids: [...gd.querySelectorAll('g.heatmaplayer image')].map(box),
+          figure: box(gd)}; }"""
+
+
+def overlap(a, b, slack: float = 1.0) -> bool:
+    """Whether two boxes [left, top, right, bottom] overlap by more than `slack` pixels both ways."""
+    return min(a[2], b[2]) - max(a[0], b[0]) > slack and min(a[3], b[3]) - max(a[1], b[1]) > slack
+
+
+@pytest.mark.parametrize("path, width, height", [("conv_transpose?present=1", 1280, 720), ("grouped?present=1", 1280, 720),
+                                                 ("input_gradient", 1366, 768), ("gradcheck", 390, 844)])
+def test_panel_titles_are_wrapped_by_their_drawn_width_and_clear_of_everything(sized_app, path, width, height):
+    """Titles are wrapped and given room by Arial Bold's widths (`grid.text_px`), not a guess per character: every
+    line is drawn no wider than its estimate and at least 85 % of it, and no title runs into another, into a grid of
+    cells or past the figure. At 0.6 font sizes a character, Transposed convolution's titles took two lines at
+    1280 x 720 where one fits."""
+    app = sized_app(path, width, height)
+    drawn = app.page.evaluate(PANEL_TITLES_JS)
+    titles, font = drawn["titles"], drawn["font"]
+    assert len(titles) >= 4 and drawn["grids"], drawn
+    for t in titles:
+        for line in t["lines"]:
+            estimate = text_px(line["text"], font)
+            assert 0.85 * estimate <= line["width"] <= estimate, (t["text"], line, estimate)
+        assert drawn["figure"][0] <= t["box"][0] and t["box"][2] <= drawn["figure"][2], t
+        assert not [g for g in drawn["grids"] if overlap(t["box"], g)], (t, drawn["grids"])
+    for i, a in enumerate(titles):
+        assert not [b["text"] for b in titles[i + 1:] if overlap(a["box"], b["box"])], a
     app.assert_healthy()

@@ -68,10 +68,10 @@ def test_the_figure_fits_its_room_with_the_largest_cells_that_do(forward, width,
                        controls=False, rearrange=True)
     assert fig.layout.width <= width and fig.layout.height <= height
     # one size larger would not fit: the layout's cells are the largest the room allows (or the cap)
-    cells = max(v[0] for v in px_per_cell(json.loads(fig.to_json())).values())
+    cells = max(min(v) for v in px_per_cell(json.loads(fig.to_json())).values())  # a grid is drawn at its smaller scale
     bigger = trace_figure(forward, rows=FORWARD_ROWS, max_width=width, max_height=height + 40, cell_px=140.0,
                           font_size=18, controls=False, rearrange=True)
-    assert max(v[0] for v in px_per_cell(json.loads(bigger.to_json())).values()) >= cells
+    assert max(min(v) for v in px_per_cell(json.loads(bigger.to_json())).values()) >= cells
 
 
 def test_the_height_never_shrinks_cells_below_the_floor(forward):
@@ -98,12 +98,12 @@ def test_the_pages_figure_leaves_playing_and_captions_to_the_player(forward):
 
 
 def test_a_short_wide_room_keeps_long_titles_of_narrow_panels_to_two_lines():
-    """The gradient check's panels in a 1248 x 500 room: its bias panels are one cell wide under titles such as
+    """The gradient check's panels in a 1248 x 440 room: its bias panels are one cell wide under titles such as
     "db: central difference". As narrow as their words allow, those titles take three lines and make their row taller;
     in two lines the panels are a little wider and the rows shorter, and the cells come out larger."""
     trace = default_trace("gradcheck")
     rows = [list(r) for r in STAGES["gradcheck"].rows]
-    grid = arrange(trace, rows, 0, width=1248, height=500, cell_px=140.0, font_size=15, text=None, max_cells=12_800,
+    grid = arrange(trace, rows, 0, width=1248, height=440, cell_px=140.0, font_size=15, text=None, max_cells=12_800,
                    max_side=256)
     assert all(len(title_lines(sub, px, dpx, 15)) <= 2
                for row, px, dpx in zip(grid.rows, grid.px, grid.drawn_px) for sub in subplots(row))
