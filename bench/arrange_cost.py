@@ -30,7 +30,9 @@ sys.path.insert(0, sys.argv[1])
 from convviz.stages import PAGES, stages_of
 from convviz.ui.context import build_arrays
 from convviz.ui.settings import Settings
+from convviz.ui import trace_view
 from convviz.ui.trace_view import FigureBox, grid_of
+forget = getattr(trace_view, "grid_store", lambda: {})  # where grid_of keeps its grids (older checkouts: nowhere)
 rooms, reps = json.loads(sys.argv[2]), int(sys.argv[3])
 out = {}
 for page in PAGES:
@@ -42,6 +44,7 @@ for page in PAGES:
     for name, (w, h, cell, font) in rooms.items():
         times = []
         for _ in range(reps):
+            forget().clear()
             t0 = time.perf_counter()
             grid_of(trace, stage.rows_of(trace), FigureBox(w, h, cell, font, True))
             times.append(1000 * (time.perf_counter() - t0))

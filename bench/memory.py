@@ -69,6 +69,7 @@ def main() -> None:
             trace, trace_b = allocated_by(lambda: page.get_trace(stage, settings, ()))
             rows = tuple((p.name,) for p in trace.panels)
             page.figure_store().clear()
+            page.grid_store().clear()
             _, fig_b = allocated_by(lambda: page.figure_for(trace, rows, 0, None, BOX))
             masks = sum(h.nbytes for s in trace.steps for h in s.highlights)
             values = sum(v.nbytes for s in trace.steps for v in s.values.values())
@@ -79,6 +80,7 @@ def main() -> None:
 
             def rebuild_figure():
                 page.figure_store().clear()
+                page.grid_store().clear()
                 page.figure_for(trace, rows, 0, None, BOX)
 
             t_trace, t_fig = best_time(rebuild_trace), best_time(rebuild_figure)

@@ -87,6 +87,7 @@ def trace_figure(
     plain_arrays: bool | None = None,
     controls: bool = True,
     rearrange: bool = False,
+    grid: GridLayout | None = None,
 ) -> AnimatedFigure:
     """Build the animated figure of `trace`.
 
@@ -112,14 +113,16 @@ def trace_figure(
             and PLAIN_MAX_JSON; see `encoding.data_revision` for why).
         controls: Plotly's own player (play buttons, step slider) and each frame's step title, for a figure on its
             own (exported files); without them the figure is only the grid, for a page whose player steps it.
+        grid: `figure_grid` of these arguments, when the caller has it already (a page compares rooms with it).
     Returns:
         AnimatedFigure (a go.Figure) with frames named by step index in `raw_frames`; layout.meta holds
         {"frame_steps": [...], "windows": [...]}: every windowed panel with the rows and columns shown.
     """
     rows = [list(r) for r in (rows or [[p.name for p in trace.panels]])]
-    grid = figure_grid(trace, rows, start, cell_px=cell_px, font_size=font_size, text=text, max_width=max_width,
-                       max_height=max_height, min_cell_px=min_cell_px, max_panel_cells=max_panel_cells,
-                       max_panel_side=max_panel_side, controls=controls, rearrange=rearrange)
+    grid = grid or figure_grid(trace, rows, start, cell_px=cell_px, font_size=font_size, text=text,
+                               max_width=max_width, max_height=max_height, min_cell_px=min_cell_px,
+                               max_panel_cells=max_panel_cells, max_panel_side=max_panel_side, controls=controls,
+                               rearrange=rearrange)
     parts = _gather([(sub, _subplot(trace, sub, start, grid, r)) for r, row in enumerate(grid.rows) for sub in subplots(row)])
     axes, annotations = _axes_and_titles(grid)
     windowed = [c for c in grid.cells if c.windowed]

@@ -45,6 +45,7 @@ from .trace_view import (
     figure_for,
     figure_store,
     get_trace,
+    grid_store,
     legend,
     options_of,
     page_figure_box,
@@ -56,7 +57,7 @@ from .trace_view import (
 __all__ = [
     "CACHE_ENTRIES", "CODE_LABEL", "GRADCHECK_BUDGET", "GRADCHECK_SECONDS", "About", "Arrays", "Context", "FigureBox",
     "Options", "TraceRef", "build_arrays", "coverage_text", "escape_md", "figure_box", "figure_for", "figure_store",
-    "geometry_line", "get_trace", "gradcheck_entries", "gradcheck_store", "gradcheck_trace_cached", "legend",
+    "geometry_line", "grid_store", "get_trace", "gradcheck_entries", "gradcheck_store", "gradcheck_trace_cached", "legend",
     "options_of", "page_context", "page_figure_box", "page_header", "pick_index", "pick_indices", "page_style", "release_caches",
     "settings_of_session", "show_about", "show_trace", "show_trace_object", "window_notes",
 ]
@@ -64,7 +65,7 @@ __all__ = [
 
 def release_caches() -> None:
     """Drop the pages' shared caches (the housekeeping thread calls this once the app has been idle a while)."""
-    for cached in (build_arrays, get_trace, figure_store, gradcheck_store):
+    for cached in (build_arrays, get_trace, figure_store, grid_store, gradcheck_store):
         cached.clear()
 
 

@@ -176,21 +176,21 @@ def placement(trace: Trace, rows: tuple, screen: Screen | None, presenter: bool,
     options = placements(screen, presenter, captions, heading)
     if len(options) == 1:
         return options[0]
-    store, key = figure_store(), ("placement", id(trace), rows, tuple(options))
-    hit = store.get(key)
-    if hit is not None and hit[0] is trace:
-        return hit[1]
-    over, *sides = (covered_px(grid_of(trace, rows, p.box)) for p in options)
-    k = max(range(len(sides)), key=sides.__getitem__)
-    chosen = options[1 + k] if sides[k] > SIDE_BETTER_BY * over else options[0]
-    store[key] = (trace, chosen)
-    return chosen
+
+    def choose() -> Placement:
+        over, *sides = (covered_px(grid_of(trace, rows, p.box)) for p in options)
+        k = max(range(len(sides)), key=sides.__getitem__)
+        return options[1 + k] if sides[k] > SIDE_BETTER_BY * over else options[0]
+
+    return kept(trace, ("placement", rows, tuple(options)), choose)
 
 
-def grid_of(trace: Trace, rows: tuple, box: FigureBox) -> GridLayout:
-    """The grid of the figure `figure_for` would build in `box` round the first step."""
-    return figure_grid(trace, [list(r) for r in rows], 0, cell_px=box.cell_px, font_size=box.font_size, text=None,
-                       max_width=box.width, max_height=box.height, controls=False, rearrange=box.rearrange)
+def grid_of(trace: Trace, rows: tuple, box: FigureBox, start: int = 0, controls: bool = False) -> GridLayout:
+    """The grid of the figure `figure_for` builds in `box` round step `start`, arranged once per trace and view: the
+    placement compares rooms with it, and the figure of the room chosen is drawn on it."""
+    return kept(trace, (rows, box, start, controls), lambda: figure_grid(
+        trace, [list(r) for r in rows], start, cell_px=box.cell_px, font_size=box.font_size, text=None,
+        max_width=box.width, max_height=box.height, controls=controls, rearrange=box.rearrange), grid_store())
 
 
 def page_figure_box(caption_px: int = 0) -> FigureBox:
@@ -204,24 +204,34 @@ def figure_store() -> dict:
     return {}
 
 
+@st.cache_resource(max_entries=1, show_spinner=False)
+def grid_store() -> dict:
+    """The grids of live traces in the rooms a page compared, apart from the figures (which they would crowd out)."""
+    return {}
+
+
+def kept(trace: Trace, view: tuple, make: Callable[[], object], store: dict | None = None):
+    """What `make` computes for a trace and a view, computed once while `store` (default: `figure_store`) holds it.
+    The entry keeps the trace alive, so its id stays unique; the oldest entries go first past CACHE_ENTRIES."""
+    store, key = figure_store() if store is None else store, (id(trace), *view)
+    hit = store.get(key)
+    if hit is None or hit[0] is not trace:
+        while len(store) >= CACHE_ENTRIES:
+            store.pop(next(iter(store)), None)  # None: another session's run may have dropped it first
+        hit = store[key] = (trace, make())
+    return hit[1]
+
+
 def figure_for(trace: Trace, rows: tuple, start: int, clickable: str | None, box: FigureBox,
                controls: bool = False) -> go.Figure:
-    """The figure of a trace for one view, built once. The entry keeps the trace alive, so its id stays unique.
+    """The figure of a trace for one view, built once, on the grid `grid_of` arranged for it.
 
     controls: Plotly's own play buttons, slider and step titles (for the exported HTML and images); on the page the
     player does that."""
-    store = figure_store()
-    key = (id(trace), rows, start, clickable, box, controls)
-    hit = store.get(key)
-    if hit is not None and hit[0] is trace:
-        return hit[1]
-    fig = trace_figure(trace, rows=[list(r) for r in rows], start=start, clickable=clickable, cell_px=box.cell_px,
-                       font_size=box.font_size, max_width=box.width, max_height=box.height, controls=controls,
-                       rearrange=box.rearrange)
-    while len(store) >= CACHE_ENTRIES:
-        store.pop(next(iter(store)))
-    store[key] = (trace, fig)
-    return fig
+    return kept(trace, ("figure", rows, start, clickable, box, controls), lambda: trace_figure(
+        trace, rows=[list(r) for r in rows], start=start, clickable=clickable, cell_px=box.cell_px,
+        font_size=box.font_size, max_width=box.width, max_height=box.height, controls=controls,
+        rearrange=box.rearrange, grid=grid_of(trace, rows, box, start, controls)))
 
 
 def click_cells_for(trace: Trace, clickable: str | None) -> dict[str, int] | None:
@@ -229,14 +239,7 @@ def click_cells_for(trace: Trace, clickable: str | None) -> dict[str, int] | Non
     figure fragment, and the map walks every step's highlights)."""
     if not clickable:
         return None
-    store = figure_store()
-    key = ("clicks", id(trace), clickable)
-    hit = store.get(key)
-    if hit is None or hit[0] is not trace:
-        while len(store) >= CACHE_ENTRIES:
-            store.pop(next(iter(store)))
-        hit = store[key] = (trace, click_cells(trace, clickable))
-    return hit[1]
+    return kept(trace, ("clicks", clickable), lambda: click_cells(trace, clickable))
 
 
 def show_trace(stage: str, settings: Settings, options: Options = (), about: About | None = None) -> None:

@@ -1,10 +1,12 @@
 """The screen a player reports comes from the browser: only sizes in range are used, and they size the caption box
 and the figure's room as the player lays them out."""
 import dataclasses
+import importlib
 
 import pytest
 
 from convviz.figures.arrange import covered_px
+from convviz.figures.trace_figure import figure_grid, trace_figure
 from convviz.stages import STAGES
 from convviz.ui.context import build_arrays
 from convviz.ui.player import Screen, caption_texts, parse_screen
@@ -129,3 +131,34 @@ def test_the_player_goes_beside_a_tall_figure_not_beside_a_wide_one():
         areas = {p.side: covered_px(grid_of(trace, rows, p.box)) for p in placements(PROJECTOR, True, captions)}
         assert areas[chosen[trace.stage].side] == max(areas.values())
     assert chosen["shapes"].side > 0 and chosen["forward"].side == 0
+
+
+def test_the_room_chosen_is_arranged_once_and_its_figure_drawn_on_that_arrangement(monkeypatch):
+    """Presenter mode compares each placement's grid, then draws the figure of the one chosen: the arrangement (up to
+    30 ms a room on Gradient check) runs once per room, not again for the figure, and the figure is the one the same
+    arguments give from scratch."""
+    import convviz.ui.trace_view as tv
+
+    trace_figure_module = importlib.import_module("convviz.figures.trace_figure")  # the package re-exports the function
+
+    trace = STAGES["gradcheck"].trace_for(Settings(), build_arrays)
+    rows, captions = STAGES["gradcheck"].rows_of(trace), caption_texts(trace, list(range(len(trace.steps))))
+    tv.figure_store().clear()
+    tv.grid_store().clear()
+    calls = []
+
+    def counted(*args, **kw):
+        calls.append(kw["max_width"])
+        return figure_grid(*args, **kw)
+
+    for module in (tv, trace_figure_module):  # the page's comparisons, and the figure's own arrangement
+        monkeypatch.setattr(module, "figure_grid", counted)
+    chosen = placement(trace, rows, PROJECTOR, True, captions)
+    rooms = len(placements(PROJECTOR, True, captions))
+    assert rooms >= 2 and len(calls) == rooms
+    fig = tv.figure_for(trace, rows, 0, None, chosen.box)
+    assert len(calls) == rooms  # drawn on the grid placement arranged
+    fresh = trace_figure(trace, rows=[list(r) for r in rows], cell_px=chosen.box.cell_px,
+                         font_size=chosen.box.font_size, max_width=chosen.box.width, max_height=chosen.box.height,
+                         controls=False, rearrange=True)
+    assert fig.to_json() == fresh.to_json()
