@@ -9,7 +9,9 @@ Usage (from the repository root):
     python bench/arrange_cost.py --old ../old-checkout  # and another, in its own process, the rooms interleaved
 
 Prints, per page at the defaults and per room (a laptop's, and presenter mode's at 1920x1080 and 1280x720), the
-median of --reps layouts in ms, and new / old.
+median of --reps layouts in ms, and new / old. Then, as the room "change 1280x720", what presenter mode does on a
+1280 x 720 projector after a change: choose where the player goes (each placement's grid) and build the figure of the
+one chosen, every store empty.
 """
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ from convviz.ui.context import build_arrays
 from convviz.ui.settings import Settings
 from convviz.ui import trace_view
 from convviz.ui.trace_view import FigureBox, grid_of
+from convviz.ui.player import Screen, caption_texts
 forget = getattr(trace_view, "grid_store", lambda: {})  # where grid_of keeps its grids (older checkouts: nowhere)
+PROJECTOR = Screen(1280, 720, 1248, top=60, bar=46, line=28.0, char=10.0, title=35)  # as a player reports it
 rooms, reps = json.loads(sys.argv[2]), int(sys.argv[3])
 out = {}
 for page in PAGES:
@@ -49,6 +53,16 @@ for page in PAGES:
             grid_of(trace, stage.rows_of(trace), FigureBox(w, h, cell, font, True))
             times.append(1000 * (time.perf_counter() - t0))
         out[f"{page.url_path} {name}"] = statistics.median(times)
+    rows, captions = stage.rows_of(trace), caption_texts(trace, list(range(len(trace.steps))))
+    times = []
+    for _ in range(reps):
+        trace_view.figure_store().clear()
+        forget().clear()
+        t0 = time.perf_counter()
+        chosen = trace_view.placement(trace, rows, PROJECTOR, True, captions, page.title)
+        trace_view.figure_for(trace, rows, 0, stage.clickable, chosen.box)
+        times.append(1000 * (time.perf_counter() - t0))
+    out[f"{page.url_path} change 1280x720"] = statistics.median(times)
 print(json.dumps(out))
 """
 
