@@ -47,8 +47,7 @@ READABLE_PX = 15  # cells at least this large print their numbers unless the cal
 # Arial's widths (Liberation Sans on Linux has the same), which the sizes of numbers and titles assume; plotly.js's
 # default, Open Sans, is rarely installed, and its fallback Verdana is some 15 % wider: numbers would fill their cells.
 FIGURE_FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
-# Advance widths of Arial Bold (Liberation Sans Bold has the same metrics), in thousandths of a font size: titles are
-# wrapped and given room by their real width, not a per-character guess.
+# Arial Bold's advance widths (Liberation Sans Bold's too), in thousandths of a font size: what titles are wrapped by.
 BOLD_WIDTHS = {
     **dict.fromkeys(" ,./\\ijl·", 278), "'": 238, "|": 280, **dict.fromkeys("ftI()[]-:;!", 333), **dict.fromkeys("r*{}", 389),
     "°": 400, '"': 474, "z": 500, **dict.fromkeys("acekvsxyJ0123456789_#$", 556), **dict.fromkeys("+=<>×^~", 584),
