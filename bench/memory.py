@@ -47,8 +47,8 @@ def best_time(build, reps: int = 3) -> float:
 def main() -> None:
     from convviz.stages import STAGES
     from convviz.ui import page
+    from convviz.ui.room import FigureBox
     from convviz.ui.settings import parse_query
-    from convviz.ui.trace_view import FigureBox
 
     BOX = FigureBox()  # the classic 980 px budget, as a first visit's first run lays figures out
 

@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from convviz.figures.arrange import covered_px  # noqa: E402
 from convviz.stages import PAGES, stages_of  # noqa: E402
 from convviz.ui.context import build_arrays  # noqa: E402
+from convviz.ui.room import FigureBox  # noqa: E402
 from convviz.ui.settings import Settings  # noqa: E402
-from convviz.ui.trace_view import FigureBox, grid_of  # noqa: E402
+from convviz.ui.trace_view import grid_of  # noqa: E402
 
 SCREENS = {"present 1920x1080": (1920, 1080, 18), "present 1280x720": (1280, 720, 15)}  # (width, height, font)
 PAGE_SIDES_PX = 32  # presenter mode's page margins (1rem each side)

@@ -36,12 +36,11 @@ from .gradcheck_view import (
 )
 from .housekeeping import register_releaser
 from .player import CHART_KEY, PLAYER_KEY
+from .room import FigureBox, figure_box
 from .trace_view import (
     CODE_LABEL,
-    FigureBox,
     Options,
     TraceRef,
-    figure_box,
     figure_for,
     figure_store,
     get_trace,
@@ -88,7 +87,7 @@ PAGE_CSS = """
   [data-testid='stMainBlockContainer'] { padding-left: 0.75rem; padding-right: 0.75rem; }
 }
 """
-# A chart under its player: half Streamlit's gap (trace_view's CHART_GAP_PX), for a taller figure.
+# A chart under its player: half Streamlit's gap (room.CHART_GAP_PX), for a taller figure.
 PAGE_CSS += f"[class*='st-key-{PLAYER_KEY}'] + [class*='st-key-{CHART_KEY}'] {{ margin-top: -0.5rem; }}\n"
 # Larger text; the page starts at the top, its title beside Streamlit's header (now see-through: its buttons still
 # take clicks, the rest of it lets them through to the page); narrow side margins.

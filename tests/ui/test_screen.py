@@ -10,17 +10,9 @@ from convviz.figures.trace_figure import figure_grid, trace_figure
 from convviz.stages import STAGES
 from convviz.ui.context import build_arrays
 from convviz.ui.player import Screen, caption_texts, parse_screen
+from convviz.ui.room import COLUMN_GAP_PX, ELEMENT_GAP_PX, FIGURE_AIR_PX, figure_box, placements, side_widths
 from convviz.ui.settings import Settings
-from convviz.ui.trace_view import (
-    COLUMN_GAP_PX,
-    ELEMENT_GAP_PX,
-    FIGURE_AIR_PX,
-    figure_box,
-    grid_of,
-    placement,
-    placements,
-    side_widths,
-)
+from convviz.ui.trace_view import grid_of, placement
 
 
 def test_a_report_and_the_cookie_give_the_same_screen():
