@@ -24,8 +24,13 @@ PLAYER = st.components.v2.component(
     css=(_HERE / "player.css").read_text(),
     js=(_HERE / "player.js").read_text(),
 )
-KEYS_HELP = ("Keys: → or PageDown next step · ← or PageUp previous · Space play / pause · Home / End first / last step"
-             " · click a cell to jump to its step")
+KEYS_HELP = "Keys: → or PageDown next step · ← or PageUp previous · Space play / pause · Home / End first / last step"
+CLICK_HELP = " · click a cell to jump to its step"
+
+
+def keys_help(clickable: bool) -> str:
+    """Presenter mode's line on what steps the figure: the keys, and a click on a cell where the figure takes one."""
+    return KEYS_HELP + (CLICK_HELP if clickable else "")
 PLAYER_KEY = "cv_player_"  # + the stage's name: a player's widget key (its element's CSS class st-key-...)
 CHART_KEY = "cv_chart_"  # + the stage's name: the key of the chart a player steps
 SCREEN = "cv_screen"  # session key: the last Screen a player reported

@@ -36,7 +36,7 @@ from .context import (
 )
 from .export import export_row
 from .housekeeping import touch
-from .player import CHART_KEY, KEYS_HELP, Screen, caption_texts, click_cells, player, session_screen
+from .player import CHART_KEY, Screen, caption_texts, click_cells, keys_help, player, session_screen
 from .room import COLUMN_GAP_PX, SIDE_BETTER_BY, FigureBox, Placement, figure_box, placements
 from .settings import Settings
 
@@ -326,7 +326,7 @@ def _figure_view(ref: TraceRef, key: str, rows_t: tuple, clickable: str | None) 
                         config={"displaylogo": False, "scrollZoom": False, "displayModeBar": False})
     if presenter and len(frames) > 1:
         with side_col:
-            st.caption(KEYS_HELP)
+            st.caption(keys_help(bool(clicks)))
     export_box = FigureBox(980, None, 34.0, 12)  # files keep the classic size, with Plotly's own player and titles
     export_row(trace, fig, key, shown, ref.settings or settings_of_session(),
                rebuild=lambda: figure_for(ref.get(), rows_t, shown, clickable, export_box, controls=True),

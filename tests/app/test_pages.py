@@ -555,6 +555,15 @@ def test_presenter_mode_says_which_keys_step_the_figure():
     assert not any("PageDown" in c.value for c in run("pages/forward.py", {}).caption)
 
 
+@pytest.mark.parametrize("page, clickable", [("forward", True), ("maxpool", True), ("col2im", False),
+                                             ("gradcheck", False), ("network", False)])
+def test_presenter_mode_offers_a_click_on_a_cell_only_where_the_figure_takes_one(page, clickable):
+    at = run(f"pages/{page}.py", {"present": "1"})
+    (keys,) = [c.value for c in at.caption if "PageDown" in c.value]
+    assert ("click a cell" in keys) == clickable
+    assert ("click a cell" in keys) == (stages_of(page)[0].clickable is not None)  # the stage record says so too
+
+
 def test_the_root_url_opens_the_shapes_page_with_navigation_to_every_page():
     at = AppTest.from_file(APP, default_timeout=90)
     at.query_params["sh"] = "2"
