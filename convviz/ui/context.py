@@ -24,6 +24,7 @@ CACHE_ENTRIES = 48
 LAST_GOOD = "cv__last_good"  # the last settings whose data and layer were valid (drawn while a typed text is fixed)
 TITLE_KEY = "cv_title"  # the presenter's page title's container (CSS class st-key-cv_title; player.js finds it)
 TITLE_SIDE_KEY = "cv_title_side"  # the same title drawn again at the top of the player's column beside the figure
+PICKERS_KEY = "cv_pickers"  # the row of sample / channel selectors over a figure
 PAGE_TITLE = "cv__page_title"  # the title the page drew last, for a fragment that draws it again beside its figure
 
 
@@ -192,7 +193,8 @@ def hide_page_title() -> None:
     """Presenter mode: the page's title not over the page, because the player shows it (in its bar, or at the top of
     its column beside the figure): the figure starts that much higher on the screen."""
     st.html(f"<style>[data-testid='stLayoutWrapper']:has(> .st-key-{TITLE_KEY}) {{ display: none; }} "
-            "[data-testid='stTabs'] [role='tablist'] { margin-left: 2.5rem; }</style>")  # tabs clear of the header's »
+            "[data-testid='stTabs'] [role='tablist'] { margin-left: 2.5rem; } "
+            f".st-key-{PICKERS_KEY} {{ padding-left: 2.5rem; box-sizing: border-box; }}</style>")  # clear of the »
 
 
 def page_title() -> str:
@@ -276,9 +278,10 @@ def pick_indices(prefix: str, **axes: tuple[str, int]) -> tuple[int, ...]:
     if not shown:
         return tuple(0 for _ in axes)
     picked = dict.fromkeys(axes, 0)
-    for column, (name, (label, count)) in zip(st.columns(len(shown)), shown.items()):
-        with column:
-            picked[name] = pick_index(label, count, f"{prefix}_{name}")
+    with st.container(key=PICKERS_KEY):
+        for column, (name, (label, count)) in zip(st.columns(len(shown)), shown.items()):
+            with column:
+                picked[name] = pick_index(label, count, f"{prefix}_{name}")
     return tuple(picked.values())
 
 

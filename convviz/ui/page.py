@@ -94,6 +94,8 @@ PAGE_CSS += f"[class*='st-key-{PLAYER_KEY}'] + [class*='st-key-{CHART_KEY}'] {{ 
 PRESENTER_CSS = """
 [data-testid='stMain'] p, [data-testid='stMain'] li { font-size: 1.3rem; }
 [data-testid='stMain'] button p { font-size: 1.4rem; }
+[data-testid='stMain'] input, [data-testid='stMain'] textarea, [data-testid='stMain'] [data-baseweb='select'] > div {
+  font-size: 1.3rem; }
 [data-testid='stHeader'] { background: transparent; }
 [data-testid='stHeader'], [data-testid='stToolbar'] { pointer-events: none; }
 [data-testid='stHeader'] button, [data-testid='stHeader'] a { pointer-events: auto; }
