@@ -114,16 +114,19 @@ def stacked(cell_rows: Sequence[Sequence[Cell]], taller: bool = False) -> list[l
     """The same rows with neighbouring panels one under the other wherever the two together are no taller than
     their row's tallest column (Forward: the kernel over the window's products, beside the input), or, `taller`,
     wherever each is shorter than it (Max pooling: y over dout beside x, a row taller but much narrower); None when
-    no row has such a pair. Columns the panels already form (`Panel.under`) stay as they are."""
+    no row has such a pair. Columns the panels already form (`Panel.under`) stay as they are, and so do panels
+    drawn level with one of them (`grid.column_drops`)."""
     out, found = [], False
     for row in cell_rows:
         cols = stacks(row)
         tallest = max(stack_rows(col) for col in cols)
+        # A lone panel level with the lower panel of a column beside it (im2col's i0 beside i) stays beside it.
+        level = {col[-1][0].shape[0] for col in cols if len(col) > 1}
         new, i = [], 0
         while i < len(cols):
             pair = cols[i:i + 2]
             heights = list(map(stack_rows, pair))
-            if len(pair) == 2 and all(len(col) == 1 for col in pair) and (
+            if len(pair) == 2 and all(len(col) == 1 and col[0][0].shape[0] not in level for col in pair) and (
                     sum(heights) <= tallest or (taller and max(heights) < tallest)):
                 new += pair[0][0] + [dataclasses.replace(c, under=True) for c in pair[1][0]]
                 i, found = i + 2, True

@@ -184,14 +184,17 @@ def _domains(fig) -> dict[str, tuple[list[float], list[float]]]:
             for t in fig.to_dict()["data"] if t["type"] == "heatmap" and t.get("hovertemplate")}
 
 
-def test_im2col_draws_each_broadcast_sum_as_an_addition_table():
-    """i = i0 + i1: on a projector i sits under i1 (the same columns) and beside i0 (the same rows), and likewise j,
-    so each entry reads off its row's and column's terms; the seven arrays then fit one row, with larger cells than
-    in the page's two rows."""
+@pytest.mark.parametrize("room", [(1248, 470, 140.0, 15), (1100, 600, 72.0, 13), (1334, 520, 72.0, 13),
+                                  (980, 530, 72.0, 13)])
+def test_im2col_draws_each_broadcast_sum_as_an_addition_table(room):
+    """i = i0 + i1: i sits under i1 (the same columns) and beside i0 (the same rows), and likewise j, so each entry
+    reads off its row's and column's terms, in a projector's room and a laptop's alike (on a laptop j0 once went
+    under k, below j's rows, for a little more area)."""
     trace = default_trace("im2col_indices")
     rows = [list(r) for r in STAGES["im2col_indices"].rows]
-    fig = trace_figure(trace, rows=rows, cell_px=140.0, font_size=15, max_width=1248, max_height=470, controls=False,
-                       rearrange=True)
+    width, height, cell_px, font_size = room
+    fig = trace_figure(trace, rows=rows, cell_px=cell_px, font_size=font_size, max_width=width, max_height=height,
+                       controls=False, rearrange=True)
     dom = _domains(fig)
     for total, row_terms, col_terms in (("i", "i0", "i1"), ("j", "j0", "j1")):
         (x, y), (x_rows, y_rows), (x_cols, y_cols) = dom[total], dom[row_terms], dom[col_terms]
@@ -199,7 +202,17 @@ def test_im2col_draws_each_broadcast_sum_as_an_addition_table():
         assert y_cols[0] > y[1]
         assert y == pytest.approx(y_rows)  # same rows, side by side
         assert x_rows[1] < x[0]
-    assert len({round(y[1], 6) for _, y in dom.values()}) == 2  # i1's and j1's top; the other five level with i
+    assert dom["k"][1] == pytest.approx(dom["j0"][1])  # the channel index, level with the kernel column index
+
+
+def test_im2col_fits_its_seven_arrays_in_one_row_on_a_projector():
+    """In a projector's room the seven arrays fit one row, with larger cells than in the page's two rows; i1's and
+    j1's tops are the only ones above the other five."""
+    trace = default_trace("im2col_indices")
+    rows = [list(r) for r in STAGES["im2col_indices"].rows]
+    fig = trace_figure(trace, rows=rows, cell_px=140.0, font_size=15, max_width=1248, max_height=470, controls=False,
+                       rearrange=True)
+    assert len({round(y[1], 6) for _, y in _domains(fig).values()}) == 2
 
     def best(**kw):
         return arrange(trace, rows, 0, width=1248, height=470, cell_px=140.0, font_size=15, text=None,
