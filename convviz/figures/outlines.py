@@ -16,6 +16,7 @@ from .grid import Cell
 from .style import ROLE_COLOURS
 
 OUTLINE_SCALE = {"read": 0.92, "focus": 0.66, "write": 0.92, "wrong": 0.78}  # focus inset: visible inside a window
+INSIDE_OF = ("read", "write")  # the outlines a focus outline is drawn inside of, in a subplot that has them
 # More marked cells than this in one outline are drawn as one rectangle per run of neighbouring cells in a row, not
 # one square per cell: plotly.js's per-point work made a dense frame several times slower than the others.
 DENSE_OUTLINE_CELLS = 600
@@ -50,15 +51,25 @@ def _channel_mask(mask: np.ndarray, channel: int | None) -> np.ndarray:
     return mask[channel] if (mask.ndim == 3 and channel is not None) else mask
 
 
-def outline(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str, axes: dict, px: float) -> dict:
-    """One subplot's cells in `role`, outlined in the role's colour: a layout shape (an SVG path over the subplot).
+def drawn_as(role: str, roles: Sequence[str]) -> str:
+    """The role whose size an outline of `role` takes in a subplot outlined in `roles`: a focus outline is inset only
+    where a read or write outline may surround the same cells; alone, it is as large as a read outline (and leaves
+    the numbers in the cells more room)."""
+    return "read" if role == "focus" and not any(r in INSIDE_OF for r in roles) else role
+
+
+def outline(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str, axes: dict, px: float,
+            size: str | None = None) -> dict:
+    """One subplot's cells in `role`, outlined in the role's colour, at the size of role `size` (default: its own;
+    see `drawn_as`): a layout shape (an SVG path over the subplot).
 
     A shape, not a scatter trace: on each animation frame plotly.js first transitions every scatter trace the frame
     changes, then redraws the whole figure anyway; frames that change only shapes and heatmaps skip that first pass,
     and the figure has half the traces. Shapes take no pointer events: hover and clicks reach the heatmap and the
     click grid underneath."""
+    size = size or role
     return dict(type="path", xref=axes["xaxis"], yref=axes["yaxis"], layer="above", name=role,
-                line=dict(color=ROLE_COLOURS[role], width=round(line_width(role, px), 2)), **outline_path(masks, cells, role))
+                line=dict(color=ROLE_COLOURS[role], width=round(line_width(size, px), 2)), **outline_path(masks, cells, size))
 
 
 def line_width(role: str, px: float) -> float:
@@ -67,14 +78,16 @@ def line_width(role: str, px: float) -> float:
 
 
 def inside_share(roles: Sequence[str], px: float, drawn_px: float) -> float:
-    """The part of a cell's width inside the outlines of `roles` drawn along its sides (a focus outline sits well
-    inside the cell, to show inside a read window): the most a number printed in the cell may take."""
-    edge = max(((0.5 - _inset(r)) * drawn_px + line_width(r, px) / 2 for r in roles), default=0.0)
+    """The part of a cell's width inside the outlines of `roles` drawn along its sides (a focus outline inside a read
+    window sits well inside the cell): the most a number printed in the cell may take."""
+    sizes = [drawn_as(r, roles) for r in roles]
+    edge = max(((0.5 - _inset(r)) * drawn_px + line_width(r, px) / 2 for r in sizes), default=0.0)
     return max(0.0, 1 - 2 * edge / drawn_px)
 
 
 def outline_path(masks: Sequence[np.ndarray], cells: Sequence[Cell], role: str) -> dict:
-    """What changes of an outline shape from step to step: its path, and whether there is anything to draw."""
+    """What changes of an outline shape from step to step: its path (at the size of `role`, see `drawn_as`), and whether
+    there is anything to draw."""
     path = _svg_path(_outline_rects(masks, cells, role))
     return dict(path=path or "M0 0", visible=bool(path))
 

@@ -37,7 +37,7 @@ from .grid import (
     tags_only,
     title_lines,
 )
-from .outlines import inside_share, outline, outline_path, overlay, step_masks
+from .outlines import drawn_as, inside_share, outline, outline_path, overlay, step_masks
 from .play_controls import caption_width, frame_title, title_room
 from .play_controls import controls as play_controls
 from .style import (
@@ -163,7 +163,7 @@ class FigureParts:
     shapes: list[dict]
     fills: list[tuple[int, list[Cell], str]]  # (index into data, subplot, role) of each step's fill overlays
     values: list[tuple[int, list[Cell]]]  # (index into data, subplot) of heatmaps whose values change
-    outlined: list[tuple[list[Cell], str]]  # (subplot, role) of each shape
+    outlined: list[tuple[list[Cell], str, str]]  # (subplot, role, the role whose size it takes) of each shape
     unprinted: list[str]  # titles of the panels drawn without numbers in their cells
 
 
@@ -184,7 +184,7 @@ def _gather(drawn: Sequence[tuple[list[Cell], SubplotDraw]]) -> FigureParts:
         if d.values_change:
             values.append((len(data), sub))
         fills += [(len(data) + i, sub, role) for i, role in d.fills]
-        outlined += [(sub, role) for role in d.roles]
+        outlined += [(sub, role, drawn_as(role, d.roles)) for role in d.roles]
         data += d.traces
         shapes += d.shapes
     unprinted = [sub[0].panel.title for sub, d in drawn if not d.printed]
@@ -222,7 +222,8 @@ def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: i
              for r in fill_roles]
     return SubplotDraw(
         traces=[heatmap, *padding, *fills], fills=[(1 + len(padding) + k, r) for k, r in enumerate(fill_roles)],
-        shapes=[outline(step_masks(trace, start, sub, r), sub, r, axes, px) for r in outline_roles], roles=outline_roles,
+        shapes=[outline(step_masks(trace, start, sub, r), sub, r, axes, px, drawn_as(r, outline_roles))
+                for r in outline_roles], roles=outline_roles,
         values_change=values_change, printed=text_size >= MIN_TEXT_SIZE)
 
 
@@ -415,7 +416,7 @@ def _frame_budget(trace: Trace, visible: Sequence[int], parts: FigureParts, cell
     sample = [trace.steps[t] for t in visible[:8]]
     outline_cells = max((sum(0 if h.full else h.count for h in s.highlights if h.role in OUTLINE_ROLES)
                          for s in sample), default=0)
-    per_frame = 14 * outline_cells * max(1, max((sub[0].panel.channels for sub, _ in parts.outlined), default=1)) \
+    per_frame = 14 * outline_cells * max(1, max((sub[0].panel.channels for sub, *_ in parts.outlined), default=1)) \
         + sum(c.n_cells for _, sub, _ in parts.fills for c in sub) \
         + sum(8 * c.n_cells for _, sub in parts.values for c in sub)
     per_frame = int(per_frame * 4 / 3) + 200 * (len(parts.fills) + len(parts.outlined)) \
@@ -444,7 +445,7 @@ def _frame(trace: Trace, t: int, parts: FigureParts, wrap: int) -> dict:
     step = trace.steps[t]
     flayout = {"title": {"text": frame_title(step.title, step.caption, t, len(trace.steps), wrap)}} if wrap else {}
     if parts.outlined:
-        flayout["shapes"] = [outline_path(step_masks(trace, t, sub, role), sub, role) for sub, role in parts.outlined]
+        flayout["shapes"] = [outline_path(step_masks(trace, t, sub, role), sub, size) for sub, role, size in parts.outlined]
     return {"name": str(t), "data": fdata, "traces": [i for i, _, _ in parts.fills] + [i for i, _ in parts.values],
             "layout": flayout}
 

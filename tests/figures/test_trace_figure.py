@@ -521,3 +521,39 @@ def test_the_top_margin_has_room_for_the_longest_step_title_and_no_more(case):
         titles = [layout.title.text] + [f["layout"]["title"]["text"] for f in fig.raw_frames]
         lines = max(t.count("<br>") + 1 for t in titles)
         assert 40 + lines * (size + 4) <= layout.margin.t <= 40 + max(2, lines) * (size + 4)
+
+
+def _rect_widths(shape: dict) -> set[float]:
+    """The widths (in cells) of the rectangles of an outline shape's path."""
+    from tests.figure_support import RECT
+    return {round(float(c) - float(a), 3) for a, _, c, _, _ in RECT.findall(shape["path"])}
+
+
+def test_a_focus_outline_alone_is_as_large_as_a_read_outline_and_leaves_the_numbers_room():
+    """Transposed convolution as a scatter: the input x' is outlined in read and focus, 'full' in write and focus,
+    the output y' in focus alone. Beside read or write outlines a focus outline is inset (to show inside them); alone
+    it is as large as a read outline (a square 0.92 of a cell, or a rectangle on the cells' edges), so y' prints its
+    numbers (up to -108) larger than 'full' does (the same numbers) in the same row of cells."""
+    from convviz.stages import STAGES
+    from convviz.ui.context import build_arrays
+    from convviz.ui.settings import Settings
+
+    stage = STAGES["tconv_scatter"]
+    tr = stage.trace_for(stage.shown_settings(Settings()), build_arrays)  # the page's defaults
+    fig = trace_figure(tr, rows=[["x", "w", "stamp"], ["full", "count", "y"]], cell_px=33.0, font_size=15,
+                       max_width=1400, controls=False).to_plotly_json()
+    name_of = {t["xaxis"]: t["hovertemplate"].split("<extra>")[1][:-len("</extra>")] for t in fig["data"]
+               if t["type"] == "heatmap" and t.get("hovertemplate")}
+    widths: dict[str, set[float]] = {}
+    for frame in [None, *fig["frames"]]:
+        for k in outline_shapes(fig, "focus"):
+            shape = shape_in_frame(fig, frame, k)
+            if shape.get("visible", True):
+                widths.setdefault(name_of[shape["xref"]], set()).update(_rect_widths(shape))
+    as_read = {0.92} | set(range(1, 9))
+    assert widths["y"] and widths["y"] <= as_read
+    assert widths["x"] and widths["full"] and not (widths["x"] | widths["full"]) & as_read  # inset: 0.66, n - 0.28
+    line = {(name_of[sh["xref"]], sh["name"]): sh["line"]["width"] for sh in fig["layout"]["shapes"]}
+    assert line["y", "focus"] == line["x", "read"] > line["x", "focus"]
+    size = {name_of[t["xaxis"]]: t["textfont"]["size"] for t in fig["data"] if t.get("texttemplate")}
+    assert size["y"] > size["full"]
