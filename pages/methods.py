@@ -15,7 +15,7 @@ from convviz.ui.methods import (
     timing_rows,
     timing_table,
 )
-from convviz.ui.page import escape_md, page_header, settings_of_session
+from convviz.ui.page import escape_md, page_figure_box, page_header, settings_of_session
 
 # The page's own layer sizes, not the sidebar's: no sidebar geometry here, and sidebar settings that make no valid
 # layer must not stop it (page_context did, before its size inputs were drawn).
@@ -42,8 +42,9 @@ except ValueError as err:
 work = work_of(spec)
 st.caption(escape_md(f"x {spec.input_shape} · w {spec.weight_shape} · padding (t, b, l, r) {spec.padding} → y {spec.output_shape} · "
                      f"{work.macs:,} multiply-adds · naive loops: {work.loop_windows:,} window products per pass"))
-st.plotly_chart(memory_figure(work, spec.kh, spec.kw), key="cv_methods_memory", width="content", theme=None,
-                config={"displaylogo": False, "staticPlot": True})
+chart_width = page_figure_box().width  # the page's column, as the browser reported it (980 before it has)
+st.plotly_chart(memory_figure(work, spec.kh, spec.kw, chart_width), key="cv_methods_memory", width="stretch",
+                theme=None, config={"displaylogo": False, "staticPlot": True})
 problems = budget_problems(spec)
 if problems:
     for p in problems:
@@ -72,6 +73,7 @@ if report is not None:
         (st.success if ok else st.error)(("✓ " if ok else "✗ ") + escape_md(text))
     rows = timing_rows(report)
     st.table(timing_table(rows))
-    st.plotly_chart(timing_figure(rows), key="cv_methods_times", width="content", theme=None, config={"displaylogo": False})
+    st.plotly_chart(timing_figure(rows, chart_width), key="cv_methods_times", width="stretch", theme=None,
+                    config={"displaylogo": False, "displayModeBar": False})
     st.caption("Times are wall clock on this server, best of up to 5 runs, so other users' work can slow them. "
                "Loops are skipped when one (sample, filter) pair, timed first, projects over the budget.")

@@ -112,5 +112,21 @@ def test_small_sizes_and_slow_ratios_keep_their_digits():
     work = work_of(spec)
     text = memory_figure(work, 3, 3).data[0].text
     assert text[0] == size_text(work.input_bytes) == f"{6 * 6 * 8} B"
-    assert text[1].startswith(f"{size_text(work.column_bytes)} (") and "0.00" not in text[1]
+    assert text[1].startswith(f"{size_text(work.column_bytes)}<br>(") and "0.00" not in text[1]
     assert memory_figure(work, 3, 3).data[0].textposition == "outside"  # the zero-length bars show theirs too
+
+
+def test_the_charts_take_the_columns_width_and_a_phones_times_stand_across_their_bars():
+    """On a phone the timing chart's bars are a few pixels wide: side by side, their times ran into each other. The
+    charts take the page column's width (at most 860 px); below 600 px each time is turned across its bar."""
+    from convviz.figures.timing_figure import memory_figure, timing_figure
+    from convviz.geometry import ConvSpec
+    from convviz.timing import work_of
+
+    rows = [{"pass": p, "method": m, "seconds": s} for p in ("forward", "backward")
+            for m, s in (("loops", 0.07), ("im2col", 2e-4), ("strided", 2.2e-4))]
+    phone, laptop = timing_figure(rows, 366), timing_figure(rows, 1200)
+    assert phone.layout.width == 366 and laptop.layout.width == 860
+    assert {t.textangle for t in phone.data} == {-90} and {t.textangle for t in laptop.data} == {None}
+    assert all(t.cliponaxis is False for t in phone.data)  # the tallest bar's time may stand over the plot
+    assert memory_figure(work_of(ConvSpec.create(6, 6, 3)), 3, 3, 366).layout.width == 366
