@@ -10,7 +10,7 @@ KIND_SCALES = {
     "value": [[0.0, "#f7fbff"], [1.0, "#7fb2dc"]],
     "grad": [[0.0, "#3f7fbf"], [0.5, "#f7f7f7"], [1.0, "#d0543f"]],  # diverging, centred at zero
     "index": [[0.0, "#fffde7"], [1.0, "#c5e1a5"]],
-    "count": [[0.0, "#ffffff"], [1.0, "#b39ddb"]],
+    "count": [[0.0, "#f6f4fa"], [1.0, "#b39ddb"]],  # a zero count tinted: a panel of zeros still shows its cells
     "error": [[0.0, "#e8f5e9"], [0.625, "#fff59d"], [1.0, "#e57373"]],  # log10 of the relative error
 }
 # Highlight colours by role. Regions (padding, uncovered) are translucent fills; the roles of a step
