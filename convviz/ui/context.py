@@ -263,9 +263,13 @@ def show_about(about: About) -> None:
 
 
 def pick_index(label: str, count: int, key: str, help: str | None = None) -> int:
-    """A small selector for sample / channel when there is more than one; 0 otherwise."""
+    """A small selector for sample / channel when there is more than one; 0 otherwise. In presenter mode the label
+    goes inside it ("sample n = 2"), so the figure under it starts a line higher."""
     if count <= 1:
         return 0
+    if presenting():
+        return int(st.selectbox(label, range(count), key=key, help=help, label_visibility="collapsed",
+                                format_func=lambda i: f"{label} = {i}"))
     return int(st.selectbox(label, range(count), key=key, help=help))
 
 

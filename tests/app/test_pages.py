@@ -640,3 +640,16 @@ def test_the_engines_code_is_sent_only_while_its_expander_is_open():
     from convviz.conv import forward_loops  # the function pages/forward.py shows
 
     assert [c.value.strip() for c in box.code] == [inspect.getsource(forward_loops).strip()]
+
+
+def test_presenter_mode_puts_the_selectors_labels_inside_them():
+    """Presenter mode: 'sample n' and 'output channel f' inside their boxes ('sample n = 1'), not on a line above
+    them, so the figure under them starts higher; the values the page reads are the same numbers."""
+    normal = run("pages/forward.py", {"n": "2", "cout": "3"}, fwd_n=1)
+    present = run("pages/forward.py", {"n": "2", "cout": "3", "present": "1"}, fwd_n=1)
+    for at, collapsed in ((normal, False), (present, True)):
+        box = at.selectbox(key="fwd_n")
+        assert box.value == 1 and (box.proto.label_visibility.value == box.proto.label_visibility.COLLAPSED) == collapsed
+    assert present.selectbox(key="fwd_n").options[:2] == ["sample n = 0", "sample n = 1"]
+    assert present.selectbox(key="fwd_f").options == [f"output channel f = {i}" for i in range(3)]
+    assert normal.selectbox(key="fwd_n").options[:2] == ["0", "1"]
