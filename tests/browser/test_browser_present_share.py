@@ -52,7 +52,8 @@ def test_presenter_mode_leaves_the_top_controls_clear_of_the_header(new_app):
     for viewport in ({"width": 1280, "height": 720}, {"width": 1920, "height": 1080}):
         app = new_app().open("forward?present=1")
         app.page.set_viewport_size(viewport)
-        app.page.wait_for_timeout(300)
+        app.page.wait_for_timeout(400)  # the player reports a new size 250 ms after the resize
+        app.wait_for_app()  # ... and the figure is laid out again for it: the page's length changes
         play = app.page.locator(".cv-play").first  # the first control on the page, right under the header
         on_top = play.evaluate("""b => { const r = b.getBoundingClientRect();
             const root = b.getRootNode(); const hit = root.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
