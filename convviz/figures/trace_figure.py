@@ -150,7 +150,7 @@ class SubplotDraw:
     traces: list[dict]  # its heatmap first, then its fill overlays
     fills: list[tuple[int, str]]  # (index into traces, role) of the fill overlays each step redraws
     shapes: list[dict]  # its outlines (layout shapes), one per role
-    roles: list[str]  # the role of each outline
+    outlines: list[tuple[str, str]]  # (role, the role whose size it takes) of each outline
     values_change: bool  # the heatmap's values change between steps
     printed: bool  # numbers printed in its cells
 
@@ -184,7 +184,7 @@ def _gather(drawn: Sequence[tuple[list[Cell], SubplotDraw]]) -> FigureParts:
         if d.values_change:
             values.append((len(data), sub))
         fills += [(len(data) + i, sub, role) for i, role in d.fills]
-        outlined += [(sub, role, drawn_as(role, d.roles)) for role in d.roles]
+        outlined += [(sub, role, size) for role, size in d.outlines]
         data += d.traces
         shapes += d.shapes
     unprinted = [sub[0].panel.title for sub, d in drawn if not d.printed]
@@ -211,6 +211,7 @@ def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: i
     values_change = any(p.name in s.values for s in trace.steps)
     used = {h.role for s in trace.steps for h in s.highlights if h.panel == p.name}
     outline_roles = [r for r in OUTLINE_ROLES if r in used]
+    sizes = [(r, drawn_as(r, outline_roles)) for r in outline_roles]
     text_size = _text_size(trace, p, px, grid.drawn_px[row], grid.font_size, outline_roles) if grid.text[row] else 0
     heatmap = _heatmap(trace, sub, trace.values_at(start, p.name) if values_change else None, grid.gap, text_size,
                        axes, place)
@@ -222,8 +223,8 @@ def _subplot(trace: Trace, sub: list[Cell], start: int, grid: GridLayout, row: i
              for r in fill_roles]
     return SubplotDraw(
         traces=[heatmap, *padding, *fills], fills=[(1 + len(padding) + k, r) for k, r in enumerate(fill_roles)],
-        shapes=[outline(step_masks(trace, start, sub, r), sub, r, axes, px, drawn_as(r, outline_roles))
-                for r in outline_roles], roles=outline_roles,
+        shapes=[outline(step_masks(trace, start, sub, r), sub, r, axes, px, size) for r, size in sizes],
+        outlines=sizes,
         values_change=values_change, printed=text_size >= MIN_TEXT_SIZE)
 
 
